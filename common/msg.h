@@ -1,0 +1,234 @@
+/* msg.h — the message schema of DESIGN.md §2: every topic string and every JSON field name lives here and
+ * nowhere else. Encoders return a malloc'd JSON string (free() it); decoders validate every field and fill
+ * `err` with a one-line reason instead of crashing. Unknown fields are ignored (forward compatibility).
+ *
+ * Result fields (a result is what one probe of one server produced):
+ *   required: v (=1), id (ULID), monitor, ip, ts, stratum, leap, refid, error, samples[]
+ *   optional: server_id (absent only in `check` output and ad-hoc responses), status, offset, rtt, agent
+ *   each sample: ts, stratum, leap, refid, error required; offset, rtt optional.
+ *   error "" means the chosen sample is good, and then offset and rtt are present. */
+#ifndef NTPMON_MSG_H
+#define NTPMON_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_ERR_LEN 160
+#define MSG_TOPIC_MAX 256
+#define MSG_NAME_MAX 64       /* monitor names: 1..63 of [A-Za-z0-9._-] */
+#define MSG_ENV_MAX 16        /* env names: 1..15 of [a-z0-9_-] */
+#define MSG_IP_MAX 46
+#define MSG_REFID_MAX 16
+#define MSG_ERROR_MAX 128
+#define MSG_AGENT_MAX 64
+#define MSG_MAX_SAMPLES 16
+#define MSG_MAX_PAYLOAD 65536 /* any larger message is refused before parsing */
+#define MSG_MAX_OFFSET 4294967296.0 /* one NTP era in seconds: larger offsets cannot be measured */
+#define MSG_MAX_RTT 3600.0
+#define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
+#define MSG_REQUEST_MAX_SAMPLES 4
+
+/* ---------- names and topics ---------- */
+
+enum msg_topic_kind {
+    MSG_TOPIC_UNKNOWN = 0,
+    MSG_TOPIC_MONITOR_STATUS, /* E/monitors/<name>/status */
+    MSG_TOPIC_ASSIGN,         /* E/monitors/<name>/assign */
+    MSG_TOPIC_REQUEST_NTP,    /* E/monitors/<name>/requests/ntp */
+    MSG_TOPIC_RESPONSE,       /* E/responses/<name>/<request_id> */
+    MSG_TOPIC_RESULT,         /* E/results/<server_id>/<name> */
+    MSG_TOPIC_STORED,         /* E/monitors/<name>/stored */
+    MSG_TOPIC_TOKEN_REQUEST,  /* E/monitors/<name>/token/request */
+    MSG_TOPIC_TOKEN,          /* E/monitors/<name>/token */
+    MSG_TOPIC_SCORES,         /* E/scores/<server_id> */
+    MSG_TOPIC_SERVER_STATUS,  /* E/status/servers/<server_id> */
+    MSG_TOPIC_SELECTION,      /* E/status/selection/<server_id> */
+};
+
+struct msg_topic {
+    enum msg_topic_kind kind;
+    char monitor[MSG_NAME_MAX];    /* kinds with <name> */
+    int64_t server_id;             /* kinds with <server_id> */
+    char request_id[MSG_NAME_MAX]; /* MSG_TOPIC_RESPONSE */
+};
+
+/* True for a valid monitor name (also usable as an MQTT topic level and a client id). */
+bool msg_name_is_valid(const char *name);
+/* True for a valid env name. */
+bool msg_env_is_valid(const char *env);
+/* The topic prefix "ntpmon/<env>"; returns 0, or -1 when env is invalid. */
+int msg_prefix(char *buf, size_t len, const char *env);
+/* Builds the topic of `t` (fields the kind does not use are ignored); 0 on success, -1 on a bad name/id. */
+int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_topic *t);
+/* Parses a topic of env into kind and fields; returns the kind (MSG_TOPIC_UNKNOWN when it is not ours). */
+enum msg_topic_kind msg_topic_parse(const char *env, const char *topic, struct msg_topic *out);
+
+/* Subscription filters. */
+int msg_filter_results(char *buf, size_t len, const char *env);                    /* E/results/# */
+int msg_filter_results_shared(char *buf, size_t len, const char *group, const char *env); /* $share/G/E/results/# */
+int msg_filter_monitor_all(char *buf, size_t len, const char *env, const char *name); /* E/monitors/<name>/# */
+int msg_filter_monitor_statuses(char *buf, size_t len, const char *env);         /* E/monitors/+/status */
+int msg_filter_token_requests(char *buf, size_t len, const char *env);           /* E/monitors/+/token/request */
+int msg_filter_selection(char *buf, size_t len, const char *env);                /* E/status/selection/# */
+int msg_filter_scores(char *buf, size_t len, const char *env);                   /* E/scores/# */
+
+/* ---------- shared enums ---------- */
+
+enum msg_pair_status { MSG_STATUS_NONE = 0, MSG_STATUS_CANDIDATE, MSG_STATUS_TESTING, MSG_STATUS_ACTIVE, MSG_STATUS_PAUSED };
+/* "candidate", "testing", "active", "paused" ("" for NONE). */
+const char *msg_pair_status_str(enum msg_pair_status s);
+/* Parses the names above; returns MSG_STATUS_NONE for anything else. */
+enum msg_pair_status msg_pair_status_parse(const char *s);
+
+/* Formats a number with up to 9 decimals and trailing zeros trimmed ("0.000123", "20", "-3.5"); very large
+ * magnitudes fall back to %.17g. Used in JSON and the pool's CSV so both print the same digits. */
+void msg_format_number(double v, char out[48]);
+
+/* ---------- result ---------- */
+
+struct msg_sample {
+    int64_t ts_us;
+    bool has_offset, has_rtt;
+    double offset, rtt; /* seconds */
+    int stratum, leap;
+    char refid[MSG_REFID_MAX];
+    char error[MSG_ERROR_MAX];
+};
+
+struct msg_result {
+    int v;
+    char id[27];
+    char monitor[MSG_NAME_MAX];
+    bool has_server_id;
+    int64_t server_id;
+    char ip[MSG_IP_MAX];
+    int64_t ts_us;
+    enum msg_pair_status status; /* NONE when absent */
+    bool has_offset, has_rtt;
+    double offset, rtt;
+    int stratum, leap;
+    char refid[MSG_REFID_MAX];
+    char error[MSG_ERROR_MAX];
+    size_t n_samples;
+    struct msg_sample samples[MSG_MAX_SAMPLES];
+    char agent[MSG_AGENT_MAX];
+};
+
+char *msg_result_encode(const struct msg_result *r);
+int msg_result_decode(const char *payload, size_t len, struct msg_result *out, char err[MSG_ERR_LEN]);
+/* The shared validator of DESIGN.md §2: size, schema, a server_id present, and the topic's server id and
+ * monitor name equal to the payload's. Ingest, scorer and selector all call this; 0 when valid. */
+int msg_result_validate(const char *env, const char *topic, const char *payload, size_t len,
+                        struct msg_result *out, char err[MSG_ERR_LEN]);
+/* True when the error means no reply at all ("timeout" or "network: …"). */
+bool msg_error_is_no_response(const char *error);
+
+/* ---------- monitor status (retained; the will is {"online":false}) ---------- */
+
+struct msg_monitor_status {
+    bool online;
+    char version[MSG_AGENT_MAX];
+    bool ipv4, ipv6;
+    int clock_ok; /* 1 ok, 0 bad, -1 unknown (null: no reference configured) */
+    int64_t spool, spool_dropped;
+    int64_t ts_us; /* 0 when absent */
+};
+char *msg_monitor_status_encode(const struct msg_monitor_status *s);
+int msg_monitor_status_decode(const char *payload, size_t len, struct msg_monitor_status *out,
+                              char err[MSG_ERR_LEN]);
+
+/* ---------- assign (retained; the whole work list) ---------- */
+
+struct msg_assign_server {
+    int64_t id;
+    char ip[MSG_IP_MAX];
+    enum msg_pair_status status;
+    int interval_s; /* 1..604800 */
+    int samples;    /* 1..16 */
+};
+struct msg_assign {
+    int64_t seq; /* publish time in ms, always grows */
+    int64_t ts_us;
+    size_t n_servers;
+    struct msg_assign_server *servers; /* malloc'd; msg_assign_free() */
+};
+char *msg_assign_encode(const struct msg_assign *a);
+int msg_assign_decode(const char *payload, size_t len, struct msg_assign *out, char err[MSG_ERR_LEN]);
+void msg_assign_free(struct msg_assign *a);
+
+/* ---------- ad-hoc requests and error replies ---------- */
+
+struct msg_ntp_request {
+    char ip[MSG_IP_MAX];
+    int samples; /* 1..MSG_REQUEST_MAX_SAMPLES, default 1 */
+};
+char *msg_ntp_request_encode(const struct msg_ntp_request *r);
+int msg_ntp_request_decode(const char *payload, size_t len, struct msg_ntp_request *out, char err[MSG_ERR_LEN]);
+/* {"error":"…"}: the reply to a refused request, and the token service's refusal. */
+char *msg_error_encode(const char *error);
+/* True when the payload is an {"error":…} object; copies the text. */
+bool msg_error_decode(const char *payload, size_t len, char *error, size_t error_len);
+
+/* ---------- stored confirmations ---------- */
+
+struct msg_stored {
+    size_t n_ids, n_rejected;
+    char (*ids)[27];      /* malloc'd; msg_stored_free() */
+    char (*rejected)[27];
+};
+char *msg_stored_encode(const struct msg_stored *s);
+int msg_stored_decode(const char *payload, size_t len, struct msg_stored *out, char err[MSG_ERR_LEN]);
+void msg_stored_free(struct msg_stored *s);
+
+/* ---------- token renewal ---------- */
+
+char *msg_token_request_encode(void); /* {} */
+struct msg_token {
+    char *token; /* malloc'd, NULL on error replies; msg_token_free() */
+    int64_t exp;
+    char error[MSG_ERROR_MAX]; /* "" unless the service refused */
+};
+char *msg_token_encode(const struct msg_token *t);
+int msg_token_decode(const char *payload, size_t len, struct msg_token *out, char err[MSG_ERR_LEN]);
+void msg_token_free(struct msg_token *t);
+
+/* ---------- scores and status ---------- */
+
+struct msg_score {
+    int64_t server_id;
+    double score, step;
+    bool in_pool;
+    int64_t ts_us;
+    int monitors;
+};
+char *msg_score_encode(const struct msg_score *s);
+int msg_score_decode(const char *payload, size_t len, struct msg_score *out, char err[MSG_ERR_LEN]);
+
+struct msg_server_status {
+    int64_t server_id;
+    bool in_pool;
+    double score;
+    int64_t ts_us;
+    char reason[MSG_ERROR_MAX];
+};
+char *msg_server_status_encode(const struct msg_server_status *s);
+int msg_server_status_decode(const char *payload, size_t len, struct msg_server_status *out,
+                             char err[MSG_ERR_LEN]);
+
+struct msg_selection_change {
+    char monitor[MSG_NAME_MAX];
+    enum msg_pair_status from, to;
+    char reason[MSG_ERROR_MAX];
+};
+struct msg_selection {
+    int64_t server_id;
+    int64_t ts_us;
+    size_t n_changes;
+    struct msg_selection_change *changes; /* malloc'd; msg_selection_free() */
+};
+char *msg_selection_encode(const struct msg_selection *s);
+int msg_selection_decode(const char *payload, size_t len, struct msg_selection *out, char err[MSG_ERR_LEN]);
+void msg_selection_free(struct msg_selection *s);
+
+#endif

@@ -1,0 +1,117 @@
+/* cmd_server.c — `ntpmonctl server add|list|delete`: the NTP servers being monitored. Adding one creates its
+ * candidate pairs with every monitor of its IP family and makes it due for review. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "ctl.h"
+#include "netaddr.h"
+
+static const char *opt_account;
+static bool opt_allow_local;
+
+const struct opt_spec *cmd_server_specs(void)
+{
+    static const struct opt_spec specs[] = {
+        {"account", 0, NULL, OPT_STRING, &opt_account, NULL, 0, 0, "ACCOUNT", "owning account name"},
+        {"allow-local", 0, NULL, OPT_FLAG, &opt_allow_local, NULL, 0, 0, NULL,
+         "accept loopback, private and link-local addresses (tests, demo, private pools)"},
+        {0},
+    };
+    return specs;
+}
+
+struct server_add {
+    const char *ip;
+    int version;
+    int64_t account_id;
+    int64_t id;
+};
+
+static int server_add_tx(struct db *db, void *arg)
+{
+    struct server_add *s = arg;
+    struct db_param p[] = {DB_STR(s->ip), DB_STR(s->version == 6 ? "v6" : "v4"), DB_INT(s->account_id)};
+    uint64_t id = 0;
+    if (db_execp(db, "INSERT INTO servers (ip, ip_version, account_id) VALUES (?, ?, ?)", p, 3, NULL, &id) < 0) return -1;
+    s->id = (int64_t)id;
+    return pairs_for_server(db, s->id, s->version);
+}
+
+int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 1 || !opt_account) return ctl_fail("usage: server add IP --account A [--allow-local]");
+    struct netaddr a;
+    if (netaddr_parse(argv[0], &a) < 0) return ctl_fail("invalid IP address '%s'", argv[0]);
+    const char *why = netaddr_forbidden_reason(&a, false);
+    bool local_ok = why && opt_allow_local && (strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 ||
+                                               strcmp(why, "link-local") == 0);
+    if (why && !local_ok)
+        return ctl_fail("refusing %s address %s%s", why, argv[0],
+                        strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 || strcmp(why, "link-local") == 0
+                            ? " (use --allow-local for a private pool)"
+                            : "");
+    char ip[NETADDR_STRLEN];
+    netaddr_format(&a, ip);
+    struct server_add s = {ip, netaddr_version(&a), 0, 0};
+    struct db *db = ctl_db(ctx);
+    struct db_param p[] = {DB_STR(opt_account)};
+    int r = db_query_int(db, "SELECT id FROM accounts WHERE name = ?", p, 1, &s.account_id);
+    if (r < 0) return ctl_db_fail(ctx, "looking up the account");
+    if (r == 0) return ctl_fail("no account named '%s' (add it with 'ntpmonctl account add')", opt_account);
+    if (db_tx(db, server_add_tx, &s, 3) != 0) {
+        if (db_errno_is_duplicate(db_errno(db))) return ctl_fail("server %s already exists", ip);
+        return ctl_db_fail(ctx, "adding the server");
+    }
+    printf("server %lld %s\n", (long long)s.id, ip);
+    return 0;
+}
+
+static int print_server(void *arg, const struct db_row *row)
+{
+    (void)arg;
+    printf("%lld\t%s\t%s\t%.3f\t%lld\t%s\n", (long long)db_row_int(row, 0), db_row_str(row, 1), db_row_str(row, 2),
+           db_row_double(row, 3), (long long)db_row_int(row, 4), db_row_is_null(row, 5) ? "-" : db_row_str(row, 5));
+    return 0;
+}
+
+int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) return ctl_fail("server list takes no arguments");
+    struct db *db = ctl_db(ctx);
+    printf("id\tip\taccount\tscore\tin_pool\tdeletion_on\n");
+    if (db_query(db,
+                 "SELECT s.id, s.ip, IFNULL(a.name, '-'), s.score_raw, s.in_pool, s.deletion_on"
+                 " FROM servers s LEFT JOIN accounts a ON a.id = s.account_id ORDER BY s.id",
+                 NULL, 0, print_server, NULL) < 0)
+        return ctl_db_fail(ctx, "listing servers");
+    return 0;
+}
+
+int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 1) return ctl_fail("usage: server delete IP|ID");
+    struct db *db = ctl_db(ctx);
+    struct netaddr a;
+    char ip[NETADDR_STRLEN] = "";
+    int64_t id = 0;
+    if (netaddr_parse(argv[0], &a) == 0) {
+        netaddr_format(&a, ip);
+    } else {
+        char *end;
+        id = strtoll(argv[0], &end, 10);
+        if (*end || id <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", argv[0]);
+    }
+    struct db_param p[] = {DB_STR(ip), DB_INT(id)};
+    uint64_t affected = 0;
+    /* Deleted servers keep their rows (history); from deletion_on they get no assignments and leave the pool. */
+    if (db_execp(db, "UPDATE servers SET deletion_on = IFNULL(deletion_on, UTC_DATE()), in_pool = 0"
+                     " WHERE ip = ? OR id = ?",
+                 p, 2, &affected, NULL) < 0)
+        return ctl_db_fail(ctx, "deleting the server");
+    if (affected == 0) return ctl_fail("no server %s", argv[0]);
+    printf("server %s deleted\n", argv[0]);
+    return 0;
+}

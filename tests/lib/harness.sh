@@ -1,0 +1,271 @@
+# tests/lib/harness.sh — sourced by every integration test. Gives each test a scratch dir, free loopback ports,
+# real servers (mariadbd, mosquitto, chronyd) started as root on 127.0.0.1 and our daemons, all stopped by PID
+# from an EXIT trap; bounded polling instead of sleeps; TAP output ("ok N - …"); server logs printed on failure.
+#
+#   . "$(dirname "$0")/../../lib/harness.sh"
+#   h_start_mariadb; h_start_mosquitto; h_start_chronyd
+#   h_ok "migrate works" "$H_BIN/ntpmonctl" db migrate
+#   h_is "$(h_sql 'SELECT 1')" 1 "sql works"
+#   h_done
+set -u
+
+H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+H_BUILD=${NTPMON_BUILD:-$H_ROOT/build}
+case "$H_BUILD" in /*) ;; *) H_BUILD=$H_ROOT/$H_BUILD ;; esac
+H_BIN=$H_BUILD/bin
+H_PLUGIN=$H_BUILD/broker-auth/ntpmon_auth.so
+H_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ntpmon-test.XXXXXX")
+H_TEST=$(basename "$0" .sh)
+H_N=0
+H_FAILED=0
+H_NAMES=()      # started processes, by name
+declare -A H_PID H_LOG
+export H_TMP H_BIN H_BUILD H_ROOT
+export LOG_LEVEL=${LOG_LEVEL:-info}
+# Sanitizer builds: fail loudly on leaks and UB, and let a plugin built with ASan load into mosquitto.
+if [ "${NTPMON_ASAN:-0}" = 1 ]; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=67}
+    H_LIBASAN=$(gcc -print-file-name=libasan.so)
+fi
+
+# ---- TAP ----
+h_pass() { H_N=$((H_N + 1)); echo "ok $H_N - $*"; }
+h_fail() {
+    H_N=$((H_N + 1)); H_FAILED=$((H_FAILED + 1))
+    echo "not ok $H_N - $1"
+    shift
+    [ $# -gt 0 ] && printf '#   %s\n' "$@"
+    return 0
+}
+# h_ok DESC CMD…: passes when CMD exits 0 (its output is shown on failure).
+h_ok() {
+    local desc=$1; shift
+    local out
+    if out=$("$@" 2>&1); then h_pass "$desc"; else h_fail "$desc" "command: $*" "exit: $?" "${out:0:2000}"; fi
+}
+# h_fails DESC CMD…: passes when CMD exits non-zero.
+h_fails() {
+    local desc=$1; shift
+    local out
+    if out=$("$@" 2>&1); then h_fail "$desc" "command unexpectedly succeeded: $*" "${out:0:2000}"; else h_pass "$desc"; fi
+}
+h_is() {
+    if [ "$1" = "$2" ]; then h_pass "$3"; else h_fail "$3" "got:  '$1'" "want: '$2'"; fi
+}
+h_like() {
+    if [[ "$1" =~ $2 ]]; then h_pass "$3"; else h_fail "$3" "got:  '${1:0:2000}'" "want match: '$2'"; fi
+}
+h_unlike() {
+    if [[ "$1" =~ $2 ]]; then h_fail "$3" "got:  '${1:0:2000}'" "must not match: '$2'"; else h_pass "$3"; fi
+}
+# h_num_between VALUE LOW HIGH DESC (floating point)
+h_num_between() {
+    if awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v+0 >= lo+0 && v+0 <= hi+0) }'; then h_pass "$4"
+    else h_fail "$4" "got: $1" "want: between $2 and $3"; fi
+}
+h_diag() { printf '# %s\n' "$@"; }
+
+# h_wait TIMEOUT_S CMD…: polls CMD every 50 ms until it succeeds; returns 1 after the timeout.
+h_wait() {
+    local timeout=$1; shift
+    local deadline=$(( $(date +%s%N) / 1000000 + timeout * 1000 ))
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
+        sleep 0.05
+    done
+}
+# h_wait_ok DESC TIMEOUT_S CMD…: h_wait reported as a test.
+h_wait_ok() {
+    local desc=$1 timeout=$2; shift 2
+    if h_wait "$timeout" "$@"; then h_pass "$desc"; else h_fail "$desc" "not true within ${timeout}s: $*"; fi
+}
+
+# ---- ports ----
+# h_free_port [tcp|udp]: a port the kernel just gave out on 127.0.0.1 (race-free enough for tests).
+h_free_port() {
+    /usr/bin/python3 - "${1:-tcp}" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+while True:
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    # keep clear of the other protocol too, so one number serves TCP+UDP needs
+    o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
+    try:
+        o.bind(("127.0.0.1", p)); o.close(); s.close(); print(p); break
+    except OSError:
+        s.close(); o.close()
+PY
+}
+h_port_open_tcp() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+h_port_bound_udp() { ss -Huln "sport = :$1" 2>/dev/null | grep -q .; }
+
+# ---- processes ----
+# h_spawn NAME CMD…: starts CMD in the background, output to $H_TMP/NAME.log; PID in ${H_PID[NAME]}.
+h_spawn() {
+    local name=$1; shift
+    H_LOG[$name]=$H_TMP/$name.log
+    "$@" >>"${H_LOG[$name]}" 2>&1 &
+    H_PID[$name]=$!
+    H_NAMES+=("$name")
+}
+h_alive() { local p=${H_PID[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# h_stop NAME [SIGNAL]: signals the process (TERM by default) and waits for it (KILL after 15 s). Returns its status.
+h_stop() {
+    local name=$1 sig=${2:-TERM} pid=${H_PID[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -s "$sig" "$pid" 2>/dev/null
+    local i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -eq 300 ] && kill -KILL "$pid" 2>/dev/null
+        sleep 0.05
+    done
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    H_PID[$name]=
+    return $rc
+}
+h_log() { cat "${H_LOG[$1]}" 2>/dev/null; }
+
+h_cleanup() {
+    local rc=$?
+    local i
+    for (( i=${#H_NAMES[@]}-1; i>=0; i-- )); do
+        local name=${H_NAMES[$i]} pid=${H_PID[${H_NAMES[$i]}]:-}
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+    done
+    for name in "${H_NAMES[@]}"; do
+        local pid=${H_PID[$name]:-} n=0
+        [ -n "$pid" ] || continue
+        while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$H_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        for name in "${H_NAMES[@]}"; do
+            echo "# ---- last lines of $name.log ----"
+            tail -n 40 "${H_LOG[$name]}" 2>/dev/null | sed 's/^/#   /'
+        done
+    fi
+    if [ "${NTPMON_KEEP:-0}" = 1 ]; then echo "# kept $H_TMP"; else rm -rf "$H_TMP"; fi
+}
+trap h_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# h_done: ends the test; the exit status is the number of failures (capped).
+h_done() {
+    echo "1..$H_N"
+    [ "$H_N" -gt 0 ] || { echo "not ok - no tests ran"; exit 1; }
+    [ "$H_FAILED" -eq 0 ] && exit 0
+    exit 1
+}
+
+# ---- MariaDB ----
+# One pristine datadir per build tree, copied per test (mariadb-install-db takes ~1 s, a copy ~50 ms).
+h_mariadb_template() {
+    local tpl=$H_BUILD/test-cache/mariadb-template
+    if [ ! -d "$tpl/mysql" ]; then
+        mkdir -p "$H_BUILD/test-cache"
+        (
+            flock 9
+            if [ ! -d "$tpl/mysql" ]; then
+                rm -rf "$tpl.tmp"
+                mariadb-install-db --no-defaults --datadir="$tpl.tmp" --user=root \
+                    --auth-root-authentication-method=normal --skip-test-db >"$H_BUILD/test-cache/install-db.log" 2>&1 \
+                    && mv "$tpl.tmp" "$tpl"
+            fi
+        ) 9>"$H_BUILD/test-cache/.lock"
+    fi
+    [ -d "$tpl/mysql" ]
+}
+
+# h_start_mariadb: sets H_DB_PORT, H_DB_SOCK and exports DATABASE_DSN (user ntpmon, database ntpmon_test).
+h_start_mariadb() {
+    h_mariadb_template || { echo "# mariadb-install-db failed"; cat "$H_BUILD/test-cache/install-db.log"; exit 1; }
+    H_DB_DIR=$H_TMP/mariadb
+    cp -a "$H_BUILD/test-cache/mariadb-template" "$H_DB_DIR"
+    H_DB_PORT=$(h_free_port tcp)
+    H_DB_SOCK=$H_TMP/mariadb.sock
+    _h_mariadbd
+    h_wait 30 mariadb --no-defaults -S "$H_DB_SOCK" -uroot -e 'SELECT 1' || { echo "# mariadbd did not start"; h_log mariadb; exit 1; }
+    mariadb --no-defaults -S "$H_DB_SOCK" -uroot -e "
+        CREATE USER IF NOT EXISTS 'ntpmon'@'127.0.0.1' IDENTIFIED BY 'ntpmon';
+        GRANT ALL ON *.* TO 'ntpmon'@'127.0.0.1';"
+    export DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:$H_DB_PORT)/ntpmon_test"
+    export DEPLOYMENT_MODE=test
+}
+_h_mariadbd() {
+    h_spawn mariadb mariadbd --no-defaults --datadir="$H_DB_DIR" --user=root --socket="$H_DB_SOCK" \
+        --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+        --log-error="$H_TMP/mariadb.err" --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
+        --innodb-flush-log-at-trx-commit=2 --skip-log-bin
+}
+# Stops MariaDB (for outage tests) keeping its datadir; h_restart_mariadb brings it back on the same port.
+h_stop_mariadb() { h_stop mariadb "${1:-TERM}"; }
+h_restart_mariadb() {
+    _h_mariadbd
+    h_wait 30 mariadb --no-defaults -S "$H_DB_SOCK" -uroot -e 'SELECT 1'
+}
+# h_sql SQL: runs SQL on the test database as root over the socket; prints tab-separated rows, no header.
+h_sql() { mariadb --no-defaults -S "$H_DB_SOCK" -uroot -N -B "${H_DB_NAME:-ntpmon_test}" -e "$1"; }
+
+# ---- mosquitto ----
+# h_start_mosquitto [EXTRA_CONFIG_LINES]: anonymous broker on a free port (tests of parts other than broker-auth);
+# sets H_MQTT_PORT and exports MQTT_URL. broker-auth tests add the plugin via extra lines.
+h_start_mosquitto() {
+    H_MQTT_PORT=${H_MQTT_PORT:-$(h_free_port tcp)}
+    H_MQTT_CONF=$H_TMP/mosquitto.conf
+    mkdir -p "$H_TMP/mosquitto-data"
+    cat >"$H_MQTT_CONF" <<CONF
+user root
+pid_file $H_TMP/mosquitto.pid
+listener $H_MQTT_PORT 127.0.0.1
+allow_anonymous ${H_MQTT_ANONYMOUS:-true}
+persistence true
+persistence_location $H_TMP/mosquitto-data/
+autosave_interval 1
+max_queued_messages 0
+max_queued_bytes 268435456
+max_inflight_messages 100
+set_tcp_nodelay true
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+${1:-}
+CONF
+    _h_mosquitto
+    export MQTT_URL="mqtt://127.0.0.1:$H_MQTT_PORT"
+}
+_h_mosquitto() {
+    if [ "${NTPMON_ASAN:-0}" = 1 ]; then
+        h_spawn mosquitto env LD_PRELOAD="$H_LIBASAN" ASAN_OPTIONS=detect_leaks=0 mosquitto -c "$H_MQTT_CONF"
+    else
+        h_spawn mosquitto mosquitto -c "$H_MQTT_CONF"
+    fi
+    h_wait 15 h_port_open_tcp "$H_MQTT_PORT" || { echo "# mosquitto did not start"; h_log mosquitto; exit 1; }
+}
+h_restart_mosquitto() { _h_mosquitto; }
+
+# ---- chronyd as a loopback NTP server ----
+# h_start_chronyd [NAME] [ADDR]: sets H_NTP_PORT (shared by all chronyd of a test) and starts chronyd -x on ADDR.
+h_start_chronyd() {
+    local name=${1:-chronyd} addr=${2:-127.0.0.1}
+    H_NTP_PORT=${H_NTP_PORT:-$(h_free_port udp)}
+    local dir=$H_TMP/$name
+    mkdir -p "$dir"
+    cat >"$dir/chrony.conf" <<CONF
+port $H_NTP_PORT
+bindaddress $addr
+allow 127.0.0.0/8
+local stratum 1
+cmdport 0
+pidfile $dir/chronyd.pid
+driftfile $dir/drift
+CONF
+    h_spawn "$name" chronyd -x -u root -d -f "$dir/chrony.conf"
+    h_wait 15 h_port_bound_udp "$H_NTP_PORT" || { echo "# chronyd did not start"; h_log "$name"; exit 1; }
+}
