@@ -1,7 +1,9 @@
 /* mqtt.h — an MQTT v5 session over libmosquitto, driven by our evloop: connect with a token (TLS for mqtts://),
  * a will, persistent sessions (clean start off + session expiry, re-sent on every reconnect), automatic
  * re-subscription, reconnect with jittered exponential backoff, QoS 1 publish, and MQTT 5 response topic +
- * correlation data. Connecting never blocks the loop: the TCP connect runs on a short-lived thread. */
+ * correlation data. Connecting never blocks the loop: the TCP connect runs on a short-lived thread.
+ * Handlers run inside libmosquitto: they may publish and subscribe, but must not call mqtt_session_flush, _stop,
+ * _free or _reconnect (stop the loop, or arm a timer, and do it from there). */
 #ifndef NTPMON_MQTT_H
 #define NTPMON_MQTT_H
 
