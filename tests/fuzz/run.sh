@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
 done
 OUT=build-fuzz
 mkdir -p "$OUT/bin"
-PKGS="libmosquitto json-c libmariadb libjwt openssl yaml-0.1"
+PKGS="libmosquitto json-c libmariadb libjwt openssl yaml-0.1 libmicrohttpd"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(pkg-config --cflags $PKGS) -fsanitize=fuzzer,address,undefined"
 LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 status=0
