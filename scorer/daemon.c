@@ -1,0 +1,835 @@
+/* daemon.c — the scorer service (see daemon.h). One event loop: MQTT handlers only validate and queue; a timer
+ * takes up to batch_max queued results, and one transaction (retried on deadlock or a lost connection) checks
+ * which were scored already, loads the servers not in memory, scores the rest with the engine and writes every
+ * row; only after the commit are the messages published. If the transaction fails, the servers it touched are
+ * dropped from memory (they are reloaded from the database, which has the truth) and the results stay queued. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "messages.h"
+#include "metrics.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define RESCAN_PAGE 20000
+#define DB_ATTEMPTS 4
+
+struct outcome_rec {
+    size_t result;         /* index in the batch */
+    struct eng_outcome oc;
+    int64_t in_pool_ts_us; /* the server's last change, as carried in the overall row */
+    double in_pool_score;
+};
+
+struct publication {
+    char topic[MSG_TOPIC_MAX];
+    char *payload;
+};
+
+struct batch {
+    struct sc_result *r;
+    size_t n;
+    bool *skip;  /* not scored: see reasons in prepare() */
+    bool *done;  /* scored before (a log row exists) */
+    char (*ids)[ULID_LEN + 1];
+    int attempts;
+    int64_t now_us;
+    /* outputs of the last attempt */
+    struct outcome_rec *out;
+    size_t n_out;
+    struct store_log_row *rows;
+    size_t n_rows;
+    struct store_pair_update *pairs;
+    size_t n_pairs;
+    struct store_server_update *servers;
+    size_t n_servers;
+    int64_t *touched;
+    size_t n_touched;
+};
+
+struct scorer {
+    const struct daemon_opts *o;
+    struct evloop *loop;
+    struct mqtt_session *mq;
+    struct db *db;
+    struct eng *e;
+    struct directory *dir;
+    struct msg_result msg; /* decode scratch */
+
+    struct sc_result *q; /* ring */
+    size_t q_head, q_len, q_cap;
+
+    struct evloop_timer batch_timer, reload_timer, rescan_timer, republish_timer, report_timer;
+    int64_t retry_delay_us;
+    int64_t last_monitor_reload, last_server_reload; /* monotonic */
+    int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
+    bool stopping;
+
+    int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
+    size_t n_subscribed, cap_subscribed;
+
+    struct batch b;
+    struct publication *pubs;
+    size_t n_pubs, cap_pubs;
+
+    struct {
+        struct metric *received, *scored, *duplicates, *recorded, *crossings, *published, *publish_failed;
+        struct metric *skip_invalid, *skip_monitor, *skip_server, *skip_old, *dropped, *rescanned, *db_errors;
+        struct metric *pending, *servers_loaded, *batch_seconds, *latency_seconds;
+    } m;
+};
+
+/* ---- queue ---- */
+
+static void q_push(struct scorer *sc, const struct sc_result *r)
+{
+    if (sc->q_len == sc->o->max_pending) {
+        /* The database has been away too long: drop the oldest. It is in the results table (ingest stored it),
+         * so the next rescan scores it. */
+        sc->q_head = (sc->q_head + 1) % sc->q_cap;
+        sc->q_len--;
+        metric_inc(sc->m.dropped);
+        LOG(WARN, "queue full (%zu results): dropped the oldest; the rescan of the results table will score it",
+            sc->o->max_pending);
+    }
+    sc->q[(sc->q_head + sc->q_len) % sc->q_cap] = *r;
+    sc->q_len++;
+    metric_set(sc->m.pending, (double)sc->q_len);
+}
+
+static void schedule_batch(struct scorer *sc, int64_t delay_us)
+{
+    if (!evloop_timer_active(&sc->batch_timer)) evloop_timer_start(sc->loop, &sc->batch_timer, delay_us);
+}
+
+/* ---- directory lookups ---- */
+
+static void reload_monitors(struct scorer *sc, bool on_demand)
+{
+    int64_t now = time_mono_us();
+    if (on_demand && now - sc->last_monitor_reload < sc->o->unknown_reload_us) return;
+    sc->last_monitor_reload = now;
+    if (store_load_monitors(sc->db, sc->dir) < 0) LOG(WARN, "reloading monitors failed: %s", db_error(sc->db));
+}
+
+static void subscribe_new_servers(struct scorer *sc);
+
+static void reload_servers(struct scorer *sc, bool on_demand)
+{
+    int64_t now = time_mono_us();
+    if (on_demand && now - sc->last_server_reload < sc->o->unknown_reload_us) return;
+    sc->last_server_reload = now;
+    if (store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
+        LOG(WARN, "reloading servers failed: %s", db_error(sc->db));
+        return;
+    }
+    subscribe_new_servers(sc);
+}
+
+static void report(struct scorer *sc, const char *key, const char *fmt, const char *a, const char *b)
+{
+    if (dir_report_once(sc->dir, key)) LOG(WARN, fmt, a, b);
+}
+
+/* Decides which results of the batch are scored; resolves monitor ids. */
+static void prepare(struct scorer *sc, struct batch *b)
+{
+    bool reloaded_m = false, reloaded_s = false;
+    int64_t oldest = b->now_us - sc->o->max_age_us;
+    for (size_t i = 0; i < b->n; i++) {
+        struct sc_result *r = &b->r[i];
+        b->skip[i] = false;
+        if (r->ts_us < oldest) {
+            b->skip[i] = true;
+            metric_inc(sc->m.skip_old);
+            LOG(DEBUG, "result %s of %s is older than --max-age: not scored", r->id, r->monitor);
+            continue;
+        }
+        const struct dir_monitor *m = NULL;
+        if (r->monitor[0]) m = dir_monitor_by_name(sc->dir, r->monitor);
+        else if (r->monitor_id) m = dir_monitor_by_id(sc->dir, r->monitor_id);
+        if (!m && !reloaded_m) {
+            reload_monitors(sc, true);
+            reloaded_m = true;
+            m = r->monitor[0] ? dir_monitor_by_name(sc->dir, r->monitor) : dir_monitor_by_id(sc->dir, r->monitor_id);
+        }
+        if (!m || m->deleted) {
+            char key[96], id[32];
+            snprintf(id, sizeof id, "%lld", (long long)r->monitor_id);
+            snprintf(key, sizeof key, "monitor %s", r->monitor[0] ? r->monitor : id);
+            report(sc, key, "skipping results of %s monitor %s", m ? "deleted" : "unknown",
+                   r->monitor[0] ? r->monitor : id);
+            b->skip[i] = true;
+            metric_inc(sc->m.skip_monitor);
+            continue;
+        }
+        r->monitor_id = m->id;
+        snprintf(r->monitor, sizeof r->monitor, "%s", m->name);
+        const struct dir_server *s = dir_server(sc->dir, r->server_id);
+        if (!s && !reloaded_s) {
+            reload_servers(sc, true);
+            reloaded_s = true;
+            s = dir_server(sc->dir, r->server_id);
+        }
+        if (!s) {
+            char key[64], id[32];
+            snprintf(id, sizeof id, "%lld", (long long)r->server_id);
+            snprintf(key, sizeof key, "server %s", id);
+            report(sc, key, "skipping results for %s server %s", "unknown", id);
+            b->skip[i] = true;
+            metric_inc(sc->m.skip_server);
+            continue;
+        }
+        /* the same result twice in one batch: the later one is a duplicate */
+        for (size_t k = 0; k < i; k++) {
+            if (!b->skip[k] && strcmp(b->r[k].id, r->id) == 0 && b->r[k].monitor_id == r->monitor_id) {
+                b->skip[i] = true;
+                metric_inc(sc->m.duplicates);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- one batch in one transaction ---- */
+
+static void touch(struct batch *b, int64_t server_id)
+{
+    for (size_t i = 0; i < b->n_touched; i++)
+        if (b->touched[i] == server_id) return;
+    b->touched[b->n_touched++] = server_id;
+}
+
+static void clear_outputs(struct batch *b)
+{
+    for (size_t i = 0; i < b->n_rows; i++) free(b->rows[i].attributes);
+    b->n_rows = b->n_pairs = b->n_servers = b->n_out = 0;
+}
+
+static void forget_touched(struct scorer *sc, struct batch *b)
+{
+    for (size_t i = 0; i < b->n_touched; i++) eng_server_drop(sc->e, b->touched[i]);
+    b->n_touched = 0;
+}
+
+static int batch_tx(struct db *db, void *arg)
+{
+    struct scorer *sc = arg;
+    struct batch *b = &sc->b;
+    if (b->attempts++ > 0) forget_touched(sc, b); /* the previous attempt's changes were rolled back */
+    clear_outputs(b);
+
+    size_t n_ids = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].id, ULID_LEN + 1);
+    bool *done_compact = b->done + b->n; /* second half of the buffer */
+    if (store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
+    for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->skip[i] || b->done[i]) continue;
+        const struct sc_result *r = &b->r[i];
+        touch(b, r->server_id);
+        if (!eng_server_find(sc->e, r->server_id)) {
+            if (store_load_server(db, sc->e, r->server_id, b->now_us) < 0) return -1;
+            metric_inc(sc->m.servers_loaded);
+        }
+    }
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->skip[i] || b->done[i]) continue;
+        const struct sc_result *r = &b->r[i];
+        struct eng_server *s = eng_server_find(sc->e, r->server_id);
+        s->touched_us = b->now_us;
+        struct eng_input in = {
+            .monitor_id = r->monitor_id,
+            .ts_us = r->ts_us,
+            .has_offset = r->has_offset,
+            .has_rtt = r->has_rtt,
+            .offset = r->offset,
+            .rtt = r->rtt,
+            .stratum = r->stratum,
+            .leap = r->leap,
+            .error = r->error,
+        };
+        struct outcome_rec *o = &b->out[b->n_out++];
+        o->result = i;
+        eng_score(sc->e, s, &in, b->now_us, &o->oc);
+        o->in_pool_ts_us = s->in_pool_ts_us;
+        o->in_pool_score = s->in_pool_score;
+        struct eng_pair *p = eng_pair_get(s, r->monitor_id, false);
+
+        struct store_log_row *row = &b->rows[b->n_rows++];
+        *row = (struct store_log_row){
+            .monitor_id = r->monitor_id,
+            .server_id = r->server_id,
+            .ts_us = r->ts_us,
+            .score = o->oc.pair_score,
+            .step = o->oc.step.step,
+            .has_offset = r->has_offset,
+            .offset = r->offset,
+            .has_rtt = r->has_rtt,
+            .rtt_us = r->has_rtt ? eng_rtt_us(r->rtt) : 0,
+            .attributes = store_monitor_attributes(r->leap, r->error, r->stratum, o->oc.status_used),
+        };
+        memcpy(row->result_id, r->id, sizeof row->result_id);
+        b->pairs[b->n_pairs++] = (struct store_pair_update){r->monitor_id, r->server_id, p->score, p->score_ts_us,
+                                                            p->stratum};
+        if (!o->oc.recorded) continue;
+        row = &b->rows[b->n_rows++];
+        *row = (struct store_log_row){
+            .monitor_id = 0,
+            .server_id = r->server_id,
+            .ts_us = r->ts_us,
+            .score = o->oc.chosen.score,
+            .step = o->oc.chosen.step,
+            .attributes = store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
+                                                   o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
+                                                   o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
+        };
+        memcpy(row->result_id, r->id, sizeof row->result_id);
+        struct store_server_update *su = NULL;
+        for (size_t k = 0; k < b->n_servers; k++)
+            if (b->servers[k].server_id == r->server_id) su = &b->servers[k];
+        if (!su) su = &b->servers[b->n_servers++];
+        *su = (struct store_server_update){r->server_id, o->oc.chosen.score, r->ts_us, o->oc.in_pool};
+    }
+    return store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
+}
+
+static void add_publication(struct scorer *sc, const struct msg_topic *t, char *payload)
+{
+    if (!payload) return;
+    if (sc->n_pubs == sc->cap_pubs) {
+        sc->cap_pubs = sc->cap_pubs ? sc->cap_pubs * 2 : 64;
+        sc->pubs = xrealloc(sc->pubs, sc->cap_pubs * sizeof *sc->pubs);
+    }
+    struct publication *p = &sc->pubs[sc->n_pubs];
+    if (msg_topic_build(p->topic, sizeof p->topic, sc->o->env, t) < 0) {
+        free(payload);
+        return;
+    }
+    p->payload = payload;
+    sc->n_pubs++;
+}
+
+static void publish_all(struct scorer *sc)
+{
+    for (size_t i = 0; i < sc->n_pubs; i++) {
+        struct publication *p = &sc->pubs[i];
+        if (!sc->mq) { /* the start-up scan, before the broker: the first connect republishes the latest */
+            free(p->payload);
+            continue;
+        }
+        int rc = mqtt_publish(sc->mq, p->topic, p->payload, strlen(p->payload), 1, true, NULL);
+        if (rc == MOSQ_ERR_SUCCESS) {
+            metric_inc(sc->m.published);
+        } else {
+            /* the retained state is republished from the database on the next connect */
+            metric_inc(sc->m.publish_failed);
+            LOG(WARN, "publishing %s failed (%s); it is republished on reconnect", p->topic, mosquitto_strerror(rc));
+        }
+        free(p->payload);
+    }
+    sc->n_pubs = 0;
+}
+
+/* Queues the messages of a committed batch. */
+static void collect_publications(struct scorer *sc, struct batch *b)
+{
+    int64_t now_mono = time_mono_us();
+    for (size_t i = 0; i < b->n_out; i++) {
+        const struct outcome_rec *o = &b->out[i];
+        const struct sc_result *r = &b->r[o->result];
+        metric_inc(sc->m.scored);
+        if (r->received_mono_us) metric_set(sc->m.latency_seconds, (double)(now_mono - r->received_mono_us) / 1e6);
+        if (!o->oc.recorded) continue;
+        metric_inc(sc->m.recorded);
+        struct msg_score ms;
+        sc_score_message(&ms, r->server_id, r->ts_us, o->oc.chosen.score, o->oc.chosen.step, o->oc.in_pool,
+                         o->oc.monitors);
+        struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = r->server_id};
+        add_publication(sc, &t, msg_score_encode(&ms));
+        if (o->oc.crossed) {
+            metric_inc(sc->m.crossings);
+            struct msg_server_status st;
+            sc_status_message(&st, r->server_id, o->oc.in_pool, o->in_pool_ts_us, o->in_pool_score,
+                              sc->o->params.in_pool_score);
+            LOG(INFO, "server %lld %s the pool: %s", (long long)r->server_id, o->oc.in_pool ? "enters" : "leaves",
+                st.reason);
+            t.kind = MSG_TOPIC_SERVER_STATUS;
+            add_publication(sc, &t, msg_server_status_encode(&st));
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (b->done[i]) metric_inc(sc->m.duplicates);
+}
+
+/* Scores b->r[0..n) in one transaction. 0 on commit; -1 with the database error (results not scored). */
+static int score_batch(struct scorer *sc, struct sc_result *r, size_t n)
+{
+    struct batch *b = &sc->b;
+    b->r = r;
+    b->n = n;
+    b->attempts = 0;
+    b->n_touched = 0;
+    b->now_us = time_now_us();
+    prepare(sc, b);
+    int64_t t0 = time_mono_us();
+    int rc = db_tx(sc->db, batch_tx, sc, DB_ATTEMPTS);
+    metric_set(sc->m.batch_seconds, (double)(time_mono_us() - t0) / 1e6);
+    if (rc != 0) {
+        forget_touched(sc, b);
+        clear_outputs(b);
+        metric_inc(sc->m.db_errors);
+        return -1;
+    }
+    collect_publications(sc, b);
+    clear_outputs(b);
+    b->n_touched = 0;
+    return 0;
+}
+
+static void batch_alloc(struct batch *b, size_t cap)
+{
+    b->skip = xcalloc(cap, sizeof *b->skip);
+    b->done = xcalloc(2 * cap, sizeof *b->done);
+    b->ids = xcalloc(cap, sizeof *b->ids);
+    b->out = xcalloc(cap, sizeof *b->out);
+    b->rows = xcalloc(2 * cap, sizeof *b->rows);
+    b->pairs = xcalloc(cap, sizeof *b->pairs);
+    b->servers = xcalloc(cap, sizeof *b->servers);
+    b->touched = xcalloc(cap, sizeof *b->touched);
+}
+
+static void batch_release(struct batch *b)
+{
+    clear_outputs(b);
+    free(b->skip);
+    free(b->done);
+    free(b->ids);
+    free(b->out);
+    free(b->rows);
+    free(b->pairs);
+    free(b->servers);
+    free(b->touched);
+}
+
+static void q_pop(struct scorer *sc, size_t n)
+{
+    sc->q_head = (sc->q_head + n) % sc->q_cap;
+    sc->q_len -= n;
+}
+
+static bool transient(unsigned err) { return db_errno_is_retryable(err); }
+
+static void refused(struct scorer *sc, const struct sc_result *r)
+{
+    LOG(ERROR, "result %s of %s for server %lld cannot be stored: %s", r->id, r->monitor, (long long)r->server_id,
+        db_error(sc->db));
+}
+
+/* Scores queued results until the queue is empty or the database is unavailable. A batch the database refuses
+ * for good (not a lost connection or a deadlock) is retried one result at a time, so one bad result cannot hold
+ * up the rest. Returns 0, or -1 when results stay queued for a later retry. */
+static int drain(struct scorer *sc, size_t max_batches)
+{
+    struct sc_result *chunk = xmalloc(sc->o->batch_max * sizeof *chunk);
+    int rc = 0;
+    for (size_t k = 0; sc->q_len > 0 && k < max_batches && rc == 0; k++) {
+        size_t n = sc->q_len < sc->o->batch_max ? sc->q_len : sc->o->batch_max;
+        for (size_t i = 0; i < n; i++) chunk[i] = sc->q[(sc->q_head + i) % sc->q_cap];
+        if (score_batch(sc, chunk, n) == 0) {
+            q_pop(sc, n);
+        } else if (transient(db_errno(sc->db))) {
+            LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), sc->q_len);
+            metrics_set_health(false, "database unavailable");
+            rc = -1;
+        } else if (n == 1) {
+            refused(sc, &chunk[0]);
+            q_pop(sc, 1);
+        } else {
+            LOG(WARN, "a batch of %zu failed (%s): scoring them one by one", n, db_error(sc->db));
+            size_t i = 0;
+            for (; i < n; i++) {
+                if (score_batch(sc, &chunk[i], 1) == 0) continue;
+                if (transient(db_errno(sc->db))) break;
+                refused(sc, &chunk[i]);
+            }
+            q_pop(sc, i);
+            if (i < n) rc = -1;
+        }
+        publish_all(sc);
+        if (rc == 0) {
+            metrics_set_health(true, NULL);
+            sc->retry_delay_us = 0;
+        }
+    }
+    metric_set(sc->m.pending, (double)sc->q_len);
+    free(chunk);
+    return rc;
+}
+
+static void on_batch_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    if (drain(sc, 4) < 0) {
+        sc->retry_delay_us = sc->retry_delay_us ? sc->retry_delay_us * 2 : 500000;
+        if (sc->retry_delay_us > 30000000) sc->retry_delay_us = 30000000;
+        evloop_timer_start(sc->loop, &sc->batch_timer, sc->retry_delay_us);
+    } else if (sc->q_len > 0) {
+        evloop_timer_start(sc->loop, &sc->batch_timer, 0); /* let MQTT in between batches */
+    }
+}
+
+/* ---- rescans of the results table ---- */
+
+struct rescan_ctx {
+    struct scorer *sc;
+    int64_t last_ts;
+    char last_id[ULID_LEN + 1];
+};
+
+static void rescan_row(void *arg, const struct sc_result *r)
+{
+    struct rescan_ctx *c = arg;
+    q_push(c->sc, r);
+    c->last_ts = r->ts_us;
+    memcpy(c->last_id, r->id, sizeof c->last_id);
+}
+
+/* Queues (and scores) the results received in [from, to] that have no log row. 0, or -1 on a database error. */
+static int rescan(struct scorer *sc, int64_t from_us, int64_t to_us)
+{
+    int64_t now = time_now_us();
+    struct rescan_ctx c = {sc, INT64_MIN / 4, ""};
+    long total = 0;
+    for (;;) {
+        long n = store_unscored(sc->db, &sc->o->shard, now - sc->o->max_age_us, from_us, to_us,
+                                c.last_ts < 0 ? 0 : c.last_ts, c.last_id, RESCAN_PAGE, rescan_row, &c);
+        if (n < 0) {
+            LOG(WARN, "scanning the results table failed: %s", db_error(sc->db));
+            return -1;
+        }
+        total += n;
+        if (drain(sc, SIZE_MAX) < 0) return -1;
+        if (n < RESCAN_PAGE) break;
+    }
+    if (total) {
+        metric_add(sc->m.rescanned, (double)total);
+        LOG(INFO, "scored %ld results from the results table that had no score yet", total);
+    }
+    return 0;
+}
+
+static void on_rescan_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    if (sc->q_len == 0) {
+        int64_t to = time_now_us() - sc->o->rescan_settle_us;
+        if (to > sc->rescan_from_us && rescan(sc, sc->rescan_from_us, to) == 0) sc->rescan_from_us = to;
+    }
+    evloop_timer_start(sc->loop, &sc->rescan_timer, sc->q_len == 0 ? sc->o->rescan_us : 10000000);
+}
+
+/* ---- periodic reloads ---- */
+
+static void on_reload_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    reload_monitors(sc, false);
+    reload_servers(sc, false);
+    if (store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
+        LOG(WARN, "reloading monitor statuses failed: %s", db_error(sc->db));
+    size_t evicted = eng_evict(sc->e, time_now_us() - sc->o->idle_evict_us);
+    if (evicted) LOG(DEBUG, "forgot %zu idle servers", evicted);
+    evloop_timer_start(sc->loop, &sc->reload_timer, sc->o->reload_us);
+}
+
+static void on_report_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    dir_forget_reports(sc->dir);
+    evloop_timer_start(sc->loop, &sc->report_timer, sc->o->report_us);
+}
+
+/* ---- republishing the retained messages ---- */
+
+static void republish_one(void *arg, const struct store_latest *l)
+{
+    struct scorer *sc = arg;
+    struct msg_score ms;
+    sc_score_message(&ms, l->server_id, l->ts_us, l->score, l->step, l->in_pool, l->monitors);
+    struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = l->server_id};
+    add_publication(sc, &t, msg_score_encode(&ms));
+    if (l->has_change) {
+        struct msg_server_status st;
+        sc_status_message(&st, l->server_id, l->in_pool, l->in_pool_ts_us, l->in_pool_score,
+                          sc->o->params.in_pool_score);
+        t.kind = MSG_TOPIC_SERVER_STATUS;
+        add_publication(sc, &t, msg_server_status_encode(&st));
+    }
+}
+
+static void on_republish_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    if (!sc->mq || !mqtt_session_connected(sc->mq)) return;
+    if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0) {
+        LOG(WARN, "republishing retained scores failed: %s; retrying in 10 s", db_error(sc->db));
+        for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
+        sc->n_pubs = 0;
+        evloop_timer_start(sc->loop, &sc->republish_timer, 10000000);
+        return;
+    }
+    size_t n = sc->n_pubs;
+    publish_all(sc);
+    LOG(INFO, "republished the retained messages of the last recorded scores (%zu messages)", n);
+}
+
+/* ---- MQTT ---- */
+
+static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
+{
+    (void)s;
+    struct scorer *sc = arg;
+    LOG(INFO, "connected to the broker (session %s)", session_present ? "resumed" : "new");
+    if (sc->o->republish) evloop_timer_start(sc->loop, &sc->republish_timer, 0);
+}
+
+static void on_disconnect(struct mqtt_session *s, int reason, const char *why, void *arg)
+{
+    (void)s;
+    (void)arg;
+    LOG(WARN, "broker connection lost (%d: %s); reconnecting", reason, why ? why : "");
+}
+
+static void handle_selection(struct scorer *sc, const struct mosquitto_message *m)
+{
+    struct msg_selection sel;
+    char err[MSG_ERR_LEN];
+    if (msg_selection_decode(m->payload, (size_t)m->payloadlen, &sel, err) < 0) {
+        char key[MSG_TOPIC_MAX + 16];
+        snprintf(key, sizeof key, "selection %s", m->topic);
+        report(sc, key, "ignoring a bad selection message on %s: %s", m->topic, err);
+        return;
+    }
+    struct eng_server *s = eng_server_find(sc->e, sel.server_id);
+    for (size_t i = 0; s && i < sel.n_changes; i++) {
+        const struct dir_monitor *dm = dir_monitor_by_name(sc->dir, sel.changes[i].monitor);
+        if (!dm) continue; /* the periodic reload picks it up */
+        eng_pair_get(s, dm->id, true)->status = sel.changes[i].to;
+    }
+    msg_selection_free(&sel);
+}
+
+static void on_message(struct mqtt_session *s, const struct mosquitto_message *m, const mosquitto_property *props,
+                       void *arg)
+{
+    (void)s;
+    (void)props;
+    struct scorer *sc = arg;
+    struct msg_topic t;
+    enum msg_topic_kind kind = msg_topic_parse(sc->o->env, m->topic, &t);
+    if (kind == MSG_TOPIC_SELECTION) {
+        handle_selection(sc, m);
+        return;
+    }
+    if (kind != MSG_TOPIC_RESULT) return;
+    if (!shard_has(&sc->o->shard, t.server_id)) return; /* another shard's: not even decoded */
+    metric_inc(sc->m.received);
+    char err[MSG_ERR_LEN];
+    if (msg_result_validate(sc->o->env, m->topic, m->payload, (size_t)m->payloadlen, &sc->msg, err) < 0) {
+        metric_inc(sc->m.skip_invalid);
+        char key[MSG_ERR_LEN + MSG_NAME_MAX + 16];
+        snprintf(key, sizeof key, "invalid %s %.60s", t.monitor, err);
+        report(sc, key, "skipping an invalid result on %s: %s", m->topic, err);
+        return;
+    }
+    struct sc_result r;
+    sc_result_from_msg(&r, &sc->msg);
+    r.received_mono_us = time_mono_us();
+    q_push(sc, &r);
+    if (sc->q_len >= sc->o->batch_max) schedule_batch(sc, 0);
+    else schedule_batch(sc, sc->o->batch_delay_us);
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+    struct scorer *sc = arg;
+    LOG(INFO, "%s: finishing the queued results and stopping", strsignal(signo));
+    sc->stopping = true;
+    evloop_stop(loop);
+}
+
+/* ---- lifecycle ---- */
+
+static void register_metrics(struct scorer *sc)
+{
+    sc->m.received = metrics_counter("scorer_results_received_total", "results received from the broker", NULL);
+    sc->m.scored = metrics_counter("scorer_results_scored_total", "results scored and committed", NULL);
+    sc->m.duplicates = metrics_counter("scorer_results_duplicate_total", "results already scored (redeliveries)", NULL);
+    sc->m.recorded = metrics_counter("scorer_overall_recorded_total", "overall scores recorded", NULL);
+    sc->m.crossings = metrics_counter("scorer_pool_changes_total", "servers entering or leaving the pool", NULL);
+    sc->m.published = metrics_counter("scorer_messages_published_total", "retained messages published", NULL);
+    sc->m.publish_failed = metrics_counter("scorer_messages_publish_failed_total", "publishes that failed", NULL);
+    sc->m.skip_invalid = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"invalid\"");
+    sc->m.skip_monitor = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"monitor\"");
+    sc->m.skip_server = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"server\"");
+    sc->m.skip_old = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"max_age\"");
+    sc->m.dropped = metrics_counter("scorer_results_dropped_total", "queued results dropped (queue full)", NULL);
+    sc->m.rescanned = metrics_counter("scorer_results_rescanned_total", "results scored from the results table", NULL);
+    sc->m.db_errors = metrics_counter("scorer_db_errors_total", "batches the database refused", NULL);
+    sc->m.pending = metrics_gauge("scorer_pending_results", "results queued for scoring", NULL);
+    sc->m.servers_loaded = metrics_counter("scorer_servers_loaded_total", "server states loaded from the database", NULL);
+    sc->m.batch_seconds = metrics_gauge("scorer_batch_seconds", "duration of the last batch transaction", NULL);
+    sc->m.latency_seconds = metrics_gauge("scorer_latency_seconds", "receive to commit, last batch", NULL);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void subscribe_server(int64_t id, void *arg)
+{
+    struct scorer *sc = arg;
+    if (bsearch(&id, sc->subscribed, sc->n_subscribed, sizeof id, cmp_id)) return;
+    char filter[MSG_TOPIC_MAX + 32], prefix[MSG_TOPIC_MAX];
+    msg_prefix(prefix, sizeof prefix, sc->o->env);
+    snprintf(filter, sizeof filter, "%s/results/%lld/+", prefix, (long long)id);
+    mqtt_session_subscribe(sc->mq, filter, 1);
+    if (sc->n_subscribed == sc->cap_subscribed) {
+        sc->cap_subscribed = sc->cap_subscribed ? sc->cap_subscribed * 2 : 256;
+        sc->subscribed = xrealloc(sc->subscribed, sc->cap_subscribed * sizeof *sc->subscribed);
+    }
+    size_t i = sc->n_subscribed;
+    while (i > 0 && sc->subscribed[i - 1] > id) {
+        sc->subscribed[i] = sc->subscribed[i - 1];
+        i--;
+    }
+    sc->subscribed[i] = id;
+    sc->n_subscribed++;
+}
+
+/* With --shard-topics every server of the shard has its own filter E/results/<id>/+ (MQTT wildcards cannot
+ * express "id mod N"); servers added since are subscribed at the next reload. */
+static void subscribe_new_servers(struct scorer *sc)
+{
+    if (sc->mq && sc->o->shard_topics && sc->o->shard.n > 1) dir_server_each(sc->dir, subscribe_server, sc);
+}
+
+int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const struct mqtt_config *mc)
+{
+    static struct scorer sc_static;
+    struct scorer *sc = &sc_static;
+    sc->o = o;
+    register_metrics(sc);
+    char err[DB_ERR_LEN];
+    sc->db = db_open(dsn, false, err);
+    if (!sc->db) {
+        LOG_ALWAYS(ERROR, "%s", err);
+        return 1;
+    }
+    sc->loop = evloop_new();
+    sc->e = eng_new(&o->params);
+    sc->dir = dir_new();
+    sc->q_cap = o->max_pending + 1;
+    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
+    batch_alloc(&sc->b, o->batch_max);
+    evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
+    evloop_timer_init(&sc->reload_timer, on_reload_timer, sc);
+    evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
+    evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
+    evloop_timer_init(&sc->report_timer, on_report_timer, sc);
+    evloop_signal(sc->loop, SIGTERM, on_signal, sc);
+    evloop_signal(sc->loop, SIGINT, on_signal, sc);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 0;
+    if (store_load_monitors(sc->db, sc->dir) < 0 || store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
+        LOG_ALWAYS(ERROR, "cannot read monitors and servers (has 'ntpmonctl db migrate' run?): %s", db_error(sc->db));
+        rc = 1;
+        goto out;
+    }
+    sc->last_monitor_reload = sc->last_server_reload = time_mono_us();
+    LOG_ALWAYS(INFO, "shard %lld/%lld: %zu servers, %zu monitors; max age %llds", (long long)o->shard.k,
+               (long long)o->shard.n, dir_server_count(sc->dir), dir_monitor_count(sc->dir),
+               (long long)(o->max_age_us / 1000000));
+
+    /* Before taking new results: whatever the results table has that was never scored (the broker acknowledges
+     * a message before we see it, so a crash can lose what was in flight; ingest has it). */
+    int64_t start = time_now_us();
+    int64_t window = start - o->max_age_us - 3600 * 1000000LL; /* received_at may trail ts by clock skew */
+    if (rescan(sc, window, start) < 0) {
+        LOG(WARN, "the start-up scan of the results table failed; the periodic rescan retries it");
+        sc->rescan_from_us = window;
+    } else {
+        sc->rescan_from_us = start - o->rescan_settle_us;
+    }
+
+    char ferr[256];
+    struct mqtt_handlers h = {on_connect, on_disconnect, on_message, NULL};
+    sc->mq = mqtt_session_new(sc->loop, mc, &h, sc, ferr, sizeof ferr);
+    if (!sc->mq) {
+        LOG_ALWAYS(ERROR, "MQTT: %s", ferr);
+        rc = 2;
+        goto out;
+    }
+    char filter[MSG_TOPIC_MAX];
+    if (o->shard_topics && o->shard.n > 1) {
+        subscribe_new_servers(sc);
+    } else {
+        msg_filter_results(filter, sizeof filter, o->env);
+        mqtt_session_subscribe(sc->mq, filter, 1);
+    }
+    msg_filter_selection(filter, sizeof filter, o->env);
+    mqtt_session_subscribe(sc->mq, filter, 1);
+    mqtt_session_start(sc->mq);
+
+    evloop_timer_start(sc->loop, &sc->reload_timer, o->reload_us);
+    evloop_timer_start(sc->loop, &sc->report_timer, o->report_us);
+    if (o->rescan_us > 0) evloop_timer_start(sc->loop, &sc->rescan_timer, o->rescan_us);
+    if (sc->q_len) schedule_batch(sc, 0);
+
+    if (evloop_run(sc->loop) < 0) {
+        LOG_ALWAYS(ERROR, "event loop failed: %s", strerror(errno));
+        rc = 1;
+    }
+
+    /* Clean shutdown: score what is queued, publish it, and let the broker keep the rest for our session. */
+    for (int round = 0; round < 20; round++) {
+        if (drain(sc, SIZE_MAX) < 0) break;
+        mqtt_session_flush(sc->mq, 500000);
+        if (sc->q_len == 0) break;
+    }
+    if (sc->q_len)
+        LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
+                   sc->q_len);
+    mqtt_session_stop(sc->mq);
+out:
+    LOG_ALWAYS(INFO, "stopped");
+    mqtt_session_free(sc->mq);
+    for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
+    free(sc->pubs);
+    free(sc->subscribed);
+    batch_release(&sc->b);
+    free(sc->q);
+    dir_free(sc->dir);
+    eng_free(sc->e);
+    evloop_free(sc->loop);
+    db_close(sc->db);
+    return rc;
+}

@@ -1,0 +1,453 @@
+/* store.c — the scorer's SQL (see store.h). Multi-row statements are sent in power-of-two chunks so the
+ * connection's statement cache holds a handful of shapes instead of one per batch size. */
+#include "store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define MAX_CHUNK 256
+
+void sc_result_from_msg(struct sc_result *out, const struct msg_result *r)
+{
+    memcpy(out->id, r->id, sizeof out->id);
+    memcpy(out->monitor, r->monitor, sizeof out->monitor);
+    out->server_id = r->server_id;
+    out->monitor_id = 0;
+    out->ts_us = r->ts_us;
+    out->has_offset = r->has_offset;
+    out->has_rtt = r->has_rtt;
+    out->offset = r->offset;
+    out->rtt = r->rtt;
+    out->stratum = r->stratum;
+    out->leap = r->leap;
+    memcpy(out->error, r->error, sizeof out->error);
+    out->received_mono_us = 0;
+}
+
+bool shard_has(const struct shard *s, int64_t server_id) { return s->n <= 1 || server_id % s->n == s->k; }
+
+static size_t chunk_size(size_t remaining)
+{
+    size_t c = MAX_CHUNK;
+    while (c > remaining) c /= 2;
+    return c;
+}
+
+/* ---- directory ---- */
+
+static int monitor_row(void *arg, const struct db_row *row)
+{
+    dir_monitor_add(arg, db_row_int(row, 0), db_row_str(row, 1), db_row_int(row, 2) != 0);
+    return 0;
+}
+
+int store_load_monitors(struct db *db, struct directory *dir)
+{
+    dir_monitors_begin(dir);
+    return db_query(db, "SELECT id, name, status = 'deleted' OR deleted_on IS NOT NULL FROM monitors", NULL, 0,
+                    monitor_row, dir) < 0 ? -1 : 0;
+}
+
+static int server_row(void *arg, const struct db_row *row)
+{
+    dir_server_add(arg, db_row_int(row, 0), db_row_int(row, 1) != 0);
+    return 0;
+}
+
+int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh)
+{
+    dir_servers_begin(dir);
+    struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
+    return db_query(db,
+                    "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers"
+                    " WHERE MOD(id, ?) = ?",
+                    p, 2, server_row, dir) < 0 ? -1 : 0;
+}
+
+/* ---- one server's state ---- */
+
+struct load_ctx {
+    struct eng *e;
+    struct eng_server *s;
+    int64_t now_us;
+};
+
+static int pair_row(void *arg, const struct db_row *row)
+{
+    struct load_ctx *c = arg;
+    struct eng_pair *p = eng_pair_get(c->s, db_row_int(row, 0), true);
+    p->status = msg_pair_status_parse(db_row_str(row, 1));
+    p->score = db_row_double(row, 2);
+    p->score_ts_us = db_row_time_us(row, 3);
+    p->stratum = (int)db_row_int(row, 4);
+    return 0;
+}
+
+static int history_row(void *arg, const struct db_row *row)
+{
+    struct load_ctx *c = arg;
+    struct eng_pair *p = eng_pair_get(c->s, db_row_int(row, 0), true);
+    struct eng_row r = {
+        .ts_us = db_row_time_us(row, 1),
+        .score = db_row_double(row, 2),
+        .step = db_row_double(row, 3),
+        .rtt_us = db_row_is_null(row, 4) ? ENG_RTT_NONE : (int32_t)db_row_int(row, 4),
+        .leap = (uint8_t)db_row_int(row, 5),
+        .error = eng_error_intern(c->e, db_row_str(row, 6)),
+        .stratum = (uint8_t)db_row_int(row, 7),
+    };
+    eng_pair_add_row(c->e, p, &r, c->now_us);
+    return 0;
+}
+
+static int last_overall_row(void *arg, const struct db_row *row)
+{
+    struct load_ctx *c = arg;
+    c->s->has_last = true;
+    c->s->last_ts_us = db_row_time_us(row, 0);
+    c->s->last_score = db_row_double(row, 1);
+    if (!db_row_is_null(row, 2) && time_parse_rfc3339(db_row_str(row, 2), &c->s->in_pool_ts_us) == 0)
+        c->s->in_pool_score = db_row_double(row, 3);
+    return 1;
+}
+
+static int server_state_row(void *arg, const struct db_row *row)
+{
+    struct load_ctx *c = arg;
+    c->s->in_pool = db_row_int(row, 0) != 0;
+    c->s->deleted = db_row_int(row, 1) != 0;
+    return 1;
+}
+
+int store_load_server(struct db *db, struct eng *e, int64_t server_id, int64_t now_us)
+{
+    struct load_ctx c = {e, eng_server_add(e, server_id), now_us};
+    char since[32];
+    time_format_sql_us(now_us - eng_params(e)->history_us, since);
+    struct db_param id[] = {DB_INT(server_id)};
+    struct db_param hist[] = {DB_INT(server_id), DB_STR(since)};
+    if (db_query(db, "SELECT in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers WHERE id = ?",
+                 id, 1, server_state_row, &c) < 0 ||
+        db_query(db, "SELECT monitor_id, status, score_raw, score_ts, IFNULL(stratum, 0) FROM server_scores"
+                     " WHERE server_id = ?",
+                 id, 1, pair_row, &c) < 0 ||
+        db_query(db,
+                 "SELECT monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
+                 " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
+                 " FROM log_scores WHERE server_id = ? AND ts >= ? AND monitor_id IS NOT NULL ORDER BY ts, id",
+                 hist, 2, history_row, &c) < 0 ||
+        db_query(db,
+                 "SELECT ts, score, JSON_VALUE(attributes, '$.in_pool_ts'), JSON_VALUE(attributes, '$.in_pool_score')"
+                 " FROM log_scores WHERE monitor_id IS NULL AND server_id = ? ORDER BY ts DESC, id DESC LIMIT 1",
+                 id, 1, last_overall_row, &c) < 0) {
+        eng_server_drop(e, server_id);
+        return -1;
+    }
+    return 0;
+}
+
+struct status_ctx {
+    struct eng *e;
+};
+
+static int status_row(void *arg, const struct db_row *row)
+{
+    struct status_ctx *c = arg;
+    struct eng_server *s = eng_server_find(c->e, db_row_int(row, 0));
+    if (!s) return 0;
+    struct eng_pair *p = eng_pair_get(s, db_row_int(row, 1), true);
+    p->status = msg_pair_status_parse(db_row_str(row, 2));
+    return 0;
+}
+
+int store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh)
+{
+    struct status_ctx c = {e};
+    struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
+    return db_query(db, "SELECT server_id, monitor_id, status FROM server_scores WHERE MOD(server_id, ?) = ?", p, 2,
+                    status_row, &c) < 0 ? -1 : 0;
+}
+
+/* ---- duplicates ---- */
+
+struct scored_ctx {
+    const char (*ids)[ULID_LEN + 1];
+    size_t n;
+    bool *done;
+};
+
+static int scored_row(void *arg, const struct db_row *row)
+{
+    struct scored_ctx *c = arg;
+    const char *id = db_row_str(row, 0);
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->ids[i], id) == 0) c->done[i] = true;
+    return 0;
+}
+
+int store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
+{
+    char sql[64 + MAX_CHUNK * 3];
+    struct db_param p[MAX_CHUNK];
+    for (size_t i = 0; i < n; i++) done[i] = false;
+    for (size_t at = 0; at < n;) {
+        /* round up to a power of two, padding with the first id: the shape count stays small */
+        size_t left = n - at, c = 1;
+        while (c < left && c < MAX_CHUNK) c *= 2;
+        size_t take = left < c ? left : c;
+        size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT result_id FROM log_scores WHERE monitor_key <> 0 AND result_id IN (");
+        for (size_t i = 0; i < c; i++) {
+            memcpy(sql + len, i ? ",?" : "?", i ? 2 : 1);
+            len += i ? 2 : 1;
+            p[i] = DB_STR(ids[at + (i < take ? i : 0)]);
+        }
+        memcpy(sql + len, ")", 2);
+        struct scored_ctx ctx = {ids + at, take, done + at};
+        if (db_query(db, sql, p, c, scored_row, &ctx) < 0) return -1;
+        at += take;
+    }
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static int write_log_rows(struct db *db, const struct store_log_row *rows, size_t n)
+{
+    static const char head[] =
+        "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, `offset`, rtt, result_id, attributes) VALUES ";
+    char *sql = xmalloc(sizeof head + MAX_CHUNK * 24);
+    struct db_param *p = xmalloc(MAX_CHUNK * 9 * sizeof *p);
+    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0;) {
+        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
+        memcpy(sql, head, len);
+        for (size_t i = 0; i < c; i++) {
+            const struct store_log_row *r = &rows[at + i];
+            const char *tuple = i ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)";
+            memcpy(sql + len, tuple, strlen(tuple));
+            len += strlen(tuple);
+            time_format_sql_us(r->ts_us, ts[i]);
+            p[k++] = r->monitor_id ? DB_INT(r->monitor_id) : DB_NULL;
+            p[k++] = DB_INT(r->server_id);
+            p[k++] = DB_STR(ts[i]);
+            p[k++] = DB_DOUBLE(r->score);
+            p[k++] = DB_DOUBLE(r->step);
+            p[k++] = DB_DOUBLE_IF(r->has_offset, r->offset);
+            p[k++] = r->has_rtt ? DB_INT(r->rtt_us) : DB_NULL;
+            p[k++] = DB_STR(r->result_id);
+            p[k++] = DB_STR_OR_NULL(r->attributes);
+        }
+        sql[len] = '\0';
+        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
+        at += c;
+    }
+    free(sql);
+    free(p);
+    free(ts);
+    return rc;
+}
+
+static int write_pairs(struct db *db, const struct store_pair_update *pairs, size_t n)
+{
+    static const char head[] = "INSERT INTO server_scores (monitor_id, server_id, score_raw, score_ts, stratum) VALUES ";
+    static const char tail[] = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
+                               " stratum = IFNULL(VALUES(stratum), stratum)";
+    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 16);
+    struct db_param *p = xmalloc(MAX_CHUNK * 5 * sizeof *p);
+    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0;) {
+        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
+        memcpy(sql, head, len);
+        for (size_t i = 0; i < c; i++) {
+            const struct store_pair_update *u = &pairs[at + i];
+            const char *tuple = i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
+            memcpy(sql + len, tuple, strlen(tuple));
+            len += strlen(tuple);
+            time_format_sql_us(u->score_ts_us, ts[i]);
+            p[k++] = DB_INT(u->monitor_id);
+            p[k++] = DB_INT(u->server_id);
+            p[k++] = DB_DOUBLE(u->score);
+            p[k++] = DB_STR(ts[i]);
+            p[k++] = u->stratum > 0 ? DB_INT(u->stratum) : DB_NULL;
+        }
+        memcpy(sql + len, tail, sizeof tail);
+        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
+        at += c;
+    }
+    free(sql);
+    free(p);
+    free(ts);
+    return rc;
+}
+
+int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
+                const struct store_pair_update *pairs, size_t n_pairs, const struct store_server_update *servers,
+                size_t n_servers)
+{
+    if (write_log_rows(db, rows, n_rows) < 0) return -1;
+    if (write_pairs(db, pairs, n_pairs) < 0) return -1;
+    for (size_t i = 0; i < n_servers; i++) {
+        char ts[32];
+        time_format_sql_us(servers[i].score_ts_us, ts);
+        struct db_param p[] = {DB_DOUBLE(servers[i].score), DB_STR(ts), DB_INT(servers[i].in_pool),
+                               DB_INT(servers[i].server_id)};
+        if (db_execp(db, "UPDATE servers SET score_raw = ?, score_ts = ?, in_pool = ? WHERE id = ?", p, 4, NULL,
+                     NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the results table ---- */
+
+struct unscored_ctx {
+    store_result_cb cb;
+    void *arg;
+    long n;
+};
+
+static int unscored_row(void *arg, const struct db_row *row)
+{
+    struct unscored_ctx *c = arg;
+    struct sc_result r = {0};
+    snprintf(r.id, sizeof r.id, "%s", db_row_str(row, 0));
+    r.monitor_id = db_row_int(row, 1);
+    snprintf(r.monitor, sizeof r.monitor, "%s", db_row_str(row, 2));
+    r.server_id = db_row_int(row, 3);
+    r.ts_us = db_row_time_us(row, 4);
+    r.has_offset = !db_row_is_null(row, 5);
+    r.offset = db_row_double(row, 5);
+    r.has_rtt = !db_row_is_null(row, 6);
+    r.rtt = db_row_double(row, 6);
+    r.stratum = (int)db_row_int(row, 7);
+    r.leap = (int)db_row_int(row, 8);
+    snprintf(r.error, sizeof r.error, "%s", db_row_str(row, 9));
+    c->cb(c->arg, &r);
+    c->n++;
+    return 0;
+}
+
+long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
+                    int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit, store_result_cb cb,
+                    void *arg)
+{
+    char min_ts[32], from[32], to[32], after[32];
+    time_format_sql_us(min_ts_us, min_ts);
+    time_format_sql_us(recv_from_us, from);
+    time_format_sql_us(recv_to_us, to);
+    time_format_sql_us(after_ts_us, after);
+    struct db_param p[] = {DB_STR(from), DB_STR(to), DB_STR(min_ts), DB_INT(sh->n), DB_INT(sh->k),
+                           DB_STR(after), DB_STR(after), DB_STR(after_id), DB_INT(limit)};
+    struct unscored_ctx c = {cb, arg, 0};
+    if (db_query(db,
+                 "SELECT r.id, r.monitor_id, IFNULL(m.name, ''), r.server_id, r.ts, r.`offset`, r.rtt, r.stratum,"
+                 " r.leap, r.error FROM results r LEFT JOIN monitors m ON m.id = r.monitor_id"
+                 " WHERE r.received_at >= ? AND r.received_at <= ? AND r.ts >= ? AND MOD(r.server_id, ?) = ?"
+                 " AND (r.ts > ? OR (r.ts = ? AND r.id > ?))"
+                 " AND NOT EXISTS (SELECT 1 FROM log_scores l WHERE l.result_id = r.id AND l.monitor_key = r.monitor_id)"
+                 " ORDER BY r.ts, r.id LIMIT ?",
+                 p, 9, unscored_row, &c) < 0)
+        return -1;
+    return c.n;
+}
+
+/* ---- latest scores (republishing retained messages) ---- */
+
+struct latest_ctx {
+    store_latest_cb cb;
+    void *arg;
+    struct store_latest pending;
+    bool has_pending;
+};
+
+static int latest_row(void *arg, const struct db_row *row)
+{
+    struct latest_ctx *c = arg;
+    struct store_latest l = {
+        .server_id = db_row_int(row, 0),
+        .ts_us = db_row_time_us(row, 1),
+        .score = db_row_double(row, 2),
+        .step = db_row_double(row, 3),
+        .monitors = (int)db_row_int(row, 4),
+        .in_pool = db_row_int(row, 5) != 0,
+    };
+    if (!db_row_is_null(row, 6) && time_parse_rfc3339(db_row_str(row, 6), &l.in_pool_ts_us) == 0) {
+        l.has_change = true;
+        l.in_pool_score = db_row_double(row, 7);
+    }
+    /* rows come ordered by server, then id: the last one of a server wins (equal ts) */
+    if (c->has_pending && c->pending.server_id != l.server_id) c->cb(c->arg, &c->pending);
+    c->pending = l;
+    c->has_pending = true;
+    return 0;
+}
+
+int store_latest_scores(struct db *db, const struct shard *sh, store_latest_cb cb, void *arg)
+{
+    struct latest_ctx c = {cb, arg, {0}, false};
+    struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
+    if (db_query(db,
+                 "SELECT l.server_id, l.ts, l.score, l.step, IFNULL(JSON_VALUE(l.attributes, '$.monitors'), 0),"
+                 " IFNULL(JSON_VALUE(l.attributes, '$.in_pool') = 'true', 0), JSON_VALUE(l.attributes, '$.in_pool_ts'),"
+                 " JSON_VALUE(l.attributes, '$.in_pool_score')"
+                 " FROM log_scores l JOIN (SELECT server_id, MAX(ts) AS ts FROM log_scores WHERE monitor_id IS NULL"
+                 " GROUP BY server_id) g ON g.server_id = l.server_id AND g.ts = l.ts"
+                 " WHERE l.monitor_id IS NULL AND MOD(l.server_id, ?) = ? ORDER BY l.server_id, l.id",
+                 p, 2, latest_row, &c) < 0)
+        return -1;
+    if (c.has_pending) cb(arg, &c.pending);
+    return 0;
+}
+
+/* ---- attributes ---- */
+
+static void add_num(json_object *o, const char *key, double v)
+{
+    char text[48];
+    msg_format_number(v, text);
+    json_object_object_add(o, key, json_object_new_double_s(v, text));
+}
+
+static char *finish(json_object *o)
+{
+    char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+char *store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "leap", json_object_new_int(leap));
+    json_object_object_add(o, "error", json_object_new_string(error ? error : ""));
+    json_object_object_add(o, "stratum", json_object_new_int(stratum));
+    json_object_object_add(o, "status", json_object_new_string(msg_pair_status_str(status)));
+    return finish(o);
+}
+
+char *store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
+                               bool in_pool, int64_t in_pool_ts_us, double in_pool_score)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "leap", json_object_new_int(leap));
+    json_object_object_add(o, "error", json_object_new_string(error ? error : ""));
+    json_object_object_add(o, "stratum", json_object_new_int(stratum));
+    json_object_object_add(o, "monitor_id", json_object_new_int64(chosen_monitor_id));
+    json_object_object_add(o, "monitors", json_object_new_int(monitors));
+    json_object_object_add(o, "in_pool", json_object_new_boolean(in_pool));
+    if (in_pool_ts_us) {
+        char ts[TIME_RFC3339_LEN];
+        time_format_rfc3339(in_pool_ts_us, ts);
+        json_object_object_add(o, "in_pool_ts", json_object_new_string(ts));
+        add_num(o, "in_pool_score", in_pool_score);
+    }
+    return finish(o);
+}
