@@ -22,6 +22,9 @@ int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv);
 
+const struct opt_spec *cmd_log_specs(void);
+int cmd_log(struct ctl_ctx *ctx, int argc, char **argv);
+
 int cmd_settings_get(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_settings_set(struct ctl_ctx *ctx, int argc, char **argv);
 

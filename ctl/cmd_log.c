@@ -1,0 +1,143 @@
+/* cmd_log.c — `ntpmonctl log <ip|id> [--monitor '*'|NAME] [--limit N] [--since T]`: a server's score log from
+ * log_scores in the pool's CSV format (DESIGN.md §8, common/scorelog), newest first like the pool's
+ * /scores/<ip>/log. Without --monitor only the overall ("recent median") score; '*' every row; NAME (or a monitor
+ * id) one monitor's rows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "ctl.h"
+#include "netaddr.h"
+#include "scorelog.h"
+#include "timeutil.h"
+
+static const char *opt_monitor;
+static int64_t opt_limit;
+static const char *opt_since;
+
+const struct opt_spec *cmd_log_specs(void)
+{
+    static const struct opt_spec specs[] = {
+        {"monitor", 0, NULL, OPT_STRING, &opt_monitor, NULL, 0, 0, "'*'|NAME",
+         "'*' for every monitor's rows, or one monitor (name or id); default: the overall score only"},
+        {"limit", 0, NULL, OPT_INT, &opt_limit, "50", 1, 1000000, "N", "at most N rows (newest first)"},
+        {"since", 0, NULL, OPT_STRING, &opt_since, NULL, 0, 0, "T",
+         "only rows at or after T: Unix seconds, RFC 3339 or 'YYYY-MM-DD HH:MM:SS' (UTC)"},
+        {0},
+    };
+    return specs;
+}
+
+static int parse_since(const char *s, int64_t *us)
+{
+    char *end;
+    long long secs = strtoll(s, &end, 10);
+    if (end != s && *end == '\0') {
+        *us = secs * 1000000LL;
+        return 0;
+    }
+    if (time_parse_rfc3339(s, us) == 0) return 0;
+    if (time_parse_sql(s, us) == 0) return 0;
+    if (strlen(s) == 10) { /* a bare date */
+        char full[32];
+        snprintf(full, sizeof full, "%s 00:00:00", s);
+        if (time_parse_sql(full, us) == 0) return 0;
+    }
+    return -1;
+}
+
+struct find_ctx {
+    int64_t id;
+    bool found;
+};
+
+static int take_id(void *arg, const struct db_row *row)
+{
+    struct find_ctx *c = arg;
+    c->id = db_row_int(row, 0);
+    c->found = true;
+    return 1;
+}
+
+static int print_row(void *arg, const struct db_row *row)
+{
+    (void)arg;
+    struct scorelog_row r = {
+        .ts_us = db_row_time_us(row, 0),
+        .has_offset = !db_row_is_null(row, 1),
+        .offset = db_row_double(row, 1),
+        .step = db_row_double(row, 2),
+        .score = db_row_double(row, 3),
+        .monitor_id = db_row_int(row, 4),
+        .monitor_name = db_row_str(row, 5), /* text columns each have their own buffer */
+        .has_rtt = !db_row_is_null(row, 6),
+        .rtt_us = db_row_int(row, 6),
+        .leap = (int)db_row_int(row, 7),
+        .error = db_row_str(row, 8),
+    };
+    scorelog_csv_row(stdout, &r);
+    return 0;
+}
+
+int cmd_log(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 1) return ctl_fail("usage: log IP|ID [--monitor '*'|NAME] [--limit N] [--since T]");
+    int64_t since_us = 0;
+    if (opt_since && parse_since(opt_since, &since_us) < 0)
+        return ctl_fail("invalid --since '%s': use Unix seconds, RFC 3339 or 'YYYY-MM-DD HH:MM:SS'", opt_since);
+    struct db *db = ctl_db(ctx);
+
+    /* the server: an address, or an id */
+    struct find_ctx server = {0, false};
+    struct netaddr a;
+    char ip[NETADDR_STRLEN] = "";
+    int64_t id = 0;
+    if (netaddr_parse(argv[0], &a) == 0) {
+        netaddr_format(&a, ip);
+    } else {
+        char *end;
+        id = strtoll(argv[0], &end, 10);
+        if (*end || id <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", argv[0]);
+    }
+    struct db_param sp[] = {DB_STR(ip), DB_INT(id)};
+    if (db_query(db, "SELECT id FROM servers WHERE ip = ? OR id = ?", sp, 2, take_id, &server) < 0)
+        return ctl_db_fail(ctx, "looking up the server");
+    if (!server.found) return ctl_fail("no server %s", argv[0]);
+
+    /* which rows: overall only, every monitor, or one monitor */
+    struct find_ctx monitor = {0, false};
+    bool all = opt_monitor && strcmp(opt_monitor, "*") == 0;
+    if (opt_monitor && !all) {
+        char *end;
+        long long mid = strtoll(opt_monitor, &end, 10);
+        struct db_param mp[] = {DB_STR(opt_monitor), DB_INT(*end || end == opt_monitor ? 0 : mid)};
+        if (db_query(db, "SELECT id FROM monitors WHERE name = ? OR id = ?", mp, 2, take_id, &monitor) < 0)
+            return ctl_db_fail(ctx, "looking up the monitor");
+        if (!monitor.found) return ctl_fail("no monitor '%s'", opt_monitor);
+    }
+    char since[32];
+    time_format_sql_us(since_us, since);
+    static const char head[] =
+        "SELECT l.ts, l.`offset`, l.step, l.score, IFNULL(l.monitor_id, 0), IFNULL(m.name, ''), l.rtt,"
+        " IFNULL(JSON_VALUE(l.attributes, '$.leap'), 0), IFNULL(JSON_VALUE(l.attributes, '$.error'), '')"
+        " FROM log_scores l LEFT JOIN monitors m ON m.id = l.monitor_id WHERE l.server_id = ? AND l.ts >= ?";
+    static const char tail[] = " ORDER BY l.ts DESC, l.id DESC LIMIT ?";
+    char sql[sizeof head + sizeof tail + 64];
+    struct db_param p[4];
+    size_t n = 0;
+    p[n++] = DB_INT(server.id);
+    p[n++] = DB_STR(since);
+    if (all) {
+        snprintf(sql, sizeof sql, "%s%s", head, tail);
+    } else if (monitor.found) {
+        snprintf(sql, sizeof sql, "%s AND l.monitor_id = ?%s", head, tail);
+        p[n++] = DB_INT(monitor.id);
+    } else {
+        snprintf(sql, sizeof sql, "%s AND l.monitor_id IS NULL%s", head, tail);
+    }
+    p[n++] = DB_INT(opt_limit);
+    scorelog_csv_header(stdout);
+    if (db_query(db, sql, p, n, print_row, NULL) < 0) return ctl_db_fail(ctx, "reading the score log");
+    return fflush(stdout) == 0 ? 0 : ctl_fail("writing the log failed");
+}
