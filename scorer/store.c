@@ -396,7 +396,7 @@ int store_latest_scores(struct db *db, const struct shard *sh, store_latest_cb c
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
     if (db_query(db,
                  "SELECT l.server_id, l.ts, l.score, l.step, IFNULL(JSON_VALUE(l.attributes, '$.monitors'), 0),"
-                 " IFNULL(JSON_VALUE(l.attributes, '$.in_pool') = 'true', 0), JSON_VALUE(l.attributes, '$.in_pool_ts'),"
+                 " IFNULL(JSON_VALUE(l.attributes, '$.in_pool') IN ('1', 'true'), 0), JSON_VALUE(l.attributes, '$.in_pool_ts'),"
                  " JSON_VALUE(l.attributes, '$.in_pool_score')"
                  " FROM log_scores l JOIN (SELECT server_id, MAX(ts) AS ts FROM log_scores WHERE monitor_id IS NULL"
                  " GROUP BY server_id) g ON g.server_id = l.server_id AND g.ts = l.ts"

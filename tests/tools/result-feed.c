@@ -2,17 +2,18 @@
  * reads lines from stdin and publishes each with QoS 1, then waits until the broker acknowledged them all.
  *   a JSON result          → ntpmon/<env>/results/<server_id>/<monitor> (taken from the payload)
  *   @TOPIC PAYLOAD         → exactly that topic and payload (bad input: wrong topics, broken JSON, …)
- * result-feed URL [--env E] [--rate N] [--window N] [--stamp]
+ * result-feed URL [--env E] [--rate N] [--window N] [--stamp] [--input FILE]
  *   --rate N     at most N messages per second (0: as fast as the window allows)
  *   --window N   at most N unacknowledged messages in flight (default 500)
  *   --stamp      replace each result's "ts" with the publish time (latency benchmarks)
+ *   --input FILE read FILE instead of stdin (a background job's stdin is /dev/null)
  * Prints "published N" and exits 0 once every message is acknowledged; 1 on a timeout or error. */
 #include <json-c/json.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evloop.h"
 #include "log.h"
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 {
     log_init("result-feed");
     if (argc < 2) {
-        fprintf(stderr, "usage: result-feed URL [--env E] [--rate N] [--window N] [--stamp] < lines\n");
+        fprintf(stderr, "usage: result-feed URL [--env E] [--rate N] [--window N] [--stamp] [--input FILE]\n");
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -140,6 +141,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atof(argv[++i]);
         else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) window = atoi(argv[++i]);
         else if (strcmp(argv[i], "--stamp") == 0) stamp = true;
+        else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
+            if (!freopen(argv[++i], "r", stdin)) {
+                perror(argv[i]);
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "result-feed: unknown argument '%s'\n", argv[i]);
             return 2;
