@@ -70,6 +70,7 @@ struct scorer {
     int64_t last_monitor_reload, last_server_reload; /* monotonic */
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
     bool stopping;
+    bool waiting; /* the last batch could not even be prepared (database away) */
 
     int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
     size_t n_subscribed, cap_subscribed;
@@ -110,26 +111,34 @@ static void schedule_batch(struct scorer *sc, int64_t delay_us)
 
 /* ---- directory lookups ---- */
 
-static void reload_monitors(struct scorer *sc, bool on_demand)
+/* Reloads are rate-limited when on demand; -1 when the database failed (the old lists stay). */
+static int reload_monitors(struct scorer *sc, bool on_demand)
 {
     int64_t now = time_mono_us();
-    if (on_demand && now - sc->last_monitor_reload < sc->o->unknown_reload_us) return;
+    if (on_demand && now - sc->last_monitor_reload < sc->o->unknown_reload_us) return 0;
     sc->last_monitor_reload = now;
-    if (store_load_monitors(sc->db, sc->dir) < 0) LOG(WARN, "reloading monitors failed: %s", db_error(sc->db));
+    if (store_load_monitors(sc->db, sc->dir) < 0) {
+        LOG(WARN, "reloading monitors failed: %s", db_error(sc->db));
+        sc->last_monitor_reload = 0; /* try again at the next need */
+        return -1;
+    }
+    return 0;
 }
 
 static void subscribe_new_servers(struct scorer *sc);
 
-static void reload_servers(struct scorer *sc, bool on_demand)
+static int reload_servers(struct scorer *sc, bool on_demand)
 {
     int64_t now = time_mono_us();
-    if (on_demand && now - sc->last_server_reload < sc->o->unknown_reload_us) return;
+    if (on_demand && now - sc->last_server_reload < sc->o->unknown_reload_us) return 0;
     sc->last_server_reload = now;
     if (store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
         LOG(WARN, "reloading servers failed: %s", db_error(sc->db));
-        return;
+        sc->last_server_reload = 0;
+        return -1;
     }
     subscribe_new_servers(sc);
+    return 0;
 }
 
 static void report(struct scorer *sc, const char *key, const char *fmt, const char *a, const char *b)
@@ -137,8 +146,9 @@ static void report(struct scorer *sc, const char *key, const char *fmt, const ch
     if (dir_report_once(sc->dir, key)) LOG(WARN, fmt, a, b);
 }
 
-/* Decides which results of the batch are scored; resolves monitor ids. */
-static void prepare(struct scorer *sc, struct batch *b)
+/* Decides which results of the batch are scored; resolves monitor ids. -1 when an unknown name could not be
+ * checked because the database is away: then nothing is skipped, the batch waits. */
+static int prepare(struct scorer *sc, struct batch *b)
 {
     bool reloaded_m = false, reloaded_s = false;
     int64_t oldest = b->now_us - sc->o->max_age_us;
@@ -155,7 +165,7 @@ static void prepare(struct scorer *sc, struct batch *b)
         if (r->monitor[0]) m = dir_monitor_by_name(sc->dir, r->monitor);
         else if (r->monitor_id) m = dir_monitor_by_id(sc->dir, r->monitor_id);
         if (!m && !reloaded_m) {
-            reload_monitors(sc, true);
+            if (reload_monitors(sc, true) < 0) return -1;
             reloaded_m = true;
             m = r->monitor[0] ? dir_monitor_by_name(sc->dir, r->monitor) : dir_monitor_by_id(sc->dir, r->monitor_id);
         }
@@ -173,7 +183,7 @@ static void prepare(struct scorer *sc, struct batch *b)
         snprintf(r->monitor, sizeof r->monitor, "%s", m->name);
         const struct dir_server *s = dir_server(sc->dir, r->server_id);
         if (!s && !reloaded_s) {
-            reload_servers(sc, true);
+            if (reload_servers(sc, true) < 0) return -1;
             reloaded_s = true;
             s = dir_server(sc->dir, r->server_id);
         }
@@ -195,6 +205,7 @@ static void prepare(struct scorer *sc, struct batch *b)
             }
         }
     }
+    return 0;
 }
 
 /* ---- one batch in one transaction ---- */
@@ -380,7 +391,11 @@ static int score_batch(struct scorer *sc, struct sc_result *r, size_t n)
     b->attempts = 0;
     b->n_touched = 0;
     b->now_us = time_now_us();
-    prepare(sc, b);
+    sc->waiting = false;
+    if (prepare(sc, b) < 0) {
+        sc->waiting = true; /* the database is away: retried like a lost connection */
+        return -1;
+    }
     int64_t t0 = time_mono_us();
     int rc = db_tx(sc->db, batch_tx, sc, DB_ATTEMPTS);
     metric_set(sc->m.batch_seconds, (double)(time_mono_us() - t0) / 1e6);
@@ -427,7 +442,7 @@ static void q_pop(struct scorer *sc, size_t n)
     sc->q_len -= n;
 }
 
-static bool transient(unsigned err) { return db_errno_is_retryable(err); }
+static bool transient(const struct scorer *sc) { return sc->waiting || db_errno_is_retryable(db_errno(sc->db)); }
 
 static void refused(struct scorer *sc, const struct sc_result *r)
 {
@@ -447,7 +462,7 @@ static int drain(struct scorer *sc, size_t max_batches)
         for (size_t i = 0; i < n; i++) chunk[i] = sc->q[(sc->q_head + i) % sc->q_cap];
         if (score_batch(sc, chunk, n) == 0) {
             q_pop(sc, n);
-        } else if (transient(db_errno(sc->db))) {
+        } else if (transient(sc)) {
             LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), sc->q_len);
             metrics_set_health(false, "database unavailable");
             rc = -1;
@@ -459,7 +474,7 @@ static int drain(struct scorer *sc, size_t max_batches)
             size_t i = 0;
             for (; i < n; i++) {
                 if (score_batch(sc, &chunk[i], 1) == 0) continue;
-                if (transient(db_errno(sc->db))) break;
+                if (transient(sc)) break;
                 refused(sc, &chunk[i]);
             }
             q_pop(sc, i);
@@ -546,8 +561,8 @@ static void on_reload_timer(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct scorer *sc = arg;
-    reload_monitors(sc, false);
-    reload_servers(sc, false);
+    (void)reload_monitors(sc, false);
+    (void)reload_servers(sc, false);
     if (store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
         LOG(WARN, "reloading monitor statuses failed: %s", db_error(sc->db));
     size_t evicted = eng_evict(sc->e, time_now_us() - sc->o->idle_evict_us);

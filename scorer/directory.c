@@ -19,6 +19,7 @@ struct table {
 
 struct directory {
     struct table monitors, monitors_by_id, servers;
+    struct table new_monitors, new_monitors_by_id, new_servers; /* a reload in progress */
     char **reports;
     size_t n_reports;
     uint32_t *report_slots;
@@ -60,6 +61,9 @@ void dir_free(struct directory *d)
     table_clear(&d->monitors, 0);
     table_clear(&d->monitors_by_id, 0);
     table_clear(&d->servers, 0);
+    table_clear(&d->new_monitors, 0);
+    table_clear(&d->new_monitors_by_id, 0);
+    table_clear(&d->new_servers, 0);
     dir_forget_reports(d);
     free(d->reports);
     free(d->report_slots);
@@ -97,24 +101,49 @@ static void table_insert(struct table *t, uint64_t (*hash)(const void *), const 
 
 void dir_monitors_begin(struct directory *d)
 {
-    table_clear(&d->monitors, sizeof(struct dir_monitor));
-    table_clear(&d->monitors_by_id, sizeof(struct dir_monitor));
+    table_clear(&d->new_monitors, sizeof(struct dir_monitor));
+    table_clear(&d->new_monitors_by_id, sizeof(struct dir_monitor));
 }
 
 void dir_monitor_add(struct directory *d, int64_t id, const char *name, bool deleted)
 {
     struct dir_monitor m = {.id = id, .deleted = deleted};
     snprintf(m.name, sizeof m.name, "%s", name);
-    table_insert(&d->monitors, monitor_hash, &m);
-    table_insert(&d->monitors_by_id, monitor_id_hash, &m);
+    table_insert(&d->new_monitors, monitor_hash, &m);
+    table_insert(&d->new_monitors_by_id, monitor_id_hash, &m);
 }
 
-void dir_servers_begin(struct directory *d) { table_clear(&d->servers, sizeof(struct dir_server)); }
+void dir_monitors_end(struct directory *d, bool commit)
+{
+    if (commit) {
+        table_clear(&d->monitors, 0);
+        table_clear(&d->monitors_by_id, 0);
+        d->monitors = d->new_monitors;
+        d->monitors_by_id = d->new_monitors_by_id;
+        d->new_monitors = d->new_monitors_by_id = (struct table){0};
+    } else {
+        table_clear(&d->new_monitors, 0);
+        table_clear(&d->new_monitors_by_id, 0);
+    }
+}
+
+void dir_servers_begin(struct directory *d) { table_clear(&d->new_servers, sizeof(struct dir_server)); }
 
 void dir_server_add(struct directory *d, int64_t id, bool deleted)
 {
     struct dir_server s = {.id = id, .deleted = deleted};
-    table_insert(&d->servers, server_hash, &s);
+    table_insert(&d->new_servers, server_hash, &s);
+}
+
+void dir_servers_end(struct directory *d, bool commit)
+{
+    if (commit) {
+        table_clear(&d->servers, 0);
+        d->servers = d->new_servers;
+        d->new_servers = (struct table){0};
+    } else {
+        table_clear(&d->new_servers, 0);
+    }
 }
 
 const struct dir_monitor *dir_monitor_by_name(const struct directory *d, const char *name)

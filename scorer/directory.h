@@ -26,11 +26,14 @@ struct directory;
 struct directory *dir_new(void);
 void dir_free(struct directory *d);
 
-/* Replaces the whole monitor list / server list (a reload). */
+/* A reload: begin, add every row, then commit (the new list replaces the old) or abort (the old list stays:
+ * a database outage must not make every monitor "unknown"). */
 void dir_monitors_begin(struct directory *d);
 void dir_monitor_add(struct directory *d, int64_t id, const char *name, bool deleted);
+void dir_monitors_end(struct directory *d, bool commit);
 void dir_servers_begin(struct directory *d);
 void dir_server_add(struct directory *d, int64_t id, bool deleted);
+void dir_servers_end(struct directory *d, bool commit);
 
 const struct dir_monitor *dir_monitor_by_name(const struct directory *d, const char *name);
 const struct dir_monitor *dir_monitor_by_id(const struct directory *d, int64_t id);

@@ -50,8 +50,10 @@ static int monitor_row(void *arg, const struct db_row *row)
 int store_load_monitors(struct db *db, struct directory *dir)
 {
     dir_monitors_begin(dir);
-    return db_query(db, "SELECT id, name, status = 'deleted' OR deleted_on IS NOT NULL FROM monitors", NULL, 0,
-                    monitor_row, dir) < 0 ? -1 : 0;
+    int rc = db_query(db, "SELECT id, name, status = 'deleted' OR deleted_on IS NOT NULL FROM monitors", NULL, 0,
+                      monitor_row, dir) < 0 ? -1 : 0;
+    dir_monitors_end(dir, rc == 0);
+    return rc;
 }
 
 static int server_row(void *arg, const struct db_row *row)
@@ -64,10 +66,12 @@ int store_load_servers(struct db *db, struct directory *dir, const struct shard 
 {
     dir_servers_begin(dir);
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
-    return db_query(db,
-                    "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers"
-                    " WHERE MOD(id, ?) = ?",
-                    p, 2, server_row, dir) < 0 ? -1 : 0;
+    int rc = db_query(db,
+                      "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers"
+                      " WHERE MOD(id, ?) = ?",
+                      p, 2, server_row, dir) < 0 ? -1 : 0;
+    dir_servers_end(dir, rc == 0);
+    return rc;
 }
 
 /* ---- one server's state ---- */

@@ -38,7 +38,7 @@ struct shard {
 };
 bool shard_has(const struct shard *s, int64_t server_id);
 
-/* Reloads the directory's monitors / servers (servers of the shard only). 0 or -1. */
+/* Reloads the directory's monitors / servers (servers of the shard only); on failure the old lists stay. */
 int store_load_monitors(struct db *db, struct directory *dir);
 int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh);
 

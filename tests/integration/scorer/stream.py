@@ -6,7 +6,8 @@
       for LOAD DATA) and OUT_DIR/profiles.txt (server id → profile)
   stream.py replay-input STREAM ORDER_TSV   results in the daemon's order with the status it recorded (stdout)
   stream.py compare REPLAY_JSON DB_TSV      every log row of the database equals replay's (exit 1 otherwise)
-  stream.py last-pairs|last-servers REPLAY_JSON, stream.py epochs STREAM SERVER_ID   (see below)
+  stream.py last-pairs|last-servers REPLAY_JSON, stream.py epochs STREAM SERVER_ID, stream.py one …,
+  stream.py tsv STREAM NAME=ID,…   (see below)
 """
 import json
 import random
@@ -149,6 +150,36 @@ def compare(args):
     sys.exit(1 if bad else 0)
 
 
+def one(args):
+    """one result: SERVER_ID MONITOR AGE_SECONDS OFFSET|timeout STATUS (a fresh ULID at the result's time)"""
+    import time
+    sid, monitor, age, offset, status = args[0], args[1], float(args[2]), args[3], args[4]
+    ts = int((time.time() - age) * 1000000)
+    res = {"v": 1, "id": ulid(ts // 1000, random.SystemRandom()), "monitor": monitor, "server_id": int(sid),
+           "ip": "192.0.2.1", "ts": fmt_ts(ts), "status": status}
+    if offset == "timeout":
+        res.update({"stratum": 0, "leap": 0, "refid": "", "error": "timeout"})
+    else:
+        res.update({"offset": float(offset), "rtt": 0.02, "stratum": 2, "leap": 0, "refid": "", "error": ""})
+    res["samples"] = []
+    print(json.dumps(res, separators=(",", ":")))
+
+
+def tsv(args):
+    """results rows (for LOAD DATA) of a JSONL stream: STREAM NAME=ID,…"""
+    import calendar
+    monitors = dict((k, int(v)) for k, v in (x.split("=") for x in args[1].split(",")))
+    with open(args[0]) as f:
+        for line in f:
+            res = json.loads(line)
+            t = res["ts"]
+            us = calendar.timegm(__import__("time").strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) * 1000000 + int(t[20:26])
+            nul = "\\N"
+            print("\t".join([res["id"], str(monitors[res["monitor"]]), str(res["server_id"]), fmt_sql_ts(us),
+                             res["ip"], res.get("status", nul), str(res.get("offset", nul)), str(res.get("rtt", nul)),
+                             str(res["stratum"]), str(res["leap"]), res["refid"], res["error"], "[]", "test"]))
+
+
 def last_pairs(args):
     """the last per-monitor score of each pair in replay's JSON lines: SERVER MONITOR SCORE"""
     last = {}
@@ -187,4 +218,4 @@ def epochs(args):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     {"gen": gen, "replay-input": replay_input, "compare": compare, "last-pairs": last_pairs,
-     "last-servers": last_servers, "epochs": epochs}[cmd](sys.argv[2:])
+     "last-servers": last_servers, "epochs": epochs, "one": one, "tsv": tsv}[cmd](sys.argv[2:])
