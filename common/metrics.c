@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -183,9 +184,15 @@ int metrics_listen(const char *listen, char *err, size_t err_len)
             return -1;
         }
     }
+    /* The server thread inherits our signal mask: block everything while it starts, so SIGTERM and friends
+     * reach the daemon's signalfd instead of killing the process from the metrics thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
                                      (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16,
                                      MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!daemon_handle) {
         snprintf(err, err_len, "cannot serve metrics on %s (address in use?)", listen);
         return -1;
