@@ -80,7 +80,7 @@ struct scorer {
     size_t n_pubs, cap_pubs;
 
     struct {
-        struct metric *received, *scored, *duplicates, *recorded, *crossings, *published, *publish_failed;
+        struct metric *received, *other_shard, *scored, *duplicates, *recorded, *crossings, *published, *publish_failed;
         struct metric *skip_invalid, *skip_monitor, *skip_server, *skip_old, *dropped, *rescanned, *db_errors;
         struct metric *pending, *servers_loaded, *batch_seconds, *latency_seconds;
     } m;
@@ -662,7 +662,10 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
         return;
     }
     if (kind != MSG_TOPIC_RESULT) return;
-    if (!shard_has(&sc->o->shard, t.server_id)) return; /* another shard's: not even decoded */
+    if (!shard_has(&sc->o->shard, t.server_id)) { /* another shard's: not even decoded */
+        metric_inc(sc->m.other_shard);
+        return;
+    }
     metric_inc(sc->m.received);
     char err[MSG_ERR_LEN];
     if (msg_result_validate(sc->o->env, m->topic, m->payload, (size_t)m->payloadlen, &sc->msg, err) < 0) {
@@ -693,6 +696,8 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 static void register_metrics(struct scorer *sc)
 {
     sc->m.received = metrics_counter("scorer_results_received_total", "results received from the broker", NULL);
+    sc->m.other_shard = metrics_counter("scorer_results_other_shard_total",
+                                        "results of other shards received and dropped (see --shard-topics)", NULL);
     sc->m.scored = metrics_counter("scorer_results_scored_total", "results scored and committed", NULL);
     sc->m.duplicates = metrics_counter("scorer_results_duplicate_total", "results already scored (redeliveries)", NULL);
     sc->m.recorded = metrics_counter("scorer_overall_recorded_total", "overall scores recorded", NULL);

@@ -136,6 +136,9 @@ def compare(args):
         for line in f:
             kind, rid, step, score, status = line.rstrip("\n").split("\t")
             got.append((kind, rid, float(step), float(score), status if kind == "monitor" else ""))
+    if len(args) > 2 and args[2] == "--unordered":  # several writers (shards): compare as sets
+        want = sorted((k, r, round(a, 8), round(b, 8), st) for k, r, a, b, st in want)
+        got = sorted((k, r, round(a, 8), round(b, 8), st) for k, r, a, b, st in got)
     bad = 0
     if len(want) != len(got):
         print("row count: database %d, replay %d" % (len(got), len(want)))
