@@ -229,6 +229,53 @@ enum msg_pair_status msg_pair_status_parse(const char *s)
     return MSG_STATUS_NONE;
 }
 
+/* printf's %.9f, trailing zeros trimmed: the reference path (exact decimal expansion, ties to even). */
+static void format_number_printf(double v, char out[48])
+{
+    snprintf(out, 48, "%.9f", v);
+    char *dot = strchr(out, '.');
+    if (dot) {
+        char *end = out + strlen(out) - 1;
+        while (end > dot && *end == '0') *end-- = '\0';
+        if (end == dot) *end = '\0';
+    }
+    if (strcmp(out, "-0") == 0) strcpy(out, "0");
+}
+
+/* The same digits without printf (it dominates encoding costs): v·1e9 rounded to an integer. The product carries
+ * a rounding error below |v·1e9|·2^-52; whenever the fraction lies within that of a half (or on it: a tie printf
+ * breaks to even), the reference path decides. Returns false to ask for it. */
+static bool format_number_fast(double v, char out[48])
+{
+    double a = fabs(v);
+    if (!(a < 1e6)) return false;
+    double x = a * 1e9;
+    double whole = floor(x), frac = x - whole;
+    double margin = x * 0x1p-52 * 2 + 1e-300;
+    if (fabs(frac - 0.5) <= margin) return false;
+    uint64_t n = (uint64_t)whole + (frac > 0.5);
+    uint64_t ip = n / 1000000000u, fp = n % 1000000000u;
+    char digits[24], *p = out;
+    int k = 0;
+    if (v < 0 && n) *p++ = '-';
+    do {
+        digits[k++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    while (k) *p++ = digits[--k];
+    if (fp) {
+        *p++ = '.';
+        for (int i = 8; i >= 0; i--) {
+            p[i] = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        p += 9;
+        while (p[-1] == '0') p--;
+    }
+    *p = '\0';
+    return true;
+}
+
 void msg_format_number(double v, char out[48])
 {
     if (!isfinite(v)) {
@@ -239,14 +286,20 @@ void msg_format_number(double v, char out[48])
         snprintf(out, 48, "%.17g", v);
         return;
     }
-    snprintf(out, 48, "%.9f", v);
-    char *dot = strchr(out, '.');
-    if (dot) {
-        char *end = out + strlen(out) - 1;
-        while (end > dot && *end == '0') *end-- = '\0';
-        if (end == dot) *end = '\0';
+    if (!format_number_fast(v, out)) format_number_printf(v, out);
+}
+
+void msg_format_number_reference(double v, char out[48])
+{
+    if (!isfinite(v)) {
+        snprintf(out, 48, "0");
+        return;
     }
-    if (strcmp(out, "-0") == 0) strcpy(out, "0");
+    if (fabs(v) >= 1e15) {
+        snprintf(out, 48, "%.17g", v);
+        return;
+    }
+    format_number_printf(v, out);
 }
 
 /* ---------- JSON helpers ---------- */

@@ -84,6 +84,8 @@ enum msg_pair_status msg_pair_status_parse(const char *s);
 /* Formats a number with up to 9 decimals and trailing zeros trimmed ("0.000123", "20", "-3.5"); very large
  * magnitudes fall back to %.17g. Used in JSON and the pool's CSV so both print the same digits. */
 void msg_format_number(double v, char out[48]);
+/* The same through printf alone (the definition msg_format_number must match; for tests). */
+void msg_format_number_reference(double v, char out[48]);
 
 /* ---------- result ---------- */
 
