@@ -55,6 +55,20 @@ static void put_number(struct out *o, double v)
     put_str(o, n);
 }
 
+/* "ts_epoch,ts" of a second; consecutive rows usually share it (a result and its overall score), so the last
+ * one is kept. */
+static const char *time_columns(int64_t secs)
+{
+    static _Thread_local int64_t cached = INT64_MIN;
+    static _Thread_local char text[64];
+    if (secs != cached) {
+        int n = snprintf(text, sizeof text, "%" PRId64 ",", secs);
+        time_format_sql(secs * 1000000, text + n);
+        cached = secs;
+    }
+    return text;
+}
+
 int scorelog_csv_format(char *buf, size_t len, const struct scorelog_row *r)
 {
     if (len == 0) return -1;
@@ -63,10 +77,7 @@ int scorelog_csv_format(char *buf, size_t len, const struct scorelog_row *r)
     char text[48];
     /* Unix seconds, rounded down like Go's Time.Unix() */
     int64_t secs = r->ts_us >= 0 ? r->ts_us / 1000000 : -((-r->ts_us + 999999) / 1000000);
-    snprintf(text, sizeof text, "%" PRId64 ",", secs);
-    put_str(&o, text);
-    time_format_sql(r->ts_us, text);
-    put_str(&o, text);
+    put_str(&o, time_columns(secs));
     put(&o, ",", 1);
     if (r->has_offset) put_number(&o, r->offset);
     put(&o, ",", 1);

@@ -51,6 +51,7 @@ struct batch {
     size_t n_servers;
     int64_t *touched;
     size_t n_touched;
+    int64_t *missing; /* touched servers not in memory */
 };
 
 struct scorer {
@@ -198,7 +199,7 @@ static int prepare(struct scorer *sc, struct batch *b)
         }
         /* the same result twice in one batch: the later one is a duplicate */
         for (size_t k = 0; k < i; k++) {
-            if (!b->skip[k] && strcmp(b->r[k].id, r->id) == 0 && b->r[k].monitor_id == r->monitor_id) {
+            if (!b->skip[k] && b->r[k].monitor_id == r->monitor_id && strcmp(b->r[k].id, r->id) == 0) {
                 b->skip[i] = true;
                 metric_inc(sc->m.duplicates);
                 break;
@@ -210,11 +211,13 @@ static int prepare(struct scorer *sc, struct batch *b)
 
 /* ---- one batch in one transaction ---- */
 
-static void touch(struct batch *b, int64_t server_id)
+/* Notes a server the batch changes; true the first time. */
+static bool touch(struct batch *b, int64_t server_id)
 {
     for (size_t i = 0; i < b->n_touched; i++)
-        if (b->touched[i] == server_id) return;
+        if (b->touched[i] == server_id) return false;
     b->touched[b->n_touched++] = server_id;
+    return true;
 }
 
 static void clear_outputs(struct batch *b)
@@ -243,14 +246,15 @@ static int batch_tx(struct db *db, void *arg)
     if (store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
     for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
 
+    size_t n_missing = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (b->skip[i] || b->done[i]) continue;
         const struct sc_result *r = &b->r[i];
-        touch(b, r->server_id);
-        if (!eng_server_find(sc->e, r->server_id)) {
-            if (store_load_server(db, sc->e, r->server_id, b->now_us) < 0) return -1;
-            metric_inc(sc->m.servers_loaded);
-        }
+        if (touch(b, r->server_id) && !eng_server_find(sc->e, r->server_id)) b->missing[n_missing++] = r->server_id;
+    }
+    if (n_missing) {
+        if (store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
+        metric_add(sc->m.servers_loaded, (double)n_missing);
     }
 
     for (size_t i = 0; i < b->n; i++) {
@@ -421,6 +425,7 @@ static void batch_alloc(struct batch *b, size_t cap)
     b->pairs = xcalloc(cap, sizeof *b->pairs);
     b->servers = xcalloc(cap, sizeof *b->servers);
     b->touched = xcalloc(cap, sizeof *b->touched);
+    b->missing = xcalloc(cap, sizeof *b->missing);
 }
 
 static void batch_release(struct batch *b)
@@ -434,6 +439,7 @@ static void batch_release(struct batch *b)
     free(b->pairs);
     free(b->servers);
     free(b->touched);
+    free(b->missing);
 }
 
 static void q_pop(struct scorer *sc, size_t n)

@@ -74,84 +74,139 @@ int store_load_servers(struct db *db, struct directory *dir, const struct shard 
     return rc;
 }
 
-/* ---- one server's state ---- */
+/* ---- servers' state ---- */
 
 struct load_ctx {
     struct eng *e;
-    struct eng_server *s;
     int64_t now_us;
 };
 
+static struct eng_server *loading(struct load_ctx *c, const struct db_row *row)
+{
+    return eng_server_find(c->e, db_row_int(row, 0));
+}
+
+static int server_state_row(void *arg, const struct db_row *row)
+{
+    struct eng_server *s = loading(arg, row);
+    if (s) {
+        s->in_pool = db_row_int(row, 1) != 0;
+        s->deleted = db_row_int(row, 2) != 0;
+    }
+    return 0;
+}
+
 static int pair_row(void *arg, const struct db_row *row)
 {
-    struct load_ctx *c = arg;
-    struct eng_pair *p = eng_pair_get(c->s, db_row_int(row, 0), true);
-    p->status = msg_pair_status_parse(db_row_str(row, 1));
-    p->score = db_row_double(row, 2);
-    p->score_ts_us = db_row_time_us(row, 3);
-    p->stratum = (int)db_row_int(row, 4);
+    struct eng_server *s = loading(arg, row);
+    if (!s) return 0;
+    struct eng_pair *p = eng_pair_get(s, db_row_int(row, 1), true);
+    p->status = msg_pair_status_parse(db_row_str(row, 2));
+    p->score = db_row_double(row, 3);
+    p->score_ts_us = db_row_time_us(row, 4);
+    p->stratum = (int)db_row_int(row, 5);
     return 0;
 }
 
 static int history_row(void *arg, const struct db_row *row)
 {
     struct load_ctx *c = arg;
-    struct eng_pair *p = eng_pair_get(c->s, db_row_int(row, 0), true);
+    struct eng_server *s = loading(c, row);
+    if (!s) return 0;
+    struct eng_pair *p = eng_pair_get(s, db_row_int(row, 1), true);
     struct eng_row r = {
-        .ts_us = db_row_time_us(row, 1),
-        .score = db_row_double(row, 2),
-        .step = db_row_double(row, 3),
-        .rtt_us = db_row_is_null(row, 4) ? ENG_RTT_NONE : (int32_t)db_row_int(row, 4),
-        .leap = (uint8_t)db_row_int(row, 5),
-        .error = eng_error_intern(c->e, db_row_str(row, 6)),
-        .stratum = (uint8_t)db_row_int(row, 7),
+        .ts_us = db_row_time_us(row, 2),
+        .score = db_row_double(row, 3),
+        .step = db_row_double(row, 4),
+        .rtt_us = db_row_is_null(row, 5) ? ENG_RTT_NONE : (int32_t)db_row_int(row, 5),
+        .leap = (uint8_t)db_row_int(row, 6),
+        .error = eng_error_intern(c->e, db_row_str(row, 7)),
+        .stratum = (uint8_t)db_row_int(row, 8),
     };
     eng_pair_add_row(c->e, p, &r, c->now_us);
     return 0;
 }
 
+/* Rows come per server in id order: the last one of a server is its latest (equal ts: the later insert). */
 static int last_overall_row(void *arg, const struct db_row *row)
 {
-    struct load_ctx *c = arg;
-    c->s->has_last = true;
-    c->s->last_ts_us = db_row_time_us(row, 0);
-    c->s->last_score = db_row_double(row, 1);
-    if (!db_row_is_null(row, 2) && time_parse_rfc3339(db_row_str(row, 2), &c->s->in_pool_ts_us) == 0)
-        c->s->in_pool_score = db_row_double(row, 3);
-    return 1;
+    struct eng_server *s = loading(arg, row);
+    if (!s) return 0;
+    s->has_last = true;
+    s->last_ts_us = db_row_time_us(row, 1);
+    s->last_score = db_row_double(row, 2);
+    s->in_pool_ts_us = 0;
+    s->in_pool_score = 0;
+    if (!db_row_is_null(row, 3) && time_parse_rfc3339(db_row_str(row, 3), &s->in_pool_ts_us) == 0)
+        s->in_pool_score = db_row_double(row, 4);
+    return 0;
 }
 
-static int server_state_row(void *arg, const struct db_row *row)
+/* "(?,?,…)" for c ids (a power of two: the first id repeats as padding), appended at sql+len. */
+static size_t in_list(char *sql, size_t len, struct db_param *p, const int64_t *ids, size_t take, size_t c)
 {
-    struct load_ctx *c = arg;
-    c->s->in_pool = db_row_int(row, 0) != 0;
-    c->s->deleted = db_row_int(row, 1) != 0;
-    return 1;
+    sql[len++] = '(';
+    for (size_t i = 0; i < c; i++) {
+        if (i) sql[len++] = ',';
+        sql[len++] = '?';
+        p[i] = DB_INT(ids[i < take ? i : 0]);
+    }
+    sql[len++] = ')';
+    sql[len] = '\0';
+    return len;
 }
 
-int store_load_server(struct db *db, struct eng *e, int64_t server_id, int64_t now_us)
+static int load_chunk(struct db *db, struct load_ctx *c, const int64_t *ids, size_t take, size_t n_params)
 {
-    struct load_ctx c = {e, eng_server_add(e, server_id), now_us};
+    char sql[1024 + MAX_CHUNK * 2];
+    struct db_param p[MAX_CHUNK + 1];
     char since[32];
-    time_format_sql_us(now_us - eng_params(e)->history_us, since);
-    struct db_param id[] = {DB_INT(server_id)};
-    struct db_param hist[] = {DB_INT(server_id), DB_STR(since)};
-    if (db_query(db, "SELECT in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers WHERE id = ?",
-                 id, 1, server_state_row, &c) < 0 ||
-        db_query(db, "SELECT monitor_id, status, score_raw, score_ts, IFNULL(stratum, 0) FROM server_scores"
-                     " WHERE server_id = ?",
-                 id, 1, pair_row, &c) < 0 ||
-        db_query(db,
-                 "SELECT monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
-                 " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
-                 " FROM log_scores WHERE server_id = ? AND ts >= ? AND monitor_id IS NOT NULL ORDER BY ts, id",
-                 hist, 2, history_row, &c) < 0 ||
-        db_query(db,
-                 "SELECT ts, score, JSON_VALUE(attributes, '$.in_pool_ts'), JSON_VALUE(attributes, '$.in_pool_score')"
-                 " FROM log_scores WHERE monitor_id IS NULL AND server_id = ? ORDER BY ts DESC, id DESC LIMIT 1",
-                 id, 1, last_overall_row, &c) < 0) {
-        eng_server_drop(e, server_id);
-        return -1;
+    time_format_sql_us(c->now_us - eng_params(c->e)->history_us, since);
+    size_t len;
+
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE()"
+                                           " FROM servers WHERE id IN ");
+    in_list(sql, len, p, ids, take, n_params);
+    if (db_query(db, sql, p, n_params, server_state_row, c) < 0) return -1;
+
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT server_id, monitor_id, status, score_raw, score_ts, IFNULL(stratum, 0)"
+                                           " FROM server_scores WHERE server_id IN ");
+    in_list(sql, len, p, ids, take, n_params);
+    if (db_query(db, sql, p, n_params, pair_row, c) < 0) return -1;
+
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "SELECT server_id, monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
+                           " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
+                           " FROM log_scores WHERE monitor_id IS NOT NULL AND ts >= ? AND server_id IN ");
+    len = in_list(sql, len, p + 1, ids, take, n_params);
+    snprintf(sql + len, sizeof sql - len, " ORDER BY server_id, ts, id");
+    p[0] = DB_STR(since);
+    if (db_query(db, sql, p, n_params + 1, history_row, c) < 0) return -1;
+
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "SELECT l.server_id, l.ts, l.score, JSON_VALUE(l.attributes, '$.in_pool_ts'),"
+                           " JSON_VALUE(l.attributes, '$.in_pool_score') FROM log_scores l JOIN (SELECT server_id,"
+                           " MAX(ts) AS ts FROM log_scores WHERE monitor_id IS NULL AND server_id IN ");
+    len = in_list(sql, len, p, ids, take, n_params);
+    snprintf(sql + len, sizeof sql - len,
+             " GROUP BY server_id) g ON g.server_id = l.server_id AND g.ts = l.ts WHERE l.monitor_id IS NULL"
+             " ORDER BY l.server_id, l.id");
+    return db_query(db, sql, p, n_params, last_overall_row, c) < 0 ? -1 : 0;
+}
+
+int store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
+{
+    struct load_ctx c = {e, now_us};
+    for (size_t i = 0; i < n; i++) eng_server_add(e, ids[i]);
+    for (size_t at = 0; at < n;) {
+        size_t left = n - at, params = 1;
+        while (params < left && params < MAX_CHUNK) params *= 2;
+        size_t take = left < params ? left : params;
+        if (load_chunk(db, &c, ids + at, take, params) < 0) {
+            for (size_t i = 0; i < n; i++) eng_server_drop(e, ids[i]);
+            return -1;
+        }
+        at += take;
     }
     return 0;
 }
@@ -292,22 +347,46 @@ static int write_pairs(struct db *db, const struct store_pair_update *pairs, siz
     return rc;
 }
 
+/* Several servers in one statement: UPDATE … JOIN a derived table of the new values. */
+static int write_servers(struct db *db, const struct store_server_update *servers, size_t n)
+{
+    static const char head[] = "UPDATE servers s JOIN (";
+    static const char tail[] = ") v ON s.id = v.id SET s.score_raw = v.score, s.score_ts = v.ts, s.in_pool = v.in_pool";
+    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 64);
+    struct db_param *p = xmalloc(MAX_CHUNK * 4 * sizeof *p);
+    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0;) {
+        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
+        memcpy(sql, head, len);
+        for (size_t i = 0; i < c; i++) {
+            const struct store_server_update *u = &servers[at + i];
+            const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?" : "SELECT ? AS id, ? AS score, ? AS ts, ? AS in_pool";
+            memcpy(sql + len, tuple, strlen(tuple));
+            len += strlen(tuple);
+            time_format_sql_us(u->score_ts_us, ts[i]);
+            p[k++] = DB_INT(u->server_id);
+            p[k++] = DB_DOUBLE(u->score);
+            p[k++] = DB_STR(ts[i]);
+            p[k++] = DB_INT(u->in_pool);
+        }
+        memcpy(sql + len, tail, sizeof tail);
+        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
+        at += c;
+    }
+    free(sql);
+    free(p);
+    free(ts);
+    return rc;
+}
+
 int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
                 const struct store_pair_update *pairs, size_t n_pairs, const struct store_server_update *servers,
                 size_t n_servers)
 {
     if (write_log_rows(db, rows, n_rows) < 0) return -1;
     if (write_pairs(db, pairs, n_pairs) < 0) return -1;
-    for (size_t i = 0; i < n_servers; i++) {
-        char ts[32];
-        time_format_sql_us(servers[i].score_ts_us, ts);
-        struct db_param p[] = {DB_DOUBLE(servers[i].score), DB_STR(ts), DB_INT(servers[i].in_pool),
-                               DB_INT(servers[i].server_id)};
-        if (db_execp(db, "UPDATE servers SET score_raw = ?, score_ts = ?, in_pool = ? WHERE id = ?", p, 4, NULL,
-                     NULL) < 0)
-            return -1;
-    }
-    return 0;
+    return write_servers(db, servers, n_servers);
 }
 
 /* ---- the results table ---- */

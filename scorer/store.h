@@ -42,9 +42,10 @@ bool shard_has(const struct shard *s, int64_t server_id);
 int store_load_monitors(struct db *db, struct directory *dir);
 int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh);
 
-/* Loads one server's scoring state into the engine (replacing what was there): pair statuses and scores, the
- * per-monitor rows since now − history, the last recorded overall score and the in-pool state. 0 or -1. */
-int store_load_server(struct db *db, struct eng *e, int64_t server_id, int64_t now_us);
+/* Loads servers' scoring state into the engine (replacing what was there): pair statuses and scores, the
+ * per-monitor rows since now − history, the last recorded overall score and the in-pool state — four queries
+ * for up to 256 servers. 0, or -1 with none of them loaded. */
+int store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us);
 
 /* Refreshes the pair statuses of every loaded server from server_scores. 0 or -1. */
 int store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh);
