@@ -262,6 +262,9 @@ static int batch_tx(struct db *db, void *arg)
         const struct sc_result *r = &b->r[i];
         struct eng_server *s = eng_server_find(sc->e, r->server_id);
         s->touched_us = b->now_us;
+        /* deletion follows the server list (reloaded periodically): a deleted server leaves the pool */
+        const struct dir_server *ds = dir_server(sc->dir, r->server_id);
+        if (ds) s->deleted = ds->deleted;
         struct eng_input in = {
             .monitor_id = r->monitor_id,
             .ts_us = r->ts_us,
@@ -296,6 +299,8 @@ static int batch_tx(struct db *db, void *arg)
         memcpy(row->result_id, r->id, sizeof row->result_id);
         b->pairs[b->n_pairs++] = (struct store_pair_update){r->monitor_id, r->server_id, p->score, p->score_ts_us,
                                                             p->stratum};
+        /* a pair the database did not have is created by the upsert, as a candidate (the column's default) */
+        if (p->status == MSG_STATUS_NONE) p->status = MSG_STATUS_CANDIDATE;
         if (!o->oc.recorded) continue;
         row = &b->rows[b->n_rows++];
         *row = (struct store_log_row){

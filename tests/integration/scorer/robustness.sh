@@ -2,7 +2,8 @@
 # ntpmon-scorer when things go wrong or change: a result delivered twice (broker redelivery, agent spool replay)
 # is scored once; results older than --max-age are not scored; a result ingest stored but the broker never
 # delivered is found by the rescan; monitor statuses follow status/selection events and the periodic reload; a
-# broker restart and a database outage delay scoring but lose nothing; bad configuration exits 2 with a clear
+# broker restart and a database outage delay scoring but lose nothing; a deleted server leaves the pool; bad
+# configuration exits 2 with a clear
 # message.
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
@@ -102,8 +103,9 @@ h_stop scorer
 h_is "$(rows_of "$(id_of "$lost")")" 0 "an undelivered result is not scored by magic"
 
 # ---- phase 2: periodic reload and rescan ----
+# (a low in-pool threshold and every overall score recorded, so a few results put a server in the pool)
 h_spawn scorer "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 0.5 \
-    --rescan-interval 0.5 --rescan-settle 0
+    --rescan-interval 0.5 --rescan-settle 0 --in-pool-score 0.5 --record-same-interval 0 --record-close-interval 0
 h_wait_ok "restarted: the start-up scan scores the undelivered result" 15 scored "$(id_of "$lost")"
 lost2=$(new_result "$s2" m1 200 0.001 active)
 ingest "$lost2"
@@ -153,5 +155,18 @@ h_diag "results published before the resubscription went through (not stored by 
 h_is "$(h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL")" "$(( $(sort -u "$H_TMP/all.jsonl" | wc -l) - 1 - missed ))" \
     "every result but the too-old one has its row"
 
+
+# ---- a server in the pool is deleted: it leaves, and results do not bring it back ----
+h_is "$(h_sql "SELECT in_pool FROM servers WHERE id = $s2")" 1 "server 2 is in the pool (threshold 0.5)"
+h_ok "server delete" ctl server delete 192.0.2.2
+left() {
+    local r; r=$(new_result "$s2" m1 5 0.001 active)
+    echo "$r" | feed >/dev/null
+    h_wait 5 scored "$(id_of "$r")" || return 1
+    timeout 5 mosquitto_sub -p "$H_MQTT_PORT" -t "ntpmon/test/status/servers/$s2" -C 1 --retained-only \
+        | grep -q '"in_pool":false,.*"reason":"server deleted"'
+}
+h_wait_ok "a deleted server leaves the pool (retained status: server deleted)" 20 left
+h_is "$(h_sql "SELECT in_pool FROM servers WHERE id = $s2")" 0 "… and stays out"
 h_stop scorer; h_is "$?" 0 "SIGTERM: exits 0"
 h_done
