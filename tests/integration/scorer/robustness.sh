@@ -3,8 +3,7 @@
 # is scored once; results older than --max-age are not scored; a result ingest stored but the broker never
 # delivered is found by the rescan; monitor statuses follow status/selection events and the periodic reload; a
 # broker restart and a database outage delay scoring but lose nothing; a deleted server leaves the pool; bad
-# configuration exits 2 with a clear
-# message.
+# configuration exits 2 with a clear message.
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 h_start_mariadb
