@@ -1,0 +1,194 @@
+/* auth-probe.c — a small MQTT 5 client for the broker-auth tests: connects with a username and token, then runs
+ * operations and prints one result line each, so shell tests can assert on exactly what the broker allowed.
+ *
+ *   auth-probe -p PORT -u USER (-P TOKEN | -f TOKEN_FILE) [-i CLIENT_ID] [-c] [-w MS] OP…
+ *     pub:TOPIC      publish QoS 1          → "pub TOPIC ok" | "pub TOPIC denied" | "pub TOPIC timeout"
+ *     sub:FILTER     subscribe QoS 1        → "sub FILTER ok" | "sub FILTER denied" | …
+ *     recv:TOPIC     wait for a message     → "recv TOPIC got PAYLOAD" | "recv TOPIC none"
+ *     -              read further OPs from stdin, one per line, until EOF
+ *   first line: "connect ok" or "connect refused CODE"; "disconnected CODE" whenever the broker drops us.
+ *   -c: persistent session (clean start off, session expiry 1 h); -w: per-operation timeout (default 3000 ms). */
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "timeutil.h"
+
+static int connack = -1, pending_mid = -1, pending_result = -1;
+static char last_topic[512], last_payload[512];
+static bool got_message;
+
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)flags;
+    (void)props;
+    connack = rc;
+}
+
+static void on_disconnect(struct mosquitto *m, void *obj, int rc, const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)props;
+    if (connack == 0) printf("disconnected %d\n", rc);
+    fflush(stdout);
+}
+
+static void on_publish(struct mosquitto *m, void *obj, int mid, int reason, const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)props;
+    if (mid == pending_mid) pending_result = reason;
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)props;
+    if (mid == pending_mid) pending_result = n > 0 ? granted[0] : 0x80;
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)props;
+    snprintf(last_topic, sizeof last_topic, "%s", msg->topic);
+    snprintf(last_payload, sizeof last_payload, "%.*s", msg->payloadlen, msg->payload ? (char *)msg->payload : "");
+    got_message = true;
+}
+
+/* Runs the network loop until *flag says done or timeout_ms passes. */
+static bool wait_for(struct mosquitto *m, bool (*done)(void), int timeout_ms)
+{
+    int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
+    while (!done()) {
+        if (time_mono_us() >= deadline) return false;
+        int rc = mosquitto_loop(m, 50, 1);
+        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST) usleep(10000);
+        if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) usleep(10000);
+    }
+    return true;
+}
+static bool connack_done(void) { return connack >= 0; }
+static bool result_done(void) { return pending_result >= 0; }
+static bool message_done(void) { return got_message; }
+
+static int timeout_ms = 3000;
+
+static void run_op(struct mosquitto *m, const char *op)
+{
+    if (strncmp(op, "pub:", 4) == 0) {
+        pending_result = -1;
+        int rc = mosquitto_publish_v5(m, &pending_mid, op + 4, 1, "x", 1, false, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) printf("pub %s error %s\n", op + 4, mosquitto_strerror(rc));
+        else if (!wait_for(m, result_done, timeout_ms)) printf("pub %s timeout\n", op + 4);
+        else printf("pub %s %s\n", op + 4, pending_result >= 0x80 ? "denied" : "ok");
+    } else if (strncmp(op, "sub:", 4) == 0) {
+        pending_result = -1;
+        int rc = mosquitto_subscribe_v5(m, &pending_mid, op + 4, 1, 0, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) printf("sub %s error %s\n", op + 4, mosquitto_strerror(rc));
+        else if (!wait_for(m, result_done, timeout_ms)) printf("sub %s timeout\n", op + 4);
+        else printf("sub %s %s\n", op + 4, pending_result >= 0x80 ? "denied" : "ok");
+    } else if (strncmp(op, "recv:", 5) == 0) {
+        got_message = false;
+        bool got = false;
+        int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
+        while (!got && time_mono_us() < deadline) {
+            int left = (int)((deadline - time_mono_us()) / 1000);
+            if (!wait_for(m, message_done, left > 0 ? left : 1)) break;
+            got = strcmp(last_topic, op + 5) == 0;
+            got_message = false;
+        }
+        if (got) printf("recv %s got %s\n", op + 5, last_payload);
+        else printf("recv %s none\n", op + 5);
+    } else {
+        printf("bad op %s\n", op);
+    }
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *user = NULL, *pass = NULL, *pass_file = NULL, *id = NULL, *host = "127.0.0.1";
+    int port = 1883, opt;
+    bool persistent = false;
+    while ((opt = getopt(argc, argv, "h:p:u:P:f:i:cw:")) != -1) {
+        switch (opt) {
+        case 'h': host = optarg; break;
+        case 'p': port = atoi(optarg); break;
+        case 'u': user = optarg; break;
+        case 'P': pass = optarg; break;
+        case 'f': pass_file = optarg; break;
+        case 'i': id = optarg; break;
+        case 'c': persistent = true; break;
+        case 'w': timeout_ms = atoi(optarg); break;
+        default: fprintf(stderr, "usage: see the comment at the top of auth-probe.c\n"); return 2;
+        }
+    }
+    static char token[16384];
+    if (pass_file) {
+        FILE *f = fopen(pass_file, "r");
+        if (!f || !fgets(token, sizeof token, f)) {
+            fprintf(stderr, "auth-probe: cannot read %s\n", pass_file);
+            return 2;
+        }
+        fclose(f);
+        token[strcspn(token, "\r\n")] = '\0';
+        pass = token;
+    }
+    mosquitto_lib_init();
+    struct mosquitto *m = mosquitto_new(id, !persistent, NULL);
+    if (!m) return 2;
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_connect_v5_callback_set(m, on_connect);
+    mosquitto_disconnect_v5_callback_set(m, on_disconnect);
+    mosquitto_publish_v5_callback_set(m, on_publish);
+    mosquitto_subscribe_v5_callback_set(m, on_subscribe);
+    mosquitto_message_v5_callback_set(m, on_message);
+    if (user) mosquitto_username_pw_set(m, user, pass);
+    mosquitto_property *props = NULL;
+    if (persistent) mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 3600);
+    int rc = mosquitto_connect_bind_v5(m, host, port, 30, NULL, props);
+    mosquitto_property_free_all(&props);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        printf("connect error %s\n", mosquitto_strerror(rc));
+        return 1;
+    }
+    if (!wait_for(m, connack_done, timeout_ms)) {
+        printf("connect timeout\n");
+        return 1;
+    }
+    if (connack != 0) {
+        printf("connect refused %d\n", connack);
+        return 0;
+    }
+    printf("connect ok\n");
+    fflush(stdout);
+    for (int i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0) {
+            char line[1024];
+            while (fgets(line, sizeof line, stdin)) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (line[0]) run_op(m, line);
+            }
+        } else {
+            run_op(m, argv[i]);
+        }
+    }
+    mosquitto_disconnect_v5(m, 0, NULL);
+    mosquitto_loop(m, 50, 1);
+    mosquitto_destroy(m);
+    mosquitto_lib_cleanup();
+    return 0;
+}
