@@ -10,6 +10,7 @@
  *   -c: persistent session (clean start off, session expiry 1 h); -w: per-operation timeout (default 3000 ms). */
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,32 @@ static void run_op(struct mosquitto *m, const char *op)
     fflush(stdout);
 }
 
+/* Ops from stdin; between lines the network loop keeps running so a disconnect is reported when it happens. */
+static void run_stdin(struct mosquitto *m)
+{
+    char buf[8192];
+    size_t len = 0;
+    for (;;) {
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        int r = poll(&pfd, 1, 20);
+        if (r > 0) {
+            ssize_t n = read(STDIN_FILENO, buf + len, sizeof buf - 1 - len);
+            if (n <= 0) return;
+            len += (size_t)n;
+            char *nl;
+            while ((nl = memchr(buf, '\n', len))) {
+                *nl = '\0';
+                buf[strcspn(buf, "\r")] = '\0';
+                if (buf[0]) run_op(m, buf);
+                len -= (size_t)(nl + 1 - buf);
+                memmove(buf, nl + 1, len);
+            }
+            if (len == sizeof buf - 1) len = 0;
+        }
+        mosquitto_loop(m, 10, 1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *user = NULL, *pass = NULL, *pass_file = NULL, *id = NULL, *host = "127.0.0.1";
@@ -177,11 +204,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     for (int i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") == 0) {
-            char line[1024];
-            while (fgets(line, sizeof line, stdin)) {
-                line[strcspn(line, "\r\n")] = '\0';
-                if (line[0]) run_op(m, line);
-            }
+            run_stdin(m);
         } else {
             run_op(m, argv[i]);
         }
