@@ -20,8 +20,12 @@
 #include "timeutil.h"
 
 static int connack = -1, pending_mid = -1, pending_result = -1;
-static char last_topic[512], last_payload[512];
-static bool got_message;
+/* Messages received and not yet consumed by a recv op (they may arrive before the op is read). */
+#define INBOX_MAX 256
+static struct {
+    char topic[256], payload[256];
+} inbox[INBOX_MAX];
+static int inbox_n;
 
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *props)
 {
@@ -64,9 +68,26 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     (void)m;
     (void)obj;
     (void)props;
-    snprintf(last_topic, sizeof last_topic, "%s", msg->topic);
-    snprintf(last_payload, sizeof last_payload, "%.*s", msg->payloadlen, msg->payload ? (char *)msg->payload : "");
-    got_message = true;
+    if (inbox_n == INBOX_MAX) return;
+    snprintf(inbox[inbox_n].topic, sizeof inbox[0].topic, "%s", msg->topic);
+    snprintf(inbox[inbox_n].payload, sizeof inbox[0].payload, "%.*s", msg->payloadlen,
+             msg->payload ? (char *)msg->payload : "");
+    inbox_n++;
+}
+
+static const char *wanted_topic;
+static char taken_payload[256];
+/* Takes the first inbox message on wanted_topic. */
+static bool take_wanted(void)
+{
+    for (int i = 0; i < inbox_n; i++) {
+        if (strcmp(inbox[i].topic, wanted_topic) != 0) continue;
+        snprintf(taken_payload, sizeof taken_payload, "%s", inbox[i].payload);
+        memmove(&inbox[i], &inbox[i + 1], (size_t)(inbox_n - i - 1) * sizeof inbox[0]);
+        inbox_n--;
+        return true;
+    }
+    return false;
 }
 
 /* Runs the network loop until *flag says done or timeout_ms passes. */
@@ -83,7 +104,6 @@ static bool wait_for(struct mosquitto *m, bool (*done)(void), int timeout_ms)
 }
 static bool connack_done(void) { return connack >= 0; }
 static bool result_done(void) { return pending_result >= 0; }
-static bool message_done(void) { return got_message; }
 
 static int timeout_ms = 3000;
 
@@ -102,16 +122,8 @@ static void run_op(struct mosquitto *m, const char *op)
         else if (!wait_for(m, result_done, timeout_ms)) printf("sub %s timeout\n", op + 4);
         else printf("sub %s %s\n", op + 4, pending_result >= 0x80 ? "denied" : "ok");
     } else if (strncmp(op, "recv:", 5) == 0) {
-        got_message = false;
-        bool got = false;
-        int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
-        while (!got && time_mono_us() < deadline) {
-            int left = (int)((deadline - time_mono_us()) / 1000);
-            if (!wait_for(m, message_done, left > 0 ? left : 1)) break;
-            got = strcmp(last_topic, op + 5) == 0;
-            got_message = false;
-        }
-        if (got) printf("recv %s got %s\n", op + 5, last_payload);
+        wanted_topic = op + 5;
+        if (wait_for(m, take_wanted, timeout_ms)) printf("recv %s got %s\n", op + 5, taken_payload);
         else printf("recv %s none\n", op + 5);
     } else {
         printf("bad op %s\n", op);
