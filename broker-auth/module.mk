@@ -6,8 +6,8 @@ AUTH_PLUGIN := $(B)/broker-auth/ntpmon_auth.so
 AUTH_CORE_LIB := $(B)/lib/libbroker_auth.a
 TOKEND_SRCS := $(wildcard broker-auth/tokend*.c)
 
-# Static archives are searched, not linked whole: only the common objects the plugin calls come in, and their
-# symbols are hidden so they never clash with the broker's.
+# The archive is searched, not linked whole: only the common objects the plugin calls come in; the version
+# script exports nothing but the plugin entry points, so no symbol of ours can clash with the broker's.
 $(AUTH_PLUGIN): $(patsubst %.c,$(B)/pic/%.o,$(AUTH_CORE_SRCS) broker-auth/plugin.c) $(COMMON_PIC_LIB) broker-auth/plugin.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=broker-auth/plugin.map -o $@ $(filter %.o,$^) $(COMMON_PIC_LIB) \
@@ -18,7 +18,7 @@ $(AUTH_CORE_LIB): $(patsubst %.c,$(B)/obj/%.o,$(AUTH_CORE_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/bin/ntpmon-tokend: $(patsubst %.c,$(B)/obj/%.o,$(TOKEND_SRCS)) $(COMMON_LIB)
+$(B)/bin/ntpmon-tokend: $(patsubst %.c,$(B)/obj/%.o,$(TOKEND_SRCS)) $(AUTH_CORE_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

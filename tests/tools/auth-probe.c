@@ -21,9 +21,9 @@
 
 static int connack = -1, pending_mid = -1, pending_result = -1;
 /* Messages received and not yet consumed by a recv op (they may arrive before the op is read). */
-#define INBOX_MAX 256
+#define INBOX_MAX 64
 static struct {
-    char topic[256], payload[256];
+    char topic[256], payload[8192];
 } inbox[INBOX_MAX];
 static int inbox_n;
 
@@ -76,7 +76,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 }
 
 static const char *wanted_topic;
-static char taken_payload[256];
+static char taken_payload[8192];
 /* Takes the first inbox message on wanted_topic. */
 static bool take_wanted(void)
 {
