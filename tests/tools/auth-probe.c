@@ -200,17 +200,20 @@ int main(int argc, char **argv)
     if (persistent) mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 3600);
     int rc = mosquitto_connect_bind_v5(m, host, port, 30, NULL, props);
     mosquitto_property_free_all(&props);
+    int status = 0;
     if (rc != MOSQ_ERR_SUCCESS) {
         printf("connect error %s\n", mosquitto_strerror(rc));
-        return 1;
-    }
-    if (!wait_for(m, connack_done, timeout_ms)) {
+        status = 1;
+    } else if (!wait_for(m, connack_done, timeout_ms)) {
         printf("connect timeout\n");
-        return 1;
-    }
-    if (connack != 0) {
+        status = 1;
+    } else if (connack != 0) {
         printf("connect refused %d\n", connack);
-        return 0;
+    }
+    if (status || connack != 0) {
+        mosquitto_destroy(m);
+        mosquitto_lib_cleanup();
+        return status;
     }
     printf("connect ok\n");
     fflush(stdout);
