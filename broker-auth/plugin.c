@@ -81,6 +81,20 @@ static void config_free(struct config *c)
     memset(c, 0, sizeof *c);
 }
 
+static int config_copy(const struct config *from, struct config *to)
+{
+    memset(to, 0, sizeof *to);
+    to->leeway_s = from->leeway_s;
+    to->env = strdup(from->env);
+    to->key_file = strdup(from->key_file);
+    to->revoked_file = from->revoked_file ? strdup(from->revoked_file) : NULL;
+    if (!to->env || !to->key_file || (from->revoked_file && !to->revoked_file)) {
+        config_free(to);
+        return -1;
+    }
+    return 0;
+}
+
 static int config_parse(struct mosquitto_opt *opts, int n, struct config *c, char *err, size_t err_len)
 {
     memset(c, 0, sizeof *c);
@@ -345,6 +359,14 @@ static int on_tick(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+static bool forget_revoked_verdict(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    ((struct client *)value)->revoked_gen = UINT64_MAX;
+    return false;
+}
+
 /* Loads key and revocation list for cfg; on success swaps them in (taking ownership of cfg). */
 static int apply_config(struct plugin *p, struct config *cfg, char *err, size_t err_len)
 {
@@ -368,6 +390,8 @@ static int apply_config(struct plugin *p, struct config *cfg, char *err, size_t 
     p->revoked = rev;
     p->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
+    /* a new list restarts its generations: every cached verdict must be recomputed */
+    strmap_filter(p->by_ctx, forget_revoked_verdict, NULL, NULL);
     refresh_revoked(p, true);
     static const char *kinds[] = {"HMAC secret: HS256/HS384/HS512", "EC P-256 key: ES256", "RSA key: RS256"};
     mosquitto_log_printf(MOSQ_LOG_INFO, LOG_PREFIX "env '%s', key %s (%s), leeway %lld s, revocation file %s",
@@ -383,8 +407,15 @@ static int on_reload(int event, void *event_data, void *userdata)
     struct plugin *p = userdata;
     struct config cfg;
     char err[512];
-    if (config_parse(ed->options, ed->option_count, &cfg, err, sizeof err) < 0 ||
-        apply_config(p, &cfg, err, sizeof err) < 0) {
+    int rc;
+    if (ed->option_count > 0) {
+        rc = config_parse(ed->options, ed->option_count, &cfg, err, sizeof err);
+    } else {
+        /* mosquitto 2.0.11 passes no options on reload: keep them, re-read the key and the revocation file */
+        rc = config_copy(&p->cfg, &cfg);
+        if (rc < 0) snprintf(err, sizeof err, "out of memory");
+    }
+    if (rc < 0 || apply_config(p, &cfg, err, sizeof err) < 0) {
         mosquitto_log_printf(MOSQ_LOG_ERR, LOG_PREFIX "reload failed, keeping the previous settings: %s", err);
         config_free(&cfg);
         return MOSQ_ERR_SUCCESS;

@@ -79,5 +79,17 @@ out=$("$probe" -p "$H_MQTT_PORT" -u ingest-q -P "$ting" -i ingest-q -c -w 2000 \
       "recv:$E/results/1/m8" "recv:$E/results/2/m8" "recv:$E/results/3/m8")
 h_like "$out" "recv $E/results/1/m8 got x" "queued result 1 delivered on reconnect"
 h_like "$out" "recv $E/results/3/m8 got x" "queued result 3 delivered on reconnect"
+# ---- key rotation: a new key file and SIGHUP, no restart ----
+old=$(h_token monitor m9)
+"$ctl" key gen --alg HS256 --out "$H_TMP/new" >/dev/null
+mv "$H_TMP/new.key" "$H_JWT_KEY_FILE"
+JWT_KEY=$(cat "$H_JWT_KEY_FILE"); export JWT_KEY
+kill -HUP "${H_PID[mosquitto]}"
+h_wait_ok "the plugin reloads on SIGHUP" 10 sh -c "[ \$(grep -c 'ntpmon_auth: env' '${H_LOG[mosquitto]}') -ge 2 ]"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m9 -P "$old" 2>&1)" "^connect refused" "after rotation, old-key tokens are refused"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m9 -P "$(h_token monitor m9)" "pub:$E/monitors/m9/status" 2>&1)" \
+    "pub $E/monitors/m9/status ok" "new-key tokens are accepted"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m5 -P "$(h_token monitor m5)" 2>&1)" "^connect refused" \
+    "revocations survive the reload"
 h_ok "broker alive" kill -0 "${H_PID[mosquitto]}"
 h_done
