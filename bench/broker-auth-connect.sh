@@ -3,7 +3,7 @@
 # with the broker-auth plugin verifying HS256 and ES256 tokens, and against an anonymous broker as the baseline.
 #   bench/broker-auth-connect.sh [--build DIR] [--connects N]
 set -u
-BUILD=build N=2000
+BUILD=${NTPMON_BUILD:-build} N=2000
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift ;;
@@ -34,6 +34,8 @@ es_tok=$("$H_BIN/ntpmonctl" token issue --role monitor --name m1 --key-file "$H_
 es=$("$load" -p "$H_MQTT_PORT" -n "$N" -u m1 -P "$es_tok" connect | rate)
 h_stop mosquitto
 
-printf '\nbroker-auth connects/s (%s sequential MQTT 5 connects; load: %s)\n' "$N" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-28s %12s\n' setup connects/s
-printf '%-28s %12s\n' "anonymous, no plugin" "$anon" "plugin, HS256 token" "$hs" "plugin, ES256 token" "$es"
+printf '## broker-auth: connects/s with token verification\n\n'
+printf '%s sequential MQTT 5 connects (connect, CONNACK, disconnect) from one client; load average at the end: %s.\n\n' \
+    "$N" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| broker | connects/s |\n|---|---|\n'
+printf '| allow_anonymous, no plugin | %s |\n| plugin, HS256 token | %s |\n| plugin, ES256 token | %s |\n' "$anon" "$hs" "$es"

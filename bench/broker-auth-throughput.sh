@@ -4,7 +4,7 @@
 # 280-byte payloads, TCP_NODELAY), runs alternating between the two set-ups, median of each. Target: the plugin
 # costs ≤ 10 %.   bench/broker-auth-throughput.sh [--build DIR] [--messages N] [--rounds R]
 set -u
-BUILD=build N=50000 ROUNDS=3
+BUILD=${NTPMON_BUILD:-build} N=50000 ROUNDS=3
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift ;;
@@ -39,13 +39,16 @@ for round in $(seq 1 "$ROUNDS"); do
         h_stop mosquitto
     done
 done
-printf '\nbroker-auth throughput (%s messages of 280 bytes, median of %s alternating rounds; load: %s)\n' \
-    "$N" "$ROUNDS" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %16s %16s %10s\n' qos "anonymous msg/s" "plugin msg/s" "cost"
+printf '## broker-auth: messages/s through mosquitto, plugin vs. no plugin\n\n'
+printf '%s messages of 280 bytes, one publisher and one subscriber (TCP_NODELAY), median of %s alternating rounds;\n' \
+    "$N" "$ROUNDS"
+printf 'load average at the end: %s. Target: the plugin costs at most 10 %%.\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| QoS | allow_anonymous, no plugin (msg/s) | broker-auth plugin (msg/s) | cost |\n|---|---|---|---|\n'
 for qos in 1 0; do
     a=$(tr ' ' '\n' <<<"${R[anonymous-$qos]}" | grep . | median)
     p=$(tr ' ' '\n' <<<"${R[plugin-$qos]}" | grep . | median)
-    printf '%-6s %16s %16s %9s%%\n' "$qos" "$a" "$p" "$(awk -v a="$a" -v p="$p" 'BEGIN { printf "%.1f", a ? (a - p) * 100 / a : 0 }')"
+    printf '| %s | %s | %s | %s %% |\n' "$qos" "$a" "$p" \
+        "$(awk -v a="$a" -v p="$p" 'BEGIN { printf "%.1f", a ? (a - p) * 100 / a : 0 }')"
 done
-printf 'rounds: anonymous q1 [%s] plugin q1 [%s] anonymous q0 [%s] plugin q0 [%s]\n' \
+printf '\nEach round (msg/s): no plugin QoS 1 [%s], plugin QoS 1 [%s], no plugin QoS 0 [%s], plugin QoS 0 [%s].\n' \
     "${R[anonymous-1]% }" "${R[plugin-1]% }" "${R[anonymous-0]% }" "${R[plugin-0]% }"

@@ -32,6 +32,9 @@ int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv);
 const struct opt_spec *cmd_key_specs(void);
 int cmd_key_gen(struct ctl_ctx *ctx, int argc, char **argv);
 
+const struct opt_spec *cmd_check_specs(void);
+int cmd_check(struct ctl_ctx *ctx, int argc, char **argv);
+
 /* Pairs (server_scores rows) and reviews shared by monitor and server commands (pairs.c). */
 struct db;
 /* Creates the missing candidate pairs of a new server with every non-deleted monitor of its IP family, and

@@ -35,6 +35,8 @@ static const struct ctl_command commands[] = {
      cmd_token_revoke},
     {"key", "gen", "--alg HS256|ES256|RS256 --out PREFIX", "write a new signing key (PREFIX.key, PREFIX.pub)",
      cmd_key_specs, cmd_key_gen},
+    {"check", NULL, "IP [--all] [--timeout S] [--table]",
+     "ad-hoc check: ask online monitors to probe IP now (MQTT, web role token)", cmd_check_specs, cmd_check},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

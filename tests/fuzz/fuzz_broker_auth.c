@@ -1,8 +1,8 @@
 /* fuzz_broker_auth.c — libFuzzer target for the broker plugin's verification and ACL code: random tokens (seeded with
  * real ones) go through auth_verify, random topics and filters through every ACL decision of a valid session and
  * the filter algebra, and the input also as a revocation file. Nothing may crash, leak or read out of bounds.
- * Input: byte 0 picks the username; the rest is "TOKEN\nTOPIC\nFILTER".
- * fuzz-sources: broker-auth/strmap.c broker-auth/topicacl.c broker-auth/verify.c broker-auth/revoked.c common/*.c */
+ * Input: byte 0 picks the username; the rest is "TOKEN\nTOPIC\nFILTER". */
+// fuzz-sources: broker-auth/strmap.c broker-auth/topicacl.c broker-auth/verify.c broker-auth/revoked.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
