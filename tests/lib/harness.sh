@@ -233,7 +233,7 @@ allow_anonymous ${H_MQTT_ANONYMOUS:-true}
 persistence true
 persistence_location $H_TMP/mosquitto-data/
 autosave_interval 1
-max_queued_messages 0
+max_queued_messages 1000000
 max_queued_bytes 268435456
 max_inflight_messages 100
 set_tcp_nodelay true
