@@ -1,0 +1,2 @@
+/* main.c — placeholder while the selector is being built. */
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+# selector/module.mk — ntpmon-selector: which monitors watch which server (DESIGN.md §7).
+$(eval $(call part,selector,ntpmon-selector))
