@@ -97,7 +97,7 @@ enum stats_add_result stats_add(struct stats_pair *p, int64_t ts_us, uint16_t fp
 {
     if (!isfinite(step) || !isfinite(rtt_ms)) return STATS_INVALID;
     int64_t ts_s = floor_div(ts_us, 1000000), now_s = floor_div(now_us, 1000000);
-    int64_t cutoff = now_s - window_s;
+    int64_t cutoff = now_s - window_s + 1; /* the window holds results newer than now − window */
     if (ts_s < cutoff || ts_s < 0) return STATS_TOO_OLD;
     if (ts_s > now_s + STATS_FUTURE_SLACK_S || ts_s > (int64_t)UINT32_MAX - 2) return STATS_FUTURE;
     uint32_t t = (uint32_t)ts_s & ~1u;
@@ -136,7 +136,7 @@ void stats_summarize(const struct stats_pair *p, int64_t now_us, int64_t window_
 {
     *out = (struct stats_summary){0, 0, 0};
     if (p->n == 0) return;
-    int64_t cutoff = floor_div(now_us, 1000000) - window_s;
+    int64_t cutoff = floor_div(now_us, 1000000) - window_s + 1;
     int64_t sum_step = 0, sum_rtt = 0;
     uint32_t count = 0;
     for (size_t i = lower_bound(p, cutoff); i < p->n; i++) {
@@ -156,7 +156,7 @@ uint32_t stats_expire(struct stats_pair *p, int64_t now_us, int64_t window_s)
         if (p->e) set_capacity(p, 0);
         return 0;
     }
-    uint32_t dropped = drop_before(p, floor_div(now_us, 1000000) - window_s);
+    uint32_t dropped = drop_before(p, floor_div(now_us, 1000000) - window_s + 1);
     if (p->n == 0) set_capacity(p, 0);
     else if (p->cap > 8 && p->n < p->cap / 2) set_capacity(p, (size_t)p->n + p->n / 8 + 4);
     return dropped;
