@@ -132,10 +132,8 @@ static void add_change(struct run *r, size_t i, enum msg_pair_status to, enum se
     c->from = r->p[i].new_status;
     c->to = to;
     c->rule = rule;
-    bool promotion = rule == SEL_RULE_PROMOTE_ACTIVE || rule == SEL_RULE_PROMOTE_TESTING ||
-                     rule == SEL_RULE_BOOTSTRAP || ((rule == SEL_RULE_SWAP_ACTIVE || rule == SEL_RULE_SWAP_TESTING) &&
-                                                    (to == MSG_STATUS_ACTIVE || to == MSG_STATUS_TESTING));
-    const char *prefix = res->emergency && promotion ? "emergency (no active monitor): " : "";
+    bool waived = rule == SEL_RULE_PROMOTE_ACTIVE || rule == SEL_RULE_BOOTSTRAP;
+    const char *prefix = res->emergency && waived ? "emergency (no active monitor): " : "";
     size_t pl = strlen(prefix);
     memcpy(c->reason, prefix, pl + 1);
     va_list ap;
@@ -168,13 +166,34 @@ static size_t diversity_peer(const struct run *r, size_t i)
     return SIZE_MAX;
 }
 
+/* Whether a promotion of pair i is refused for diversity: a monitor in the same /20 or /44 was active/testing at
+ * the start of the run (the contract), or became active/testing earlier in this run. The second half goes beyond
+ * the pool: without it two candidates of one /20 can be promoted together, be marked together on the next run,
+ * leave together, and come back together, for ever. */
+static bool diversity_blocks(const struct run *r, size_t i)
+{
+    if (diversity_peer(r, i) != SIZE_MAX) return true;
+    const struct sel_pair *a = &r->p[i];
+    if (!a->has_addr) return false;
+    for (size_t k = 0; k < r->n_order; k++) {
+        size_t j = r->order[k];
+        if (j == i || !r->touched[j] || !r->p[j].has_addr) continue;
+        if (r->p[j].new_status != MSG_STATUS_ACTIVE && r->p[j].new_status != MSG_STATUS_TESTING) continue;
+        if (sel_same_diversity_network(r->cfg, &a->addr, &r->p[j].addr)) return true;
+    }
+    return false;
+}
+
 /* Whether pair i may move to `to` under the constraints; `out` (or SIZE_MAX) is a swap partner leaving for
- * `out_to` at the same time. Diversity looks at the statuses as at the start of the run (as the pool does);
- * account limits at the working counts. With no active monitor at the start the constraints are waived. */
-static bool constraints_allow(struct run *r, size_t i, enum msg_pair_status to, size_t out, enum msg_pair_status out_to)
+ * `out_to` at the same time. Diversity looks at the statuses as at the start of the run (see diversity_blocks),
+ * account limits at the working counts. `waivable`: with no active monitor at the start the constraints are
+ * waived — for testing → active (§7 rule 4) and bootstrap (the pool's emergency override); candidate → testing
+ * keeps them (§7 rule 5 has no such exception, unlike the pool). */
+static bool constraints_allow(struct run *r, size_t i, enum msg_pair_status to, size_t out, enum msg_pair_status out_to,
+                              bool waivable)
 {
     if (r->fixed[i] != SEL_VIOL_NONE) return false;
-    if (r->res->emergency) return true;
+    if (waivable && r->res->emergency) return true;
     struct account *a = account_of(r, i);
     if (a) {
         int active = a->active, testing = a->testing;
@@ -188,21 +207,21 @@ static bool constraints_allow(struct run *r, size_t i, enum msg_pair_status to, 
         }
         if (!sel_account_allows(a->limit, active, testing, to)) return false;
     }
-    return diversity_peer(r, i) == SIZE_MAX;
+    return !diversity_blocks(r, i);
 }
 
 static bool can_promote_active(struct run *r, size_t i, size_t out)
 {
     const struct sel_pair *p = &r->p[i];
     if (p->global != SEL_MON_ACTIVE || !p->healthy) return false;
-    return constraints_allow(r, i, MSG_STATUS_ACTIVE, out, MSG_STATUS_TESTING);
+    return constraints_allow(r, i, MSG_STATUS_ACTIVE, out, MSG_STATUS_TESTING, true);
 }
 
-static bool can_promote_testing(struct run *r, size_t i, size_t out)
+static bool can_promote_testing(struct run *r, size_t i, size_t out, bool waivable)
 {
     const struct sel_pair *p = &r->p[i];
     if (p->global != SEL_MON_ACTIVE && p->global != SEL_MON_TESTING) return false;
-    return constraints_allow(r, i, MSG_STATUS_TESTING, out, MSG_STATUS_CANDIDATE);
+    return constraints_allow(r, i, MSG_STATUS_TESTING, out, MSG_STATUS_CANDIDATE, waivable);
 }
 
 /* ---- evaluation ---- */
@@ -388,7 +407,7 @@ static void swaps(struct run *r, enum msg_pair_status in_from, enum msg_pair_sta
             if (cp->global != SEL_MON_ACTIVE && cp->global != SEL_MON_TESTING) continue;
             if (!sel_outperforms(r->cfg, cp, tp)) break;
             if (cp->count < (uint32_t)min_count) continue;
-            if (active ? !can_promote_active(r, c, t) : !can_promote_testing(r, c, t)) continue;
+            if (active ? !can_promote_active(r, c, t) : !can_promote_testing(r, c, t, false)) continue;
             enum sel_rule rule = active ? SEL_RULE_SWAP_ACTIVE : SEL_RULE_SWAP_TESTING;
             add_change(r, t, in_from, rule, "replaced by %s (priority %.0f vs %.0f)", name_of(cp), cp->priority,
                        tp->priority);
@@ -447,7 +466,7 @@ static void rule_promote_testing(struct run *r)
         if (r->start[i] != MSG_STATUS_CANDIDATE || r->touched[i]) continue;
         if (p->global != SEL_MON_ACTIVE && p->global != SEL_MON_TESTING) continue;
         if (p->count < (uint32_t)r->cfg->min_count_testing) continue;
-        if (!can_promote_testing(r, i, SIZE_MAX)) continue;
+        if (!can_promote_testing(r, i, SIZE_MAX, false)) continue;
         add_change(r, i, MSG_STATUS_TESTING, SEL_RULE_PROMOTE_TESTING, "candidate to testing (priority %.0f, %u results)",
                    p->priority, (unsigned)p->count);
         need--;
@@ -513,7 +532,7 @@ static void rule_bootstrap(struct run *r)
     for (size_t o = 0; o < r->n_order && left > 0; o++) {
         size_t i = r->order[o];
         if (r->start[i] != MSG_STATUS_CANDIDATE || r->touched[i]) continue;
-        if (!can_promote_testing(r, i, SIZE_MAX)) continue;
+        if (!can_promote_testing(r, i, SIZE_MAX, true)) continue;
         add_change(r, i, MSG_STATUS_TESTING, SEL_RULE_BOOTSTRAP, "bootstrap: no testing monitor (%s, %u results)",
                    r->p[i].healthy ? "healthy" : "unhealthy", (unsigned)r->p[i].count);
         left--;
