@@ -146,6 +146,57 @@ int sel_settings_parse(const char *json, struct sel_settings *out, char err[SEL_
     return rc;
 }
 
+static json_object *parse_object(const char *text, const char *what, char err[SEL_SETTINGS_ERR_LEN])
+{
+    if (!text || !*text) return json_object_new_object();
+    enum json_tokener_error jerr;
+    json_object *o = json_tokener_parse_verbose(text, &jerr);
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        snprintf(err, SEL_SETTINGS_ERR_LEN, "%s must be a JSON object%s%s", what, o ? "" : ": ",
+                 o ? "" : json_tokener_error_desc(jerr));
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *sel_settings_merge(const char *base, const char *over, char err[SEL_SETTINGS_ERR_LEN])
+{
+    json_object *b = parse_object(base, "settings '" SEL_SETTINGS_KEY "'", err);
+    if (!b) return NULL;
+    json_object *o = parse_object(over, "the --setting overrides", err);
+    if (!o) {
+        json_object_put(b);
+        return NULL;
+    }
+    json_object_object_foreach(o, key, val) json_object_object_add(b, key, json_object_get(val));
+    char *out = xstrdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
+    json_object_put(b);
+    json_object_put(o);
+    return out;
+}
+
+char *sel_settings_from_words(const char *const *words, size_t n, char err[SEL_SETTINGS_ERR_LEN])
+{
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(words[i], '=');
+        json_object *v = eq && eq[1] ? json_tokener_parse(eq + 1) : NULL;
+        if (!eq || eq == words[i] || !v) {
+            snprintf(err, SEL_SETTINGS_ERR_LEN, "invalid setting '%s' (want KEY=NUMBER, e.g. active_target=3)", words[i]);
+            json_object_put(v);
+            json_object_put(o);
+            return NULL;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - words[i]), words[i]);
+        json_object_object_add(o, key, v);
+    }
+    char *out = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return out;
+}
+
 char *sel_settings_to_json(const struct sel_settings *s)
 {
     json_object *o = json_object_new_object();

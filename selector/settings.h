@@ -59,6 +59,11 @@ void sel_settings_defaults(struct sel_settings *s);
  * On error `out` is left untouched. 0 or -1. */
 int sel_settings_parse(const char *json, struct sel_settings *out, char err[SEL_SETTINGS_ERR_LEN], char *unknown,
                        size_t unknown_len);
+/* Merges two JSON objects (either may be NULL): the keys of `over` replace those of `base`. Returns a malloc'd
+ * JSON text, or NULL with err when either is not a JSON object. */
+char *sel_settings_merge(const char *base, const char *over, char err[SEL_SETTINGS_ERR_LEN]);
+/* Builds a JSON object from KEY=VALUE words (values are JSON: numbers); NULL with err on a malformed word. */
+char *sel_settings_from_words(const char *const *words, size_t n, char err[SEL_SETTINGS_ERR_LEN]);
 /* The settings as a JSON object (malloc'd), every key with its value. */
 char *sel_settings_to_json(const struct sel_settings *s);
 /* Prints the table (key, default, bounds, meaning) for --help-settings. */
