@@ -226,11 +226,6 @@ static int cmd_once(int argc, char **argv)
         fprintf(stderr, "ntpmon-selector: loading pairs and statistics: %s\n", db_error(db));
         exit(1);
     }
-    /* What the agents hold now is taken as published; only the lists these reviews change go out. */
-    for (size_t i = 0; i < pool.n_mon; i++) {
-        pool.mon[i].sent = pool_work_hash(&pool, (uint32_t)i, &cfg);
-        pool.mon[i].published = true;
-    }
     struct review_outcome *outs = NULL;
     size_t n_outs = 0;
     bool all_due = argc == 0;
@@ -276,6 +271,17 @@ static int cmd_once(int argc, char **argv)
         }
         if (!all_due) break;
     }
+    /* Every monitor with a pair on a reviewed server gets its whole work list again (what it holds may be older
+     * than these reviews when no daemon runs); the others are left alone. */
+    for (size_t i = 0; i < pool.n_mon; i++) {
+        pool.mon[i].sent = pool_work_hash(&pool, (uint32_t)i, &cfg);
+        pool.mon[i].published = true;
+    }
+    for (size_t i = 0; i < n_outs; i++)
+        for (size_t k = 0; k < outs[i].rows.n; k++) {
+            uint32_t m = pool_monitor_by_id(&pool, outs[i].rows.pairs[k].monitor_id);
+            if (m != IDMAP_NONE) pool.mon[m].published = false;
+        }
     if (!no_publish && n_outs) once_publish(db, &pool, &cfg, outs, n_outs);
     for (size_t i = 0; i < n_outs; i++) review_outcome_free(&outs[i]);
     free(outs);
@@ -350,6 +356,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = first < argc ? argv[first] : "run";
     int rest = first < argc ? first + 1 : argc;
+    if (strcmp(cmd, "run") != 0 && log_get_level() == LOG_LEVEL_INFO) log_set_level(LOG_LEVEL_WARN); /* a CLI stays quiet */
     int rc;
     if (strcmp(cmd, "run") == 0) {
         if (rest != argc) opts_usage_error(&prog, "run takes no arguments");
