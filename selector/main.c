@@ -205,13 +205,15 @@ static int cmd_once(int argc, char **argv)
     struct pool pool;
     pool_init(&pool);
     int status = 0;
+    struct review_outcome *outs = NULL;
+    size_t n_outs = 0;
     int64_t *ids = xcalloc((size_t)argc + 1, sizeof *ids);
     size_t n_ids = 0;
     for (int i = 0; i < argc; i++) {
         int r = dbio_find_server(db, argv[i], &ids[n_ids]);
         if (r < 0) {
             fprintf(stderr, "ntpmon-selector: looking up %s: %s\n", argv[i], db_error(db));
-            exit(1);
+            goto fail;
         }
         if (r == 0) {
             fprintf(stderr, "ntpmon-selector: no server %s\n", argv[i]);
@@ -224,10 +226,8 @@ static int cmd_once(int argc, char **argv)
     if (dbio_scan(db, &pool) < 0 ||
         dbio_load_stats(db, &pool, ids, n_ids, time_now_us(), cfg.stats_window_s, &rep) < 0) {
         fprintf(stderr, "ntpmon-selector: loading pairs and statistics: %s\n", db_error(db));
-        exit(1);
+        goto fail;
     }
-    struct review_outcome *outs = NULL;
-    size_t n_outs = 0;
     bool all_due = argc == 0;
     for (size_t round = 0;; round++) {
         if (all_due) {
@@ -235,7 +235,8 @@ static int cmd_once(int argc, char **argv)
             size_t n_due = 0, fresh = 0;
             if (dbio_due_servers(db, time_now_us(), cfg.review_batch, due, &n_due) < 0) {
                 fprintf(stderr, "ntpmon-selector: finding due servers: %s\n", db_error(db));
-                exit(1);
+                free(due);
+                goto fail;
             }
             ids = xrealloc(ids, (n_ids + n_due + 1) * sizeof *ids);
             for (size_t i = 0; i < n_due; i++) {
@@ -247,7 +248,7 @@ static int cmd_once(int argc, char **argv)
             if (!fresh) break;
             if (dbio_load_stats(db, &pool, ids + n_ids, fresh, time_now_us(), cfg.stats_window_s, &rep) < 0) {
                 fprintf(stderr, "ntpmon-selector: loading statistics: %s\n", db_error(db));
-                exit(1);
+                goto fail;
             }
             n_ids += fresh;
         } else if (round > 0) {
@@ -283,6 +284,10 @@ static int cmd_once(int argc, char **argv)
             if (m != IDMAP_NONE) pool.mon[m].published = false;
         }
     if (!no_publish && n_outs) once_publish(db, &pool, &cfg, outs, n_outs);
+    if (0) {
+fail:
+        status = 1;
+    }
     for (size_t i = 0; i < n_outs; i++) review_outcome_free(&outs[i]);
     free(outs);
     free(ids);
@@ -297,34 +302,36 @@ static int cmd_simulate(int argc, char **argv)
     struct db *db = open_db();
     struct sel_settings cfg;
     load_settings(db, &cfg);
-    int64_t id;
-    int r = dbio_find_server(db, argv[0], &id);
-    if (r <= 0) {
-        fprintf(stderr, "ntpmon-selector: %s %s\n", r < 0 ? "looking up the server failed:" : "no server",
-                r < 0 ? db_error(db) : argv[0]);
-        return 1;
-    }
     struct pool pool;
     pool_init(&pool);
+    struct review_outcome o = {0};
+    int rc = 1;
+    int64_t id, now = time_now_us();
+    int r = dbio_find_server(db, argv[0], &id);
+    if (r <= 0) {
+        if (r < 0) fprintf(stderr, "ntpmon-selector: looking up %s: %s\n", argv[0], db_error(db));
+        else fprintf(stderr, "ntpmon-selector: no server %s\n", argv[0]);
+        goto done;
+    }
     struct dbio_stats_report rep;
-    int64_t now = time_now_us();
     if (dbio_scan(db, &pool) < 0 || dbio_load_stats(db, &pool, &id, 1, now, cfg.stats_window_s, &rep) < 0) {
         fprintf(stderr, "ntpmon-selector: loading pairs and statistics: %s\n", db_error(db));
-        return 1;
+        goto done;
     }
-    struct review_outcome o;
     enum review_status st = review_server(db, &pool, &cfg, id, now, false, &o);
     if (st != REVIEW_OK) {
         fprintf(stderr, "ntpmon-selector: server %s: %s\n", argv[0], st == REVIEW_NO_SERVER ? "deleted" : db_error(db));
-        return 1;
+        goto done;
     }
     report_table(stdout, &o, &cfg);
     printf("changes a review would make now (nothing is written):\n");
     report_changes(stdout, &o);
+    rc = 0;
+done:
     review_outcome_free(&o);
     pool_free(&pool);
     db_close(db);
-    return 0;
+    return rc;
 }
 
 static int cmd_settings(void)

@@ -45,6 +45,7 @@ struct scenario {
 static inline void scenario_init(struct scenario *s, const char *server_ip, int64_t server_account, const struct mon *m,
                                  size_t n)
 {
+    sel_result_free(&s->res);
     memset(s, 0, sizeof *s);
     sel_settings_defaults(&s->cfg);
     s->server.id = 1;

@@ -28,8 +28,8 @@
 #define UNBLOCK_AT_S (60 * HOUR) /* … and comes back */
 
 struct mon {
-    char name[8];
-    char ip4[20], ip6[40];
+    char name[16];
+    char ip4[32], ip6[48];
     int64_t account;
     int limit;
     enum sel_mon_status global;
@@ -133,7 +133,7 @@ static void probe(int s, int m, int64_t t_s)
         step = -5.0; /* timeouts */
         rtt = step > 0 ? mons[m].rtt * 3 : 0;
     }
-    char id[16];
+    char id[48];
     snprintf(id, sizeof id, "%d-%d-%lld", s, m, (long long)t_s);
     int64_t t_us = T0 + t_s * S_US;
     enum stats_add_result r = stats_add(&ps[s][m].stats, t_us, stats_fingerprint(id), step, rtt, t_us, cfg.stats_window_s);
