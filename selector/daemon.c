@@ -68,11 +68,9 @@ int daemon_load_settings(struct db *db, const char *overrides, struct sel_settin
 
 static void metrics_setup(struct daemon *d)
 {
-    for (int i = 0; i < RESULTS_N_OUTCOMES; i++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "outcome=\"%s\"", results_outcome_str((enum results_outcome)i));
-        d->m_results[i] = metrics_counter("ntpmon_selector_results_total", "results taken from the stream", labels);
-    }
+    for (int i = 0; i < RESULTS_N_OUTCOMES; i++) /* the registry keeps the label pointer: static strings */
+        d->m_results[i] = metrics_counter("ntpmon_selector_results_total", "results taken from the stream",
+                                          results_outcome_label((enum results_outcome)i));
     d->m_reviews = metrics_counter("ntpmon_selector_reviews_total", "server reviews committed", NULL);
     d->m_review_errors = metrics_counter("ntpmon_selector_review_errors_total", "server reviews that failed", NULL);
     d->m_changes = metrics_counter("ntpmon_selector_changes_total", "pair status changes (pauses included)", NULL);

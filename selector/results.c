@@ -10,6 +10,14 @@ const char *results_outcome_str(enum results_outcome o)
     return (unsigned)o < RESULTS_N_OUTCOMES ? n[o] : "?";
 }
 
+const char *results_outcome_label(enum results_outcome o)
+{
+    static const char *const n[] = {"outcome=\"added\"", "outcome=\"duplicate\"", "outcome=\"invalid\"",
+                                    "outcome=\"unknown_monitor\"", "outcome=\"unknown_server\"",
+                                    "outcome=\"out_of_window\"", "outcome=\"refused\""};
+    return (unsigned)o < RESULTS_N_OUTCOMES ? n[o] : "outcome=\"?\"";
+}
+
 double results_rtt_ms(const struct msg_result *r)
 {
     if (msg_error_is_no_response(r->error) || !r->has_rtt) return 0;

@@ -20,8 +20,10 @@ enum results_outcome {
     RESULTS_REFUSED,         /* the pair's store is full or the values are not finite */
     RESULTS_N_OUTCOMES
 };
-/* "added", "duplicate", … (metric labels and logs). */
+/* "added", "duplicate", … (logs). */
 const char *results_outcome_str(enum results_outcome o);
+/* The Prometheus label set of an outcome ("outcome=\"added\""; static). */
+const char *results_outcome_label(enum results_outcome o);
 
 /* Validates one MQTT message and counts it; err says why it was refused (RESULTS_INVALID). */
 enum results_outcome results_ingest(struct pool *p, const char *env, const char *topic, const void *payload, size_t len,

@@ -50,6 +50,26 @@ sel_log_scores() {
            FROM monitors m JOIN seq_1_to_$n s WHERE m.name = '$mon'"
 }
 
+# sel_lines_to_sql SERVER_ID MONITOR — turns result lines (stdin) into the log_scores rows the scorer would write
+# for them: same result id, same time, step 1 for good results and −5 for no response, rtt in µs.
+sel_lines_to_sql() {
+    local prog
+    prog=$(cat <<'PY'
+import json, sys
+sid, mon = sys.argv[1], sys.argv[2]
+rows = []
+for line in sys.stdin:
+    r = json.loads(line)
+    ts = r["ts"].replace("T", " ").rstrip("Z")
+    bad = r["error"] == "timeout" or r["error"].startswith("network:")
+    step, rtt = ("-5", "NULL") if bad else ("1", str(int(round(r["rtt"] * 1e6))))
+    rows.append("((SELECT id FROM monitors WHERE name = '%s'), %s, '%s', 1, %s, %s, '%s')" % (mon, sid, ts, step, rtt, r["id"]))
+print("INSERT INTO log_scores (monitor_id, server_id, ts, score, step, rtt, result_id) VALUES " + ", ".join(rows))
+PY
+)
+    /usr/bin/python3 -c "$prog" "$1" "$2"
+}
+
 # sel_raw TOPIC_TAIL PAYLOAD — publishes anything under ntpmon/<env>/ (bad input).
 sel_raw() { mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -q 1 -t "ntpmon/$SEL_ENV/$1" -m "$2"; }
 
@@ -81,12 +101,19 @@ sel_count_status() { h_sql "SELECT COUNT(*) FROM server_scores WHERE server_id =
 # sel_count_is SERVER_ID STATUS N
 sel_count_is() { [ "$(sel_count_status "$1" "$2")" = "$3" ]; }
 
-# sel_start [NAME] — runs the daemon in the background (log in $H_TMP/NAME.log).
+# sel_start [NAME [FLAGS…]] — runs the daemon in the background (log in $H_TMP/NAME.log).
 sel_start() {
     local name=${1:-selector}
-    h_spawn "$name" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" run
+    [ $# -gt 0 ] && shift
+    h_spawn "$name" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" "$@" run
     h_wait 20 grep -q "started:" "$H_TMP/$name.log" || { h_fail "selector started"; h_log "$name"; }
 }
+
+# sel_metric PORT NAME_AND_LABELS — a value from the daemon's /metrics (empty when absent).
+sel_metric() {
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v k="$2" 'index($0, k " ") == 1 { print $NF }'
+}
+sel_metric_is() { [ "$(sel_metric "$1" "$2")" = "$3" ]; }
 
 # sel_watch_selection — records status/selection messages to $H_TMP/selection.log.
 sel_watch_selection() {
