@@ -117,7 +117,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     switch (o) {
     case RESULTS_INVALID: LOG(WARN, "skipping a result on %s: %s", msg->topic, err); break;
     case RESULTS_UNKNOWN_MONITOR: LOG(INFO, "skipping a result on %s: unknown or deleted monitor", msg->topic); break;
-    case RESULTS_UNKNOWN_SERVER: LOG(INFO, "skipping a result on %s: unknown or deleted server", msg->topic); break;
+    case RESULTS_UNKNOWN_SERVER: LOG(INFO, "skipping a result on %s: unknown server", msg->topic); break;
     case RESULTS_OUT_OF_WINDOW: LOG(DEBUG, "skipping a result on %s: outside the statistics window", msg->topic); break;
     case RESULTS_REFUSED: LOG(WARN, "skipping a result on %s: refused by the pair's statistics", msg->topic); break;
     default: break;
@@ -197,7 +197,7 @@ static int rescan(struct daemon *d)
     if (rc == -2) {
         LOG(ERROR, "%s; keeping the previous settings", err);
     } else if (rc == 0) {
-        if (memcmp(&s, &d->cfg, sizeof s) != 0) {
+        if (!sel_settings_equal(&s, &d->cfg)) {
             char *json = sel_settings_to_json(&s);
             LOG(INFO, "settings: %s", json);
             free(json);

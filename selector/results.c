@@ -28,8 +28,8 @@ enum results_outcome results_add(struct pool *p, const struct msg_result *r, int
 {
     uint32_t m = pool_monitor_by_name(p, r->monitor);
     if (m == IDMAP_NONE || p->mon[m].status == SEL_MON_DELETED) return RESULTS_UNKNOWN_MONITOR;
-    uint32_t s = pool_server_by_id(p, r->server_id);
-    if (s == IDMAP_NONE || p->srv[s].deleted) return RESULTS_UNKNOWN_SERVER;
+    uint32_t s = pool_server_by_id(p, r->server_id); /* a deleted server still exists (ingest stores its results) */
+    if (s == IDMAP_NONE) return RESULTS_UNKNOWN_SERVER;
     uint32_t k = pool_pair_find(p, s, m, true);
     struct step st = step_for_result(r);
     switch (stats_add(&p->pairs[k].stats, r->ts_us, stats_fingerprint(r->id), st.step, results_rtt_ms(r), now_us,

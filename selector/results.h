@@ -15,7 +15,7 @@ enum results_outcome {
     RESULTS_DUPLICATE,
     RESULTS_INVALID,         /* the shared validator refused it */
     RESULTS_UNKNOWN_MONITOR, /* no such monitor, or it is deleted */
-    RESULTS_UNKNOWN_SERVER,  /* no such server, or it is deleted */
+    RESULTS_UNKNOWN_SERVER,  /* no such server */
     RESULTS_OUT_OF_WINDOW,   /* older than the window, or stamped too far ahead */
     RESULTS_REFUSED,         /* the pair's store is full or the values are not finite */
     RESULTS_N_OUTCOMES

@@ -217,5 +217,12 @@ void sel_settings_print_table(void)
         printf("  %-26s %-8g %s [%g..%g]\n", table[i].key, table[i].def, table[i].help, table[i].min, table[i].max);
 }
 
+bool sel_settings_equal(const struct sel_settings *a, const struct sel_settings *b)
+{
+    for (size_t i = 0; i < N_ROWS; i++)
+        if (load(a, &table[i]) != load(b, &table[i])) return false;
+    return true;
+}
+
 int sel_floor_active(const struct sel_settings *s) { return s->active_target - 2 > 1 ? s->active_target - 2 : 1; }
 int sel_floor_testing(const struct sel_settings *s) { return s->testing_target - 2 > 1 ? s->testing_target - 2 : 1; }

@@ -4,6 +4,7 @@
 #ifndef NTPMON_SELECTOR_SETTINGS_H
 #define NTPMON_SELECTOR_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SEL_SETTINGS_KEY "selector" /* system_settings.key */
@@ -68,6 +69,9 @@ char *sel_settings_from_words(const char *const *words, size_t n, char err[SEL_S
 char *sel_settings_to_json(const struct sel_settings *s);
 /* Prints the table (key, default, bounds, meaning) for --help-settings. */
 void sel_settings_print_table(void);
+
+/* True when every setting is the same. */
+bool sel_settings_equal(const struct sel_settings *a, const struct sel_settings *b);
 
 /* Derived values. */
 int sel_floor_active(const struct sel_settings *s);

@@ -59,7 +59,7 @@ sel_results m1 999999 192.0.2.99 2
 sel_results nosuch "$S" 192.0.2.10 2
 sel_raw "results/$S/m1" '{"v":1,"id":'
 sel_raw "results/$S/m2" "$(sel_gen m1 "$S" 192.0.2.10 1)"
-h_wait_ok "unknown server skipped" 10 grep -q "results/999999/m1: unknown or deleted server" "$H_TMP/selector.log"
+h_wait_ok "unknown server skipped" 10 grep -q "results/999999/m1: unknown server" "$H_TMP/selector.log"
 h_wait_ok "unknown monitor skipped" 10 grep -q "results/$S/nosuch: unknown or deleted monitor" "$H_TMP/selector.log"
 h_wait_ok "malformed result skipped with a reason" 10 grep -q "skipping a result on ntpmon/test/results/$S/m1: invalid JSON" "$H_TMP/selector.log"
 h_wait_ok "a result under another monitor's name skipped" 10 grep -q "skipping a result on ntpmon/test/results/$S/m2: .*monitor" "$H_TMP/selector.log"
