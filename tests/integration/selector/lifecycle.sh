@@ -16,6 +16,8 @@ for i in 1 2 3 4; do
     ctl account add "acct$i" >/dev/null
     ctl monitor add --name "m$i" --account "acct$i" --ip4 "198.51.$((16 * i)).7" --status active >/dev/null
 done
+ctl account add acct5 >/dev/null
+ctl monitor add --name m5 --account acct5 --ip6 2001:db8:5::7 --status active >/dev/null # no pair with IPv4 servers
 ctl settings set selector "{\"active_target\":3,\"testing_target\":3,$SEL_FAST}" >/dev/null
 S=$(ctl server add 192.0.2.10 --account pool | awk '{print $2}')
 h_is "$(sel_count_status "$S" candidate)" 4 "a new server's pairs start as candidates"
@@ -57,6 +59,7 @@ h_num_between "$(sel_assign_seq m1)" "$((seq_before + 1))" 99999999999999 "seq g
 # Results nobody should count: unknown server, unknown monitor, wrong JSON, topic/payload mismatch.
 sel_results m1 999999 192.0.2.99 2
 sel_results nosuch "$S" 192.0.2.10 2
+sel_results m5 "$S" 192.0.2.10 40 # a known monitor and server without a pair
 sel_raw "results/$S/m1" '{"v":1,"id":'
 sel_raw "results/$S/m2" "$(sel_gen m1 "$S" 192.0.2.10 1)"
 h_wait_ok "unknown server skipped" 10 grep -q "results/999999/m1: unknown server" "$H_TMP/selector.log"
@@ -65,6 +68,8 @@ h_wait_ok "malformed result skipped with a reason" 10 grep -q "skipping a result
 h_wait_ok "a result under another monitor's name skipped" 10 grep -q "skipping a result on ntpmon/test/results/$S/m2: .*monitor" "$H_TMP/selector.log"
 h_ok "the selector is still running" h_alive selector
 h_is "$(h_sql "SELECT COUNT(*) FROM server_scores WHERE server_id=999999")" 0 "no pair invented for an unknown server"
+h_is "$(h_sql "SELECT COUNT(*) FROM server_scores ss JOIN monitors m ON m.id=ss.monitor_id WHERE m.name='m5'")" 0 "nor for a monitor/server without a pair"
+h_is "$(sel_assign_count m5)" 0 "and no work for it"
 
 # A monitor deleted mid-run: its pairs leave at once and its work list empties.
 ctl monitor set-status "$active_mon" deleted >/dev/null
@@ -97,7 +102,7 @@ h_like "$(h_log selector)" "stopped" "it says so"
 sel_start selector2
 seq_above() { local s; s=$(sel_assign_seq "$1"); [ -n "$s" ] && [ "$s" -gt "$2" ]; }
 h_wait_ok "assignments republished after a restart with a higher seq" 10 seq_above m2 "$seq_before"
-h_is "$(h_sql "SELECT COUNT(*) FROM selector_assign")" 4 "every published assignment is recorded"
+h_is "$(h_sql "SELECT COUNT(*) FROM selector_assign")" 5 "every published assignment is recorded (one row per monitor)"
 h_stop selector2
 
 # once: applies a pending change and publishes the affected assignment.
