@@ -1,12 +1,30 @@
 # tests/integration/selector/common.bash — helpers for the selector's integration tests (sourced after the
-# harness): publishing results as agents would (mosquitto_pub, QoS 1), reading the retained assignments, and
-# starting ntpmon-selector with short review intervals.
+# harness): a broker with the auth plugin and the tokens each party needs, publishing results as agents would
+# (mosquitto_pub, QoS 1, each monitor with its own token), reading the retained assignments, and starting
+# ntpmon-selector (role selector) with short review intervals.
 
 SEL_ENV=test
 # Shrunk timings: every server reviewed about once a second, pairs rescanned every second.
 SEL_FAST='"review_after_change_s":1,"review_after_nochange_s":1,"review_after_error_s":1,"rescan_s":1,"backoff_min_s":1,"backoff_max_s":1,"new_pair_review_delay_s":0'
 
 ctl() { "$H_BIN/ntpmonctl" "$@"; }
+
+# sel_start_broker — mosquitto with broker-auth; SEL_ADMIN (observer: reads assignments, publishes bad input; the
+# admin role lives 5 min, longer than any of these tests) and SEL_WATCH (status/selection) tokens.
+sel_start_broker() {
+    h_start_broker_auth
+    SEL_ADMIN=$(h_token admin)
+    SEL_WATCH=$(h_token watcher)
+    SEL_TOKEN=$(h_token selector)
+    [ -n "$SEL_ADMIN" ] && [ -n "$SEL_WATCH" ] && [ -n "$SEL_TOKEN" ] || { echo "# token issue failed"; exit 1; }
+}
+# sel_pub ARGS… — mosquitto_pub as admin.
+sel_pub() { mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN" -q 1 "$@"; }
+# sel_pub_as MONITOR ARGS… — mosquitto_pub with the monitor's own token (what its agent may publish).
+sel_pub_as() {
+    local mon=$1; shift
+    mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u "$mon" -P "$(h_token monitor "$mon")" -q 1 -i "pub-$mon-$RANDOM" "$@"
+}
 
 # sel_gen MONITOR SERVER_ID IP COUNT [ERROR] — prints COUNT result messages of MONITOR for the server, one per
 # line, 30 s apart and ending now; good ones (offset 1 ms, rtt 20 ms) unless ERROR is given (e.g. timeout).
@@ -36,7 +54,7 @@ PY
 }
 # sel_results MONITOR SERVER_ID IP COUNT [ERROR] — publishes them on the monitor's result topic (QoS 1).
 sel_results() {
-    sel_gen "$@" | mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -q 1 -i "pub-$$-$RANDOM" -t "ntpmon/$SEL_ENV/results/$2/$1" -l
+    sel_gen "$@" | sel_pub_as "$1" -t "ntpmon/$SEL_ENV/results/$2/$1" -l
 }
 
 # sel_log_scores SERVER_ID MONITOR COUNT [STEP] [RTT_US] — log_scores rows as the scorer writes them (the scorer
@@ -70,11 +88,13 @@ PY
     /usr/bin/python3 -c "$prog" "$1" "$2"
 }
 
-# sel_raw TOPIC_TAIL PAYLOAD — publishes anything under ntpmon/<env>/ (bad input).
-sel_raw() { mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -q 1 -t "ntpmon/$SEL_ENV/$1" -m "$2"; }
+# sel_raw TOPIC_TAIL PAYLOAD — publishes anything under ntpmon/<env>/ (bad input), as admin.
+sel_raw() { sel_pub -t "ntpmon/$SEL_ENV/$1" -m "$2"; }
 
 # sel_assign MONITOR — the retained assignment of a monitor (empty when none).
-sel_assign() { mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -t "ntpmon/$SEL_ENV/monitors/$1/assign" -C 1 -W 2 2>/dev/null; }
+sel_assign() {
+    mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN" -t "ntpmon/$SEL_ENV/monitors/$1/assign" -C 1 -W 2 2>/dev/null
+}
 
 # sel_assign_field MONITOR SERVER_ID FIELD — that server's status/interval_s in the monitor's assignment, or "none".
 sel_assign_field() {
@@ -101,11 +121,11 @@ sel_count_status() { h_sql "SELECT COUNT(*) FROM server_scores WHERE server_id =
 # sel_count_is SERVER_ID STATUS N
 sel_count_is() { [ "$(sel_count_status "$1" "$2")" = "$3" ]; }
 
-# sel_start [NAME [FLAGS…]] — runs the daemon in the background (log in $H_TMP/NAME.log).
+# sel_start [NAME [FLAGS…]] — runs the daemon in the background with its token (log in $H_TMP/NAME.log).
 sel_start() {
     local name=${1:-selector}
     [ $# -gt 0 ] && shift
-    h_spawn "$name" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" "$@" run
+    h_spawn "$name" env MQTT_TOKEN="$SEL_TOKEN" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" "$@" run
     h_wait 20 grep -q "started:" "$H_TMP/$name.log" || { h_fail "selector started"; h_log "$name"; }
 }
 
@@ -115,7 +135,11 @@ sel_metric() {
 }
 sel_metric_is() { [ "$(sel_metric "$1" "$2")" = "$3" ]; }
 
+# sel_selector ARGS… — the selector's commands (once, simulate) with its token.
+sel_selector() { MQTT_TOKEN="$SEL_TOKEN" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" "$@"; }
+
 # sel_watch_selection — records status/selection messages to $H_TMP/selection.log.
 sel_watch_selection() {
-    h_spawn selection-watch mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -t "ntpmon/$SEL_ENV/status/selection/#" -v
+    h_spawn selection-watch mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -u "watch-$SEL_ENV" -P "$SEL_WATCH" \
+        -t "ntpmon/$SEL_ENV/status/selection/#" -v
 }

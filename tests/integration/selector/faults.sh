@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The selector's statistics and its failure behaviour against real MariaDB and mosquitto: statistics loaded from
+# The selector's statistics and its failure behaviour against real MariaDB and mosquitto (with broker-auth): statistics loaded from
 # log_scores at start and kept from the stream, each result counted once (the stream re-delivers what log_scores
 # already holds); a database error in the middle of a review's transaction changes nothing and the next run
 # retries (daemon and `once`); a database outage is survived.
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/common.bash"
 h_start_mariadb
-h_start_mosquitto
+sel_start_broker
 
 ctl db migrate >/dev/null
 ctl account add pool >/dev/null
@@ -32,7 +32,7 @@ h_is "$(sel_count_status "$S" testing)" 3 "20 results are not enough for active 
 
 # … then the stream re-delivers the same 20 (an agent's spool replay) and brings 15 new ones.
 for i in 1 2 3; do
-    mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -q 1 -t "ntpmon/test/results/$S/m$i" -l <"$H_TMP/old-m$i.jsonl"
+    sel_pub_as "m$i" -t "ntpmon/test/results/$S/m$i" -l <"$H_TMP/old-m$i.jsonl"
 done
 h_wait_ok "the replayed results arrive and are recognised" 10 sel_metric_is "$MPORT" 'ntpmon_selector_results_total{outcome="duplicate"}' 60
 h_is "$(sel_metric "$MPORT" 'ntpmon_selector_results_total{outcome="added"}')" 0 "none of them added"
@@ -73,12 +73,12 @@ h_sql "CREATE TRIGGER inject_failure BEFORE UPDATE ON servers_monitor_review FOR
        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
 h_is "$(h_sql "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_name = 'inject_failure'")" 1 "fault injected at the end of the transaction"
 before=$(h_sql "SELECT GROUP_CONCAT(CONCAT(monitor_id, ':', status) ORDER BY monitor_id) FROM server_scores WHERE server_id=$S")
-out=$("$H_BIN/ntpmon-selector" -e test --no-publish once "$S" 2>&1); rc=$?
+out=$(sel_selector --no-publish once "$S" 2>&1); rc=$?
 h_is "$rc" 1 "once exits 1 when the review's transaction fails"
 h_like "$out" "server $S: .*injected failure" "and says why"
 h_is "$(h_sql "SELECT GROUP_CONCAT(CONCAT(monitor_id, ':', status) ORDER BY monitor_id) FROM server_scores WHERE server_id=$S")" "$before" "nothing changed"
 h_sql "DROP TRIGGER inject_failure"
-out=$("$H_BIN/ntpmon-selector" -e test --no-publish once "$S" 2>&1); rc=$?
+out=$(sel_selector --no-publish once "$S" 2>&1); rc=$?
 h_is "$rc" 0 "once succeeds after the fault"
 h_like "$out" "excess active: 3 above target 2" "and applies the pending change"
 h_is "$(sel_count_status "$S" active)" 2 "back to the target"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The selector against a real MariaDB and mosquitto: a new server's pairs go candidate → testing → active as
+# The selector against a real MariaDB and mosquitto with the broker-auth plugin (every party with its token): a new server's pairs go candidate → testing → active as
 # results arrive (published as the agents would), and every monitor's retained assignment follows each change;
 # servers and monitors added or deleted by ntpmonctl while it runs; results for unknown pairs and malformed
 # results are skipped; `simulate` writes nothing; `once` applies and publishes; seq grows across restarts.
@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/common.bash"
 h_start_mariadb
-h_start_mosquitto
+sel_start_broker
 
 h_ok "migrate" ctl db migrate
 h_is "$(h_sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='ntpmon_test' AND table_name='selector_assign'")" 1 "selector_assign table exists"
@@ -25,6 +25,7 @@ h_is "$(sel_count_status "$S" candidate)" 4 "a new server's pairs start as candi
 sel_watch_selection
 sel_start
 h_wait_ok "assignments published at start: the candidate is probed every 7200 s" 15 sel_assign_is m1 "$S" candidate
+h_unlike "$(h_log selector)" "anonymously|refused|not authori" "the selector logs in with its token (role selector) and may publish"
 h_is "$(sel_assign_field m3 "$S" interval_s)" 7200 "candidate interval"
 h_is "$(sel_assign_field m3 "$S" samples)" 3 "samples per probe"
 h_is "$(sel_count_status "$S" candidate)" 4 "without results nothing changes (too few monitors with data)"
@@ -84,13 +85,13 @@ h_wait_ok "the block is explained" 10 grep -q "monitor is globally deleted" "$H_
 for m in m2 m3 m4; do sel_log_scores "$S" "$m" 35; done
 # simulate: the table and the changes, nothing written.
 before=$(h_sql "SELECT GROUP_CONCAT(CONCAT_WS(':', monitor_id, status, IFNULL(constraint_violation_type,'')) ORDER BY monitor_id) FROM server_scores WHERE server_id=$S")
-sim=$("$H_BIN/ntpmon-selector" -e test simulate 192.0.2.10 2>&1)
+sim=$(sel_selector simulate 192.0.2.10 2>&1)
 h_like "$sim" "monitor +id +global +status +count +avg_step +rtt_ms +priority +healthy +constraint" "simulate prints the table header"
 h_like "$sim" "m[2-4] +[0-9]+ +active +active +35 +1\.000 +20\.0 +20 +yes +- +in" "simulate prints count, step, rtt, priority, health, constraint"
 h_like "$sim" "$active_mon +[0-9]+ +deleted +candidate +0 " "and the pairs without results"
 h_like "$sim" "changes a review would make now" "simulate lists the changes"
 h_is "$(h_sql "SELECT GROUP_CONCAT(CONCAT_WS(':', monitor_id, status, IFNULL(constraint_violation_type,'')) ORDER BY monitor_id) FROM server_scores WHERE server_id=$S")" "$before" "simulate wrote nothing"
-out=$("$H_BIN/ntpmon-selector" -e test simulate 192.0.2.99 2>&1); rc=$?
+out=$(sel_selector simulate 192.0.2.99 2>&1); rc=$?
 h_is "$rc" 1 "simulate of an unknown server exits 1"
 h_like "$out" "no server 192.0.2.99" "with a clear message"
 
@@ -108,16 +109,16 @@ h_stop selector2
 # once: applies a pending change and publishes the affected assignment.
 ctl monitor set-status m2 paused >/dev/null
 was=$(sel_status "$S" m2)
-out=$("$H_BIN/ntpmon-selector" -e test once 192.0.2.10 2>&1); rc=$?
+out=$(sel_selector once 192.0.2.10 2>&1); rc=$?
 h_is "$rc" 0 "once exits 0"
 h_like "$out" "m2 +$was -> candidate +monitor is globally paused" "once prints the change and why"
 h_like "$out" "published [1-9][0-9]* assignment" "once publishes the changed assignments"
 h_is "$(sel_status "$S" m2)" candidate "once applied the change"
 h_is "$(sel_assign_count m2)" 0 "the paused monitor's assignment is empty"
-out=$("$H_BIN/ntpmon-selector" -e test once 192.0.2.77 2>&1); rc=$?
+out=$(sel_selector once 192.0.2.77 2>&1); rc=$?
 h_is "$rc" 1 "once with an unknown server exits 1"
 h_like "$out" "no server 192.0.2.77" "with a clear message"
-out=$("$H_BIN/ntpmon-selector" -e test --setting active_target=0 simulate "$S" 2>&1); rc=$?
+out=$(sel_selector --setting active_target=0 simulate "$S" 2>&1); rc=$?
 h_is "$rc" 2 "a bad --setting exits 2"
 h_like "$out" "selector.active_target must be between 1 and 1000" "naming the setting"
 h_done
