@@ -77,6 +77,10 @@ out=$(ctl db migrate 2>&1); rc=$?
 h_is "$rc" 1 "migrate refuses a newer schema"
 h_like "$out" "newer than this ntpmonctl knows" "with a clear message"
 h_sql "DELETE FROM schema_migrations WHERE version = 99"
+# A migration missing from the record, below the highest applied one, is still applied (and is idempotent).
+h_sql "DELETE FROM schema_migrations WHERE version = 1"
+out=$(ctl db migrate 2>&1); h_like "$out" "applied migration 001_initial" "a lower unrecorded migration is applied"
+h_is "$(h_sql 'SELECT COUNT(*) FROM servers')" 4 "re-applying an idempotent migration keeps the data"
 
 # Bad configuration: one line, exit non-zero.
 out=$(DATABASE_DSN='ntpmon:ntpmon@tcp(127.0.0.1:notaport)/x' ctl server list 2>&1); rc=$?
