@@ -635,6 +635,54 @@ char *msg_result_encode(const struct msg_result *r)
     return finish(o);
 }
 
+char *msg_result_samples_encode(const struct msg_result *r)
+{
+    json_object *arr = json_object_new_array_ext((int)(r->n_samples ? r->n_samples : 1));
+    if (!arr) return NULL;
+    for (size_t i = 0; i < r->n_samples && i < MSG_MAX_SAMPLES; i++) {
+        const struct msg_sample *s = &r->samples[i];
+        json_object_array_add(arr, encode_sample_fields(json_object_new_object(), s->ts_us, s->has_offset,
+                                                        s->offset, s->has_rtt, s->rtt, s->stratum, s->leap,
+                                                        s->refid, s->error));
+    }
+    return finish(arr);
+}
+
+void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX])
+{
+    id[0] = '\0';
+    monitor[0] = '\0';
+    char err[MSG_ERR_LEN];
+    json_object *o = parse_object(payload, len, err);
+    if (!o) return;
+    json_object *v = field(o, "id");
+    if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&
+        ulid_is_valid(json_object_get_string(v))) {
+        const char *s = json_object_get_string(v);
+        for (int k = 0; k < 26; k++) id[k] = (char)toupper((unsigned char)s[k]);
+        id[26] = '\0';
+    }
+    v = field(o, "monitor");
+    if (v && json_object_is_type(v, json_type_string) && msg_name_is_valid(json_object_get_string(v)))
+        snprintf(monitor, MSG_NAME_MAX, "%s", json_object_get_string(v));
+    json_object_put(o);
+}
+
+bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])
+{
+    name[0] = '\0';
+    char copy[MSG_TOPIC_MAX];
+    if (!topic || strlen(topic) >= sizeof copy) return false;
+    strcpy(copy, topic);
+    char *lv[8];
+    int n = split_levels(copy, lv, 8);
+    if (n != 5 || strcmp(lv[0], ROOT) != 0 || strcmp(lv[1], env) != 0 || strcmp(lv[2], "results") != 0 ||
+        !msg_name_is_valid(lv[4]))
+        return false;
+    snprintf(name, MSG_NAME_MAX, "%s", lv[4]);
+    return true;
+}
+
 /* ---------- monitor status ---------- */
 
 char *msg_monitor_status_encode(const struct msg_monitor_status *s)
