@@ -437,11 +437,12 @@ void mqtt_session_stop(struct mqtt_session *s)
 {
     if (s->state == ST_STOPPED) return;
     join_thread(s, true);
-    if (s->state == ST_CONNECTED && s->mosq) {
+    bool was_connected = s->state == ST_CONNECTED;
+    s->state = ST_STOPPED; /* first: the disconnect callback must not report our own DISCONNECT as a lost link */
+    if (was_connected && s->mosq) {
         mosquitto_disconnect_v5(s->mosq, 0, NULL);
         mosquitto_loop_write(s->mosq, 16);
     }
-    s->state = ST_STOPPED;
     evloop_timer_stop(s->loop, &s->misc_timer);
     evloop_timer_stop(s->loop, &s->retry_timer);
     evloop_timer_stop(s->loop, &s->watchdog);
