@@ -9,6 +9,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,7 +299,13 @@ struct writer *writer_start(const struct writer_config *cfg, struct db *db)
     pthread_cond_init(&w->cond, &ca);
     pthread_condattr_destroy(&ca);
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->efd < 0 || pthread_create(&w->thread, NULL, thread_main, w) != 0) {
+    /* Signals belong to the main loop (signalfd): the thread starts with all of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = w->efd < 0 ? -1 : pthread_create(&w->thread, NULL, thread_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
         LOG(ERROR, "cannot start the database writer: %s", strerror(errno));
         exit(1);
     }
