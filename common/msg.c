@@ -253,14 +253,14 @@ void msg_format_number(double v, char out[48])
 
 static _Thread_local json_tokener *tokener;
 
-static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+static json_object *parse_object_max(const char *payload, size_t len, size_t max, char err[MSG_ERR_LEN])
 {
     if (!payload) {
         set_err(err, "empty payload");
         return NULL;
     }
-    if (len > MSG_MAX_PAYLOAD) {
-        set_err(err, "payload too large (%zu bytes, max %d)", len, MSG_MAX_PAYLOAD);
+    if (len > max) {
+        set_err(err, "payload too large (%zu bytes, max %zu)", len, max);
         return NULL;
     }
     if (len == 0) {
@@ -300,6 +300,11 @@ static json_object *parse_object(const char *payload, size_t len, char err[MSG_E
         return NULL;
     }
     return obj;
+}
+
+static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+{
+    return parse_object_max(payload, len, MSG_MAX_PAYLOAD, err);
 }
 
 /* Returns the field, or NULL when absent or null. */
@@ -653,7 +658,8 @@ void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[
     id[0] = '\0';
     monitor[0] = '\0';
     char err[MSG_ERR_LEN];
-    json_object *o = parse_object(payload, len, err);
+    /* Beyond the validator's limit too: an oversized result's id still lets its agent be told it was refused. */
+    json_object *o = parse_object_max(payload, len, MSG_PEEK_MAX_PAYLOAD, err);
     if (!o) return;
     json_object *v = field(o, "id");
     if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&

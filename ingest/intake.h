@@ -11,7 +11,7 @@
 
 #include "msg.h"
 
-#define INTAKE_PAYLOAD_KEEP 65536 /* results_rejected.payload keeps at most this much */
+#define INTAKE_PAYLOAD_KEEP 65535 /* results_rejected.payload is a BLOB: at most 2^16 - 1 bytes */
 #define INTAKE_TOPIC_KEEP 255     /* results_rejected.topic is VARCHAR(255) */
 #define INTAKE_REASON_MAX 255     /* results_rejected.reason is VARCHAR(255) */
 

@@ -268,15 +268,15 @@ int service_run(const struct service_config *cfg)
         LOG(WARN, "exiting with %zu confirmations unsent; their agents will re-send and be confirmed again",
             confirm_pending(sv.confirm));
     mqtt_session_free(sv.mqtt);
-    evloop_fd_remove(sv.loop, writer_fd(sv.writer));
-    writer_free(sv.writer);
-    uint64_t lost_here = sv.uncommitted + sv.held + sv.dropped_at_exit;
+    uint64_t lost_here = sv.uncommitted + sv.held + sv.in_writer + sv.dropped_at_exit;
     if (lost_here)
         LOG(WARN, "%llu received messages were not committed; they were never confirmed, so their agents re-send them",
             (unsigned long long)lost_here);
     sv.interval = sv.total;
     sv.interval_start_us = sv.start_us;
     log_summary(&sv, "totals since start, over");
+    evloop_fd_remove(sv.loop, writer_fd(sv.writer));
+    writer_free(sv.writer);
     while (sv.head) {
         struct batch *b = sv.head;
         sv.head = b->next;
