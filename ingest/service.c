@@ -193,7 +193,7 @@ static void log_summary(struct service *sv, const char *what)
                what, secs, (unsigned long long)c->received, secs > 0 ? c->received / secs : 0.0,
                (unsigned long long)c->written, (unsigned long long)c->duplicates, (unsigned long long)c->rejected,
                c->lag_n ? c->lag_sum_us / 1e6 / (double)c->lag_n : 0.0, c->lag_max_us / 1e6, sv->held + sv->in_writer,
-               sv->paused ? " (reading paused)" : "", writer_failing(sv->writer) ? "failing" : "ok",
+               sv->paused && !sv->stopping ? " (reading paused)" : "", writer_failing(sv->writer) ? "failing" : "ok",
                confirm_pending(sv->confirm));
     memset(c, 0, sizeof *c);
     sv->interval_start_us = time_mono_us();

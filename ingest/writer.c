@@ -45,6 +45,7 @@ struct writer {
     struct writer_report report;
     int efd;
     atomic_bool failing;
+    char last_error[DB_ERR_LEN]; /* why the last attempt failed (writer thread only) */
 };
 
 /* ---- the transaction ---- */
@@ -163,13 +164,13 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
         char err[DB_ERR_LEN];
         w->db = db_open(&w->cfg.dsn, false, err);
         if (!w->db) {
-            LOG(WARN, "database: %s", err);
+            snprintf(w->last_error, sizeof w->last_error, "%s", err);
             return -1;
         }
         LOG(INFO, "database connection established");
     }
     if (db_ensure(w->db) < 0 || check_references(w, b) < 0) {
-        LOG(WARN, "database: %s", db_error(w->db));
+        snprintf(w->last_error, sizeof w->last_error, "%s", db_error(w->db));
         return -1;
     }
     struct tx_ctx c = {.b = b, .rows = xcalloc(b->n ? b->n : 1, sizeof *c.rows)};
@@ -183,7 +184,7 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
     }
     free(c.rows);
     if (rc != 0) {
-        LOG(WARN, "database write failed: %s", db_error(w->db));
+        snprintf(w->last_error, sizeof w->last_error, "%s", db_error(w->db));
         return -1;
     }
     int64_t now_us = time_now_us();
@@ -251,7 +252,8 @@ static void process(struct writer *w, struct batch *b, struct writer_report *rep
         uint32_t r = 0;
         if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0) r = 0;
         int64_t delay = backoff / 2 + (int64_t)(r % (uint64_t)(backoff / 2 + 1));
-        LOG(WARN, "holding %zu messages; next database attempt in %.1f s", b->n, delay / 1e6);
+        LOG(WARN, "database write failed (%s); holding the batch of %zu, next attempt in %.1f s", w->last_error,
+            b->n, delay / 1e6);
         wait_backoff(w, delay);
         backoff = backoff * 2 > w->cfg.backoff_max_us ? w->cfg.backoff_max_us : backoff * 2;
     }
