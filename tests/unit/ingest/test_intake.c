@@ -167,8 +167,52 @@ TEST(entry_reject_turns_a_result_into_a_refusal)
     entry_clear(&e);
 }
 
+/* The hand-written samples encoder must emit exactly the bytes of the message encoder (json-c). */
+TEST(samples_encoder_matches_the_message_encoder)
+{
+    static const char *const texts[] = {"", "GPS", "a\"b", "back\\slash", "tab\there", "nl\n", "\x01ctl", "/slash/",
+                                        "DENY", "network: no route to host", "é UTF-8"};
+    unsigned seed = 7;
+    for (int round = 0; round < 200; round++) {
+        struct msg_result r;
+        memset(&r, 0, sizeof r);
+        r.v = 1;
+        snprintf(r.agent, sizeof r.agent, "x");
+        r.n_samples = (size_t)(round % (MSG_MAX_SAMPLES + 1));
+        for (size_t i = 0; i < r.n_samples; i++) {
+            struct msg_sample *sm = &r.samples[i];
+            sm->ts_us = 1795000000000000LL + (int64_t)rand_r(&seed) * 1000 + rand_r(&seed) % 1000000;
+            sm->has_offset = rand_r(&seed) % 3 != 0;
+            sm->has_rtt = rand_r(&seed) % 3 != 0;
+            sm->offset = ((double)rand_r(&seed) / RAND_MAX - 0.5) * (round % 2 ? 1e-6 : 5000.0);
+            sm->rtt = (double)rand_r(&seed) / RAND_MAX * 0.3;
+            sm->stratum = rand_r(&seed) % 256;
+            sm->leap = rand_r(&seed) % 4;
+            snprintf(sm->refid, sizeof sm->refid, "%s", texts[rand_r(&seed) % 11]);
+            snprintf(sm->error, sizeof sm->error, "%s", texts[rand_r(&seed) % 11]);
+        }
+        char *full = msg_result_encode(&r);
+        char *samples = msg_result_samples_encode(&r);
+        CHECK(full && samples);
+        if (!full || !samples) return;
+        const char *start = strstr(full, "\"samples\":");
+        const char *end = strstr(full, ",\"agent\":\"x\"}");
+        CHECK(start && end);
+        if (start && end) {
+            start += strlen("\"samples\":");
+            if (strlen(samples) != (size_t)(end - start) || memcmp(samples, start, (size_t)(end - start)) != 0) {
+                UNIT_FAIL("round %d:\n  got  %s\n  want %.*s", round, samples, (int)(end - start), start);
+                round = 1000;
+            }
+        }
+        free(full);
+        free(samples);
+    }
+}
+
 int main(void)
 {
+    RUN(samples_encoder_matches_the_message_encoder);
     RUN(valid_result_keeps_every_field);
     RUN(refused_result_has_reason_id_and_publisher);
     RUN(topic_and_payload_must_agree);
