@@ -2,6 +2,9 @@
  * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text). */
 #include "store.h"
 
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +46,41 @@ static size_t chunk_size(size_t n)
     return c;
 }
 
-int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted)
+/* A row INSERT IGNORE skipped for another reason (a foreign key, say) looks like a duplicate: no row, one warning.
+ * So whenever a chunk left warnings, every one must be a duplicate (1062), one per row not inserted; anything else
+ * is reported. The session's max_error_count is raised first so SHOW WARNINGS lists them all. */
+static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct store_warning *warn)
 {
+    unsigned warnings = db_last_warnings(db);
+    if (warnings == 0) return 0;
+    warn->code = 0;
+    snprintf(warn->message, sizeof warn->message, "%u warnings for %llu rows not inserted", warnings,
+             (unsigned long long)(rows - affected));
+    MYSQL *m = db_mysql(db);
+    if (mysql_query(m, "SHOW WARNINGS") != 0) return 1;
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    uint64_t duplicates = 0;
+    bool other = false;
+    while (res && (row = mysql_fetch_row(res))) {
+        unsigned code = row[1] ? (unsigned)strtoul(row[1], NULL, 10) : 0;
+        if (code == ER_DUP_ENTRY) {
+            duplicates++;
+            continue;
+        }
+        if (!other) {
+            other = true;
+            warn->code = code;
+            snprintf(warn->message, sizeof warn->message, "%s", row[2] ? row[2] : "unknown warning");
+        }
+    }
+    if (res) mysql_free_result(res);
+    return other || duplicates != warnings || duplicates != rows - affected ? 1 : 0;
+}
+
+int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn)
+{
+    if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
     struct db_param *p = xcalloc(STORE_MAX_CHUNK * RESULT_COLUMNS, sizeof *p);
     char(*ts)[32] = xcalloc(STORE_MAX_CHUNK, sizeof *ts);
     int rc = 0;
@@ -74,7 +110,10 @@ int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *
         }
         uint64_t affected = 0;
         rc = db_execp(db, sql, p, c * RESULT_COLUMNS, &affected, NULL);
-        if (rc == 0) *inserted += affected;
+        if (rc == 0) {
+            *inserted += affected;
+            rc = check_warnings(db, c, affected, warn);
+        }
         done += c;
     }
     free(p);

@@ -55,6 +55,7 @@ struct tx_ctx {
     struct entry **rows; /* RESULT entries, sorted by id */
     size_t n_rows;
     uint64_t inserted, rejected;
+    struct store_warning warn; /* set when the batch left a warning other than duplicates */
 };
 
 static int cmp_id(const void *a, const void *b)
@@ -86,7 +87,10 @@ static int tx_all(struct db *db, void *arg)
 {
     struct tx_ctx *c = arg;
     c->inserted = c->rejected = 0;
-    if (c->n_rows && store_results(db, c->rows, c->n_rows, &c->inserted) < 0) return -1;
+    if (c->n_rows) {
+        int rc = store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
+        if (rc != 0) return rc; /* 1: a row was skipped or altered; db_tx rolls back and hands it to us */
+    }
     return write_rejected(db, c);
 }
 
@@ -97,11 +101,19 @@ static int tx_one_by_one(struct db *db, void *arg)
     for (size_t i = 0; i < c->n_rows; i++) {
         struct entry *e = c->rows[i];
         if (e->kind != ENTRY_RESULT) continue;
-        if (store_results(db, &e, 1, &c->inserted) == 0) continue;
-        if (!is_row_error(db_errno(db))) return -1;
+        uint64_t before = c->inserted;
+        struct store_warning w;
+        int rc = store_results(db, &e, 1, &c->inserted, &w);
+        if (rc == 0) continue;
+        if (rc > 0 && c->inserted > before) { /* stored, but not exactly as sent */
+            LOG(WARN, "result %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
+            continue;
+        }
+        if (rc < 0 && !is_row_error(db_errno(db))) return -1;
+        const char *why = rc > 0 ? w.message : db_error(db);
         LOG(WARN, "the database refused result %s from %s: %s; recording it in results_rejected", e->id,
-            e->monitor, db_error(db));
-        entry_reject(e, "database refused the result: %s", db_error(db));
+            e->monitor, why);
+        entry_reject(e, "database refused the result: %s", why);
     }
     return write_rejected(db, c);
 }
@@ -178,8 +190,9 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
         if (b->entries[i].kind == ENTRY_RESULT) c.rows[c.n_rows++] = &b->entries[i];
     qsort(c.rows, c.n_rows, sizeof *c.rows, cmp_id);
     int rc = db_tx(w->db, tx_all, &c, 3);
-    if (rc != 0 && is_row_error(db_errno(w->db))) {
-        LOG(WARN, "the database refused a batch of %zu (%s); writing it row by row", c.n_rows, db_error(w->db));
+    if (rc > 0 || (rc < 0 && is_row_error(db_errno(w->db)))) {
+        LOG(WARN, "the database refused a batch of %zu (%s); writing it row by row", c.n_rows,
+            rc > 0 ? c.warn.message : db_error(w->db));
         rc = db_tx(w->db, tx_one_by_one, &c, 3);
     }
     free(c.rows);

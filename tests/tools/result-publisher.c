@@ -4,7 +4,7 @@
  * DESIGN.md §2 — and reporting at the end how many it made and how many were confirmed.
  *
  *   result-publisher --monitor NAME --servers 1-10 --count N [--window W] [--resend-timeout 5s] [--deadline 300s]
- *                    [--ids-out FILE] [--latency-out FILE]
+ *                    [--rate N] [--ids-out FILE] [--latency-out FILE]
  *   result-publisher --monitor NAME --servers 1-10 --count N --no-confirm   publish, count PUBACKs (no ingest)
  *   result-publisher --sink --count N                                      count N results on the shared filter
  * The last line is "key=value …"; exit 0 when every result was confirmed (or acknowledged / received). */
@@ -38,7 +38,7 @@ struct item {
 
 static struct opts_common common;
 static const char *url, *monitor, *servers_arg, *client_id, *ids_out, *latency_out, *group;
-static int64_t count, window, resend_timeout, deadline;
+static int64_t count, window, resend_timeout, deadline, rate;
 static bool no_confirm, sink;
 
 static const struct opt_spec specs[] = {
@@ -50,6 +50,7 @@ static const struct opt_spec specs[] = {
     {"window", 0, NULL, OPT_INT, &window, "2000", 1, 100000000, "N", "unconfirmed results in flight at most"},
     {"resend-timeout", 0, NULL, OPT_DURATION, &resend_timeout, "5s", 0.01, 86400, "DURATION",
      "re-send a result unconfirmed for this long"},
+    {"rate", 0, NULL, OPT_INT, &rate, "0", 0, 10000000, "N", "publish at most N new results per second (0: no limit)"},
     {"deadline", 0, NULL, OPT_DURATION, &deadline, "300s", 0.1, 86400, "DURATION", "give up after this long"},
     {"ids-out", 0, NULL, OPT_STRING, &ids_out, NULL, 0, 0, "FILE", "write every id made, one per line"},
     {"latency-out", 0, NULL, OPT_STRING, &latency_out, NULL, 0, 0, "FILE",
@@ -72,7 +73,7 @@ static uint64_t resent, confirmed, rejected, unexpected, dup_confirms, received;
 static int64_t first_us, last_us, started_mono;
 static int connects, exit_code = 1;
 static unsigned seed = 12345;
-static struct evloop_timer resend_timer, deadline_timer;
+static struct evloop_timer resend_timer, deadline_timer, pace_timer;
 static char stored_topic[MSG_TOPIC_MAX];
 
 static uint64_t hash_id(const char *s)
@@ -190,7 +191,12 @@ static void check_done(void)
 static void pump(void)
 {
     if (sink || !mqtt_session_connected(sess)) return;
-    while ((int64_t)next_unsent < count && (int64_t)outstanding < window) {
+    size_t limit = (size_t)count;
+    if (rate > 0) { /* open loop: new results at a steady rate, whatever the confirmations do */
+        int64_t allowed = (time_mono_us() - started_mono) * rate / 1000000 + 1;
+        if (allowed < count) limit = (size_t)allowed;
+    }
+    while (next_unsent < limit && (int64_t)outstanding < window) {
         struct item *it = &items[next_unsent];
         it->server_id = server_ids[next_unsent % n_servers];
         ulid_new(it->id);
@@ -296,6 +302,13 @@ static void on_resend(struct evloop *l, void *arg)
     evloop_timer_start(l, &resend_timer, 250000);
 }
 
+static void on_pace(struct evloop *l, void *arg)
+{
+    (void)arg;
+    pump();
+    evloop_timer_start(l, &pace_timer, 2000);
+}
+
 static void on_deadline(struct evloop *l, void *arg)
 {
     (void)l;
@@ -393,6 +406,8 @@ int main(int argc, char **argv)
     evloop_signal(loop, SIGINT, on_signal, NULL);
     evloop_timer_init(&resend_timer, on_resend, NULL);
     evloop_timer_init(&deadline_timer, on_deadline, NULL);
+    evloop_timer_init(&pace_timer, on_pace, NULL);
+    if (rate > 0) evloop_timer_start(loop, &pace_timer, 2000);
     evloop_timer_start(loop, &resend_timer, 250000);
     evloop_timer_start(loop, &deadline_timer, deadline);
     started_mono = time_mono_us();
