@@ -115,9 +115,10 @@ int main(int argc, char **argv)
     struct db *db = db_open(&dsn, false, dberr);
     if (!db) {
         /* db_open gives only the text; MariaDB's messages for these two are stable */
+        if (strstr(dberr, "Unknown database"))
+            opts_usage_error(&prog, "%s: run `ntpmonctl db migrate` first", dberr);
+        if (strstr(dberr, "Access denied")) opts_usage_error(&prog, "%s", dberr);
         LOG(WARN, "%s; will keep trying", dberr);
-        if (strstr(dberr, "Access denied") || strstr(dberr, "Unknown database"))
-            opts_usage_error(&prog, "%s", dberr);
     } else {
         static const char *const tables[] = {"results", "results_rejected", "monitors", "servers"};
         for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
