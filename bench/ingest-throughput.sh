@@ -87,8 +87,10 @@ cat "$H_TMP"/lat.[0-9]* >"$H_TMP/lat.rated"
 n2=$(wc -l <"$H_TMP/lat.rated")
 q50=$(pctl "$H_TMP/lat.rated" 50); q99=$(pctl "$H_TMP/lat.rated" 99)
 
-echo "ingest throughput: $NPUB publishers x $PER results, QoS 1, mosquitto + MariaDB on this $(nproc)-core host"
-echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)"
+echo "## ingest-throughput: ntpmon-ingest end to end, beside the broker's and the database's own ceilings"
+echo
+echo "$NPUB publishers x $PER results, QoS 1, mosquitto + MariaDB + ingest + publishers on this $(nproc)-core host."
+echo "Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)."
 echo
 echo "| measure                                                  | results/s | notes |"
 echo "|----------------------------------------------------------|----------:|-------|"

@@ -1,6 +1,8 @@
 /* main.c — ntpmon-ingest: options, the start-up checks (database reachable and migrated, broker token), the MQTT
  * client id, then service_run. Configuration errors exit 2 with one line naming the problem. */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "dbconf.h"
 #include "jwtpeek.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "opts.h"
 #include "service.h"
@@ -20,6 +23,7 @@
 static struct opts_common common;
 static struct opts_mqtt mqtto;
 static struct opts_db dbo;
+static struct opts_metrics metricso;
 static const char *group;
 static int64_t batch_size, max_held, max_pending_confirms, receive_maximum;
 static int64_t flush_interval, summary_interval, shutdown_timeout, cache_refresh, backoff_min, backoff_max,
@@ -73,7 +77,7 @@ static void derive_client_id(const char *sub, char out[MSG_NAME_MAX])
 int main(int argc, char **argv)
 {
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
-                                       ingest_specs, NULL};
+                                       opts_metrics_specs(&metricso), ingest_specs, NULL};
     struct opt_program prog = {
         "ntpmon-ingest", "[options]",
         "Stores every monitoring result from the broker in the database (table results, one row per result id; "
@@ -157,10 +161,20 @@ int main(int argc, char **argv)
         .summary_interval_us = summary_interval,
         .shutdown_timeout_us = shutdown_timeout,
     };
+    /* SIGTERM/SIGINT belong to the event loop (signalfd): block them before any thread (metrics) starts, so no
+     * other thread inherits them unblocked and dies of them. */
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &term, NULL);
+    if (metricso.listen && *metricso.listen && metrics_listen(metricso.listen, err, sizeof err) < 0)
+        opts_usage_error(&prog, "%s", err);
     char where[300];
     dbconf_describe(&dsn, where, sizeof where);
     LOG(INFO, "database %s%s", where, db ? "" : " (not reachable yet)");
     int rc = service_run(&cfg);
+    metrics_stop();
     memset(&dsn, 0, sizeof dsn);
     memset(&cfg.writer.dsn, 0, sizeof cfg.writer.dsn);
     free(token);

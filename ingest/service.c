@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -20,6 +21,12 @@
 struct counters {
     uint64_t received, written, duplicates, rejected, lag_n;
     int64_t lag_sum_us, lag_max_us;
+};
+
+/* Prometheus metrics (served when --metrics-listen is given). */
+struct service_metrics {
+    struct metric *received, *written, *duplicates, *rejected, *lag_sum, *lag_count, *pauses;
+    struct metric *held, *paused, *db_failing, *unsent, *connected;
 };
 
 struct service {
@@ -32,12 +39,14 @@ struct service {
     size_t held;      /* messages queued here (not counting the writer's batch) */
     size_t in_writer; /* messages in the writer's batch */
     bool paused, stopping, finished, pause_logged;
-    uint64_t pauses;
-    struct evloop_timer flush_timer, summary_timer, stop_timer;
+    struct evloop_timer flush_timer, summary_timer, stop_timer, gauge_timer;
     struct counters interval, total;
+    struct service_metrics m;
     int64_t interval_start_us, start_us;
     uint64_t dropped_at_exit, uncommitted;
 };
+
+static void update_gauges(struct service *sv);
 
 /* ---- queue ---- */
 
@@ -64,7 +73,7 @@ static void set_paused(struct service *sv, bool paused)
     if (sv->paused == paused) return;
     sv->paused = paused;
     mqtt_session_pause_reading(sv->mqtt, paused);
-    if (paused) sv->pauses++;
+    if (paused) metric_inc(sv->m.pauses);
     /* Under a backlog, pausing for a batch at a time is ordinary back-pressure; only an outage is news. */
     if (paused && !sv->stopping && writer_failing(sv->writer)) {
         sv->pause_logged = true;
@@ -138,6 +147,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     sv->held++;
     sv->interval.received++;
     sv->total.received++;
+    metric_inc(sv->m.received);
     if (sv->held >= sv->cfg->max_held) set_paused(sv, true);
     pump(sv);
 }
@@ -172,12 +182,18 @@ static void on_writer(struct evloop *loop, int fd, unsigned events, void *arg)
             cs[i]->lag_sum_us += rep.lag_sum_us;
             if (rep.lag_max_us > cs[i]->lag_max_us) cs[i]->lag_max_us = rep.lag_max_us;
         }
+        metric_add(sv->m.written, (double)rep.inserted);
+        metric_add(sv->m.duplicates, (double)(rep.results - rep.inserted));
+        metric_add(sv->m.rejected, (double)rep.rejected);
+        metric_add(sv->m.lag_sum, rep.lag_sum_us / 1e6);
+        metric_add(sv->m.lag_count, (double)rep.lag_n);
     } else {
         sv->uncommitted += b->n;
     }
     recycle(sv, b);
     confirm_flush(sv->confirm, sv->mqtt);
     pump(sv);
+    update_gauges(sv);
     maybe_finish(sv);
 }
 
@@ -203,7 +219,15 @@ static void on_summary(struct evloop *loop, void *arg)
 {
     struct service *sv = arg;
     log_summary(sv, "last");
+    update_gauges(sv);
     evloop_timer_start(loop, &sv->summary_timer, sv->cfg->summary_interval_us);
+}
+
+static void on_gauge_timer(struct evloop *loop, void *arg)
+{
+    struct service *sv = arg;
+    update_gauges(sv);
+    evloop_timer_start(loop, &sv->gauge_timer, 1000000);
 }
 
 static void on_stop_timer(struct evloop *loop, void *arg)
@@ -229,6 +253,34 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
     maybe_finish(sv);
 }
 
+static void metrics_init(struct service_metrics *m)
+{
+    m->received = metrics_counter("ntpmon_ingest_received_total", "messages received from the broker", NULL);
+    m->written = metrics_counter("ntpmon_ingest_written_total", "result rows inserted", NULL);
+    m->duplicates = metrics_counter("ntpmon_ingest_duplicates_total", "results already stored (replays)", NULL);
+    m->rejected = metrics_counter("ntpmon_ingest_rejected_total", "messages recorded in results_rejected", NULL);
+    m->lag_sum = metrics_counter("ntpmon_ingest_lag_seconds_sum", "commit time minus result ts, summed", NULL);
+    m->lag_count = metrics_counter("ntpmon_ingest_lag_seconds_count", "results in the lag sum", NULL);
+    m->pauses = metrics_counter("ntpmon_ingest_read_pauses_total", "times reading from the broker paused", NULL);
+    m->held = metrics_gauge("ntpmon_ingest_held", "messages received and not yet committed", NULL);
+    m->paused = metrics_gauge("ntpmon_ingest_reading_paused", "1 while reading from the broker is paused", NULL);
+    m->db_failing = metrics_gauge("ntpmon_ingest_database_failing", "1 while database writes fail", NULL);
+    m->unsent = metrics_gauge("ntpmon_ingest_unsent_confirmations", "confirmation ids waiting for the broker", NULL);
+    m->connected = metrics_gauge("ntpmon_ingest_broker_connected", "1 while connected to the broker", NULL);
+}
+
+/* Gauges and /healthz: unhealthy while the database fails or the broker is away. */
+static void update_gauges(struct service *sv)
+{
+    bool failing = writer_failing(sv->writer), connected = mqtt_session_connected(sv->mqtt);
+    metric_set(sv->m.held, (double)(sv->held + sv->in_writer));
+    metric_set(sv->m.paused, sv->paused);
+    metric_set(sv->m.db_failing, failing);
+    metric_set(sv->m.unsent, (double)confirm_pending(sv->confirm));
+    metric_set(sv->m.connected, connected);
+    metrics_set_health(!failing && connected, failing ? "database writes failing" : connected ? "" : "broker not connected");
+}
+
 int service_run(const struct service_config *cfg)
 {
     struct service sv = {.cfg = cfg};
@@ -248,7 +300,10 @@ int service_run(const struct service_config *cfg)
     sv.confirm = confirm_new(cfg->env, cfg->max_pending_confirms);
     sv.writer = writer_start(&cfg->writer, cfg->db);
     evloop_fd_set(sv.loop, writer_fd(sv.writer), EVLOOP_READ, on_writer, &sv);
+    metrics_init(&sv.m);
     evloop_timer_init(&sv.flush_timer, on_flush_timer, &sv);
+    evloop_timer_init(&sv.gauge_timer, on_gauge_timer, &sv);
+    evloop_timer_start(sv.loop, &sv.gauge_timer, 1000000);
     evloop_timer_init(&sv.summary_timer, on_summary, &sv);
     evloop_timer_init(&sv.stop_timer, on_stop_timer, &sv);
     evloop_signal(sv.loop, SIGTERM, on_signal, &sv);
