@@ -47,6 +47,7 @@ struct service {
 };
 
 static void update_gauges(struct service *sv);
+static void log_pause(struct service *sv);
 
 /* ---- queue ---- */
 
@@ -74,12 +75,18 @@ static void set_paused(struct service *sv, bool paused)
     sv->paused = paused;
     mqtt_session_pause_reading(sv->mqtt, paused);
     if (paused) metric_inc(sv->m.pauses);
-    /* Under a backlog, pausing for a batch at a time is ordinary back-pressure; only an outage is news. */
-    if (paused && !sv->stopping && writer_failing(sv->writer)) {
+    log_pause(sv);
+}
+
+/* Under a backlog, pausing for a batch at a time is ordinary back-pressure; only a pause during a database outage
+ * is news. Called on every change and every second (the writer may start failing after the pause). */
+static void log_pause(struct service *sv)
+{
+    if (sv->paused && !sv->pause_logged && !sv->stopping && writer_failing(sv->writer)) {
         sv->pause_logged = true;
         LOG(WARN, "holding %zu messages: reading paused until the database is back (the broker queues meanwhile)",
             sv->held + sv->in_writer);
-    } else if (!paused && sv->pause_logged) {
+    } else if (!sv->paused && sv->pause_logged) {
         sv->pause_logged = false;
         LOG(INFO, "reading resumed (%zu messages held)", sv->held + sv->in_writer);
     }
@@ -227,6 +234,7 @@ static void on_gauge_timer(struct evloop *loop, void *arg)
 {
     struct service *sv = arg;
     update_gauges(sv);
+    log_pause(sv);
     evloop_timer_start(loop, &sv->gauge_timer, 1000000);
 }
 
