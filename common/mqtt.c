@@ -49,6 +49,7 @@ struct mqtt_session {
     int unacked;
     bool reconnect_now;
     bool disconnect_reported; /* on_disconnect already called for this connection attempt */
+    bool read_paused;         /* mqtt_session_pause_reading */
 };
 
 static bool lib_ready;
@@ -378,8 +379,16 @@ static void sync_fd(struct mqtt_session *s)
         s->fd = -1;
         if (fd >= 0 && evloop_fd_set(s->loop, fd, EVLOOP_READ, on_socket, s) == 0) s->fd = fd;
     }
-    if (s->fd >= 0)
-        evloop_fd_events(s->loop, s->fd, EVLOOP_READ | (mosquitto_want_write(s->mosq) ? EVLOOP_WRITE : 0u));
+    /* While paused the fd is not watched for input; a hang-up still arrives as a read event and is handled. */
+    unsigned events = s->read_paused && s->state == ST_CONNECTED ? 0u : EVLOOP_READ;
+    if (s->fd >= 0) evloop_fd_events(s->loop, s->fd, events | (mosquitto_want_write(s->mosq) ? EVLOOP_WRITE : 0u));
+}
+
+void mqtt_session_pause_reading(struct mqtt_session *s, bool paused)
+{
+    if (s->read_paused == paused) return;
+    s->read_paused = paused;
+    if (s->fd >= 0 && s->mosq) sync_fd(s);
 }
 
 struct mqtt_session *mqtt_session_new(struct evloop *loop, const struct mqtt_config *cfg, const struct mqtt_handlers *h,
@@ -428,11 +437,12 @@ void mqtt_session_stop(struct mqtt_session *s)
 {
     if (s->state == ST_STOPPED) return;
     join_thread(s, true);
-    if (s->state == ST_CONNECTED && s->mosq) {
+    bool was_connected = s->state == ST_CONNECTED;
+    s->state = ST_STOPPED; /* first: the disconnect callback must not report our own DISCONNECT as a lost link */
+    if (was_connected && s->mosq) {
         mosquitto_disconnect_v5(s->mosq, 0, NULL);
         mosquitto_loop_write(s->mosq, 16);
     }
-    s->state = ST_STOPPED;
     evloop_timer_stop(s->loop, &s->misc_timer);
     evloop_timer_stop(s->loop, &s->retry_timer);
     evloop_timer_stop(s->loop, &s->watchdog);
