@@ -610,6 +610,18 @@ static json_object *encode_sample_fields(json_object *o, int64_t ts, bool has_of
     return o;
 }
 
+static json_object *samples_array(const struct msg_result *r)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; arr && i < r->n_samples && i < MSG_MAX_SAMPLES; i++) {
+        const struct msg_sample *s = &r->samples[i];
+        json_object_array_add(arr, encode_sample_fields(json_object_new_object(), s->ts_us, s->has_offset,
+                                                        s->offset, s->has_rtt, s->rtt, s->stratum, s->leap,
+                                                        s->refid, s->error));
+    }
+    return arr;
+}
+
 char *msg_result_encode(const struct msg_result *r)
 {
     json_object *o = json_object_new_object();
@@ -628,82 +640,15 @@ char *msg_result_encode(const struct msg_result *r)
     json_object_object_add(o, "leap", json_object_new_int(r->leap));
     json_object_object_add(o, "refid", json_object_new_string(r->refid));
     json_object_object_add(o, "error", json_object_new_string(r->error));
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < r->n_samples && i < MSG_MAX_SAMPLES; i++) {
-        const struct msg_sample *s = &r->samples[i];
-        json_object_array_add(arr, encode_sample_fields(json_object_new_object(), s->ts_us, s->has_offset,
-                                                        s->offset, s->has_rtt, s->rtt, s->stratum, s->leap,
-                                                        s->refid, s->error));
-    }
-    json_object_object_add(o, "samples", arr);
+    json_object_object_add(o, "samples", samples_array(r));
     if (r->agent[0]) json_object_object_add(o, "agent", json_object_new_string(r->agent));
     return finish(o);
 }
 
-/* Appends s as a JSON string body with json-c's escaping (NOSLASHESCAPE): the same bytes msg_result_encode emits. */
-static char *put_json_string(char *p, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    *p++ = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"': *p++ = '\\'; *p++ = '"'; break;
-        case '\\': *p++ = '\\'; *p++ = '\\'; break;
-        case '\b': *p++ = '\\'; *p++ = 'b'; break;
-        case '\n': *p++ = '\\'; *p++ = 'n'; break;
-        case '\r': *p++ = '\\'; *p++ = 'r'; break;
-        case '\t': *p++ = '\\'; *p++ = 't'; break;
-        case '\f': *p++ = '\\'; *p++ = 'f'; break;
-        default:
-            if (c < 0x20) {
-                memcpy(p, "\\u00", 4);
-                p[4] = hex[c >> 4];
-                p[5] = hex[c & 15];
-                p += 6;
-            } else {
-                *p++ = (char)c;
-            }
-        }
-    }
-    *p++ = '"';
-    return p;
-}
-
-/* Hand-written rather than built with json-c objects: ingest encodes one per message on its hot path, and this is
- * several times cheaper. The unit tests hold it to msg_result_encode's bytes. */
+/* The samples array alone, as ingest stores it in results.samples: the same bytes msg_result_encode emits. */
 char *msg_result_samples_encode(const struct msg_result *r)
 {
-    size_t n = r->n_samples < MSG_MAX_SAMPLES ? r->n_samples : MSG_MAX_SAMPLES;
-    /* per sample: keys and punctuation < 100, ts 27, two numbers 47 each, two ints 11 each, strings escaped 6x */
-    size_t cap = 3 + n * (100 + 27 + 2 * 47 + 2 * 11 + 6 * (MSG_REFID_MAX + MSG_ERROR_MAX));
-    char *out = malloc(cap);
-    if (!out) return NULL;
-    char *p = out;
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++) {
-        const struct msg_sample *sm = &r->samples[i];
-        char num[48], ts[TIME_RFC3339_LEN] = "";
-        if (i) *p++ = ',';
-        time_format_rfc3339(sm->ts_us, ts);
-        p += sprintf(p, "{\"ts\":\"%s\"", ts);
-        if (sm->has_offset) {
-            msg_format_number(sm->offset, num);
-            p += sprintf(p, ",\"offset\":%s", num);
-        }
-        if (sm->has_rtt) {
-            msg_format_number(sm->rtt, num);
-            p += sprintf(p, ",\"rtt\":%s", num);
-        }
-        p += sprintf(p, ",\"stratum\":%d,\"leap\":%d,\"refid\":", sm->stratum, sm->leap);
-        p = put_json_string(p, sm->refid);
-        memcpy(p, ",\"error\":", 9);
-        p = put_json_string(p + 9, sm->error);
-        *p++ = '}';
-    }
-    *p++ = ']';
-    *p = '\0';
-    return out;
+    return finish(samples_array(r));
 }
 
 void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX])
