@@ -253,14 +253,14 @@ void msg_format_number(double v, char out[48])
 
 static _Thread_local json_tokener *tokener;
 
-static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+static json_object *parse_object_max(const char *payload, size_t len, size_t max, char err[MSG_ERR_LEN])
 {
     if (!payload) {
         set_err(err, "empty payload");
         return NULL;
     }
-    if (len > MSG_MAX_PAYLOAD) {
-        set_err(err, "payload too large (%zu bytes, max %d)", len, MSG_MAX_PAYLOAD);
+    if (len > max) {
+        set_err(err, "payload too large (%zu bytes, max %zu)", len, max);
         return NULL;
     }
     if (len == 0) {
@@ -300,6 +300,11 @@ static json_object *parse_object(const char *payload, size_t len, char err[MSG_E
         return NULL;
     }
     return obj;
+}
+
+static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+{
+    return parse_object_max(payload, len, MSG_MAX_PAYLOAD, err);
 }
 
 /* Returns the field, or NULL when absent or null. */
@@ -707,7 +712,7 @@ char *msg_assign_encode(const struct msg_assign *a)
 int msg_assign_decode(const char *payload, size_t len, struct msg_assign *out, char err[MSG_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
-    json_object *o = parse_object(payload, len, err);
+    json_object *o = parse_object_max(payload, len, MSG_MAX_ASSIGN_PAYLOAD, err);
     if (!o) return -1;
     int rc = -1, st;
     if (get_int(o, "seq", true, 0, INT64_MAX, &out->seq, err) < 0) goto done;
