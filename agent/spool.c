@@ -261,9 +261,10 @@ static void maybe_compact(struct spool *sp)
 
 static bool parse_record(char *line, size_t len, char *kind, char id[27], int64_t *server_id, size_t *payload_off)
 {
-    if (len < 2 + ULID_LEN || line[1] != ' ') return false;
+    if (len < 3 || line[1] != ' ') return false;
     *kind = line[0];
-    if (*kind == 'H') return true;
+    if (*kind == 'H') return line[2] >= '0' && line[2] <= '9';
+    if (len < 2 + ULID_LEN) return false;
     char raw[27];
     memcpy(raw, line + 2, ULID_LEN);
     raw[ULID_LEN] = '\0';
