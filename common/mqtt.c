@@ -41,7 +41,7 @@ struct mqtt_session {
     int eventfd;   /* connect thread -> loop */
     pthread_t thread;
     bool thread_running;
-    int thread_rc;
+    int thread_rc, thread_errno; /* errno lives per thread: the connect thread hands its own over */
     struct evloop_timer misc_timer, retry_timer, watchdog;
     int64_t backoff_us;
     struct subscription *subs;
@@ -231,6 +231,7 @@ static void *connect_thread(void *arg)
                                      s->cfg.session_expiry_s ? s->cfg.session_expiry_s : 7 * 86400);
     int rc = mosquitto_connect_bind_v5(s->mosq, s->host, s->port, s->cfg.keepalive_s ? s->cfg.keepalive_s : 30, NULL,
                                        props);
+    s->thread_errno = errno;
     mosquitto_property_free_all(&props);
     s->thread_rc = rc;
     uint64_t one = 1;
@@ -360,7 +361,7 @@ static void on_connect_done(struct evloop *loop, int fd, unsigned events, void *
     join_thread(s, false);
     evloop_timer_stop(s->loop, &s->watchdog);
     if (s->thread_rc != MOSQ_ERR_SUCCESS) {
-        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(s->thread_rc);
+        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(s->thread_errno) : mosquitto_strerror(s->thread_rc);
         schedule_retry(s, why, s->thread_rc);
         return;
     }
