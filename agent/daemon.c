@@ -71,6 +71,7 @@ struct agent {
     size_t once_expected;
     /* counters */
     uint64_t made, published, republished, confirmed, rejected, requests, refused;
+    size_t n_servers; /* for the last summary, after the work list is gone */
 };
 
 struct adhoc {
@@ -605,10 +606,11 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
 {
     (void)s;
     struct agent *a = arg;
-    if (a->stopping) return;
     struct msg_topic t;
     enum msg_topic_kind kind = msg_topic_parse(a->o->common.env, m->topic, &t);
     if (kind != MSG_TOPIC_UNKNOWN && kind != MSG_TOPIC_RESPONSE && strcmp(t.monitor, a->st.name) != 0) return;
+    /* while stopping, confirmations still shrink the spool; nothing else may start work */
+    if (a->stopping && kind != MSG_TOPIC_STORED) return;
     const char *payload = m->payload ? m->payload : "";
     size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
     switch (kind) {
@@ -748,7 +750,7 @@ static void print_summary(struct agent *a)
     LOG_ALWAYS(INFO, "summary: %zu server(s), %" PRIu64 " results made, %" PRIu64 " published (%" PRIu64
                      " re-sent), %" PRIu64 " confirmed, %" PRIu64 " rejected; spool %zu (%" PRId64 " dropped); "
                      "%" PRIu64 " ad-hoc requests (%" PRIu64 " refused)",
-               sched_count(a->sched), a->made, a->published, a->republished, a->confirmed, a->rejected, ss.live,
+               a->sched ? sched_count(a->sched) : a->n_servers, a->made, a->published, a->republished, a->confirmed, a->rejected, ss.live,
                ss.dropped, a->requests, a->refused);
 }
 
@@ -911,6 +913,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
     /* Stop probing; say goodbye; give the broker a moment to acknowledge what is in flight. */
     a->stopping = true;
     clockcheck_free(a->clock);
+    a->n_servers = sched_count(a->sched);
     sched_free(a->sched);
     a->sched = NULL;
     while (a->adhocs) {
