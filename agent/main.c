@@ -88,7 +88,9 @@ int main(int argc, char **argv)
         .footer = footer,
     };
     opts_load_env_file("/etc/default/ntpmon-agent");
-    char **saved_argv = argv;
+    /* opts_parse reorders argv; a restart as another monitor re-executes the original command line */
+    static char *saved_argv[1024];
+    for (int i = 0; i < argc && i < 1023; i++) saved_argv[i] = argv[i];
     int first = opts_parse(&prog, argc, argv);
     opts_common_apply(&prog, &o.common);
     if (first >= argc) opts_usage_error(&prog, "missing command (monitor, setup, check or version)");

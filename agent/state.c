@@ -316,7 +316,7 @@ int state_save(const char *path, const struct agent_state *s, char *err, size_t 
     for (size_t i = 0; i < s->n_clock_refs; i++) json_object_array_add(refs, json_object_new_string(s->clock_refs[i]));
     json_object_object_add(o, "clock_refs", refs);
     json_object_object_add(o, "token", json_object_new_string(s->token ? s->token : ""));
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t len = strlen(text);
     char *copy = xmalloc(len + 2);
     memcpy(copy, text, len);
