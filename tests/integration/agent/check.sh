@@ -2,7 +2,6 @@
 # ntpmon-agent check against the misbehaving NTP server: offsets (+0.250 s, −0.040 s, +4 s, IPv6) within 1 ms, every
 # error string of the contract (KoD RATE/DENY/RSTR, stratum 16 and 12, leap 3, silence, spoofed, short, wrong mode,
 # wrong port, refused), the exact result format, exit codes, parallel probing, refused addresses.
-# asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
 A=("$H_BIN/ntpmon-agent" -e test --state-dir "$AG_STATE" check --allow-loopback --ntp-port "$AG_NTP_PORT"

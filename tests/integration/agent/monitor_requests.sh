@@ -9,8 +9,10 @@ ag_fake target 127.0.0.2 --offset 0.042 --log
 ag_fake work 127.0.0.3 --offset 0.001
 ag_responder
 ag_setup sg-sin1 >/dev/null
-ag_start sg-sin1 --request-rate 30 --request-window 60
-ag_assign sg-sin1 1 '[{"id":5,"ip":"127.0.0.3","status":"active","interval_s":1,"samples":1}]'
+ag_fake v6 ::1 --offset 0.001 --log
+ag_start sg-sin1 --request-rate 30 --request-window 60 --no-ipv6
+ag_assign sg-sin1 1 '[{"id":5,"ip":"127.0.0.3","status":"active","interval_s":1,"samples":1},
+  {"id":6,"ip":"::1","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "agent connected" 10 grep -q "mqtt: connected" "${H_LOG[agent-sg-sin1]}"
 REQ=("$H_BIN/mqtt-request" -e test --log-level error --mqtt-url "$MQTT_URL" --monitor sg-sin1)
 
@@ -47,5 +49,12 @@ h_is "$probes" 28 "the NTP server saw only the allowed probes"
 n=$(grep -c ' result .* server 5 ' "${H_LOG[agent-sg-sin1]}")
 h_wait_ok "assigned probing goes on" 10 bash -c "[ \$(grep -c ' result .* server 5 ' '${H_LOG[agent-sg-sin1]}') -gt $n ]"
 h_ok "the agent is still running" h_alive agent-sg-sin1
+
+# --no-ipv6: IPv6 servers are held, IPv6 requests refused, the status says so
+h_is "$(grep -c ' result .* server 6 ' "${H_LOG[agent-sg-sin1]}")" 0 "--no-ipv6: the IPv6 server is never probed"
+h_is "$(grep -c '^request' "${H_LOG[fake-v6]}")" 0 "--no-ipv6: nothing reached the IPv6 server"
+out=$("${REQ[@]}" --ip ::1 --wait 5)
+h_like "$out" '"error":"IPv6 is not available on this monitor"' "--no-ipv6: an IPv6 request gets an error"
+h_like "$(ag_status sg-sin1)" '"ipv4":true,"ipv6":false' "--no-ipv6: the status says ipv6:false"
 h_stop agent-sg-sin1; h_is "$?" 0 "SIGTERM: exit 0"
 h_done
