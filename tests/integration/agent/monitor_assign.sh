@@ -54,6 +54,14 @@ h_wait_ok "a newer seq replaces the work list" 10 grep -q "assignment seq 1001 f
 h_stop agent-nl-ams1; h_is "$?" 0 "SIGTERM: exit 0"
 h_like "$(ag_status nl-ams1)" '"online":false' "clean stop leaves online:false"
 
+# monitor --once: probe every assigned server once, wait for the confirmations, exit 0
+before=$(ag_count_results nl-ams1)
+out=$(timeout 30 "$H_BIN/ntpmon-agent" -e test --state-dir "$AG_STATE" monitor --once "${AG_FAST[@]}" 2>&1); rc=$?
+h_is "$rc" 0 "monitor --once: exit 0"
+h_like "$out" "monitor --once: probing 1 server\(s\)" "monitor --once: probes the assigned server"
+h_like "$out" "monitor --once: every result is confirmed" "monitor --once: waits for the confirmation"
+h_is "$(ag_count_results nl-ams1)" "$((before + 1))" "monitor --once: exactly one new result"
+
 # a restart with the broker away keeps probing the saved assignment into the spool
 h_stop mosquitto
 AG_PROC=agent-2 ag_start nl-ams1
