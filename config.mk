@@ -7,7 +7,7 @@ SAN ?= 0
 CC ?= cc
 AR ?= ar
 
-PKGS := libmosquitto json-c libmariadb libjwt openssl yaml-0.1
+PKGS := libmosquitto json-c libmariadb libjwt openssl yaml-0.1 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -56,7 +56,13 @@ int dbconf_parse_dsn(const char *dsn, struct db_dsn *out, char err[DBCONF_ERR_LE
         rest = at + 1;
     }
     /* address: tcp(host:port) or unix(/path), optional */
-    const char *slash = strchr(rest, '/');
+    /* the database part starts at the first '/' after the address, which may itself contain '/' (unix paths) */
+    const char *addr_end = rest;
+    if (strncmp(rest, "tcp(", 4) == 0 || strncmp(rest, "unix(", 5) == 0) {
+        const char *close = strchr(rest, ')');
+        addr_end = close ? close + 1 : rest + strlen(rest);
+    }
+    const char *slash = strchr(addr_end, '/');
     if (!slash) {
         snprintf(err, DBCONF_ERR_LEN, "DSN needs '/' before the database name (user:pass@tcp(host:port)/db)");
         return -1;

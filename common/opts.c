@@ -376,3 +376,12 @@ const struct opt_spec *opts_db_specs(struct opts_db *d)
     specs[2] = (struct opt_spec){0};
     return specs;
 }
+
+const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
+{
+    static struct opt_spec specs[2];
+    specs[0] = (struct opt_spec){"metrics-listen", 0, "METRICS_LISTEN", OPT_STRING, &m->listen, NULL, 0, 0,
+                                 "ADDR:PORT", "serve Prometheus /metrics and /healthz on this address (off by default)"};
+    specs[1] = (struct opt_spec){0};
+    return specs;
+}

@@ -80,4 +80,9 @@ struct opts_db {
 };
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
 
+struct opts_metrics {
+    const char *listen; /* --metrics-listen ADDR:PORT, NULL = off */
+};
+extern const struct opt_spec *opts_metrics_specs(struct opts_metrics *m);
+
 #endif

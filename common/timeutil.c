@@ -67,41 +67,31 @@ static int split_us(int64_t us, struct civil *c)
     return c->year >= 0 && c->year <= 9999 ? 0 : -1;
 }
 
+enum civil_style { STYLE_RFC3339, STYLE_SQL, STYLE_SQL_US };
+
+static int format_civil(int64_t us, enum civil_style style, char *out, size_t len)
+{
+    struct civil c;
+    if (split_us(us, &c) < 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    static const char *const formats[] = {
+        [STYLE_RFC3339] = "%04lld-%02u-%02uT%02u:%02u:%02u.%06ldZ",
+        [STYLE_SQL] = "%04lld-%02u-%02u %02u:%02u:%02u",
+        [STYLE_SQL_US] = "%04lld-%02u-%02u %02u:%02u:%02u.%06ld",
+    };
+    snprintf(out, len, formats[style], (long long)c.year, c.month, c.day, c.hour, c.minute, c.second, c.usec);
+    return 0;
+}
+
 int time_format_rfc3339(int64_t us, char out[TIME_RFC3339_LEN])
 {
-    struct civil c;
-    if (split_us(us, &c) < 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    snprintf(out, TIME_RFC3339_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u.%06ldZ", (long long)c.year, c.month,
-             c.day, c.hour, c.minute, c.second, c.usec);
-    return 0;
+    return format_civil(us, STYLE_RFC3339, out, TIME_RFC3339_LEN);
 }
 
-int time_format_sql(int64_t us, char out[32])
-{
-    struct civil c;
-    if (split_us(us, &c) < 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    snprintf(out, 32, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)c.year, c.month, c.day, c.hour,
-             c.minute, c.second);
-    return 0;
-}
-
-int time_format_sql_us(int64_t us, char out[32])
-{
-    struct civil c;
-    if (split_us(us, &c) < 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    snprintf(out, 32, "%04lld-%02u-%02u %02u:%02u:%02u.%06ld", (long long)c.year, c.month, c.day,
-             c.hour, c.minute, c.second, c.usec);
-    return 0;
-}
+int time_format_sql(int64_t us, char out[32]) { return format_civil(us, STYLE_SQL, out, 32); }
+int time_format_sql_us(int64_t us, char out[32]) { return format_civil(us, STYLE_SQL_US, out, 32); }
 
 static int read_digits(const char **p, int n, int *out)
 {

@@ -25,6 +25,9 @@ int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_settings_get(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_settings_set(struct ctl_ctx *ctx, int argc, char **argv);
 
+const struct opt_spec *cmd_check_specs(void);
+int cmd_check(struct ctl_ctx *ctx, int argc, char **argv);
+
 /* Pairs (server_scores rows) and reviews shared by monitor and server commands (pairs.c). */
 struct db;
 /* Creates the missing candidate pairs of a new server with every non-deleted monitor of its IP family, and

@@ -29,6 +29,8 @@ static const struct ctl_command commands[] = {
     {"settings", "get", "KEY", "print a system setting (JSON)", NULL, cmd_settings_get},
     {"settings", "set", "KEY JSON", "store a system setting, e.g. settings set selector '{\"active_target\":3}'", NULL,
      cmd_settings_set},
+    {"check", NULL, "IP [--all] [--timeout S] [--table]",
+     "ad-hoc check: ask online monitors to probe IP now (MQTT, web role token)", cmd_check_specs, cmd_check},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,201 @@
+/* metrics.c — the metric registry (append-only array, values as atomic doubles) and the HTTP endpoint. The HTTP
+ * thread only reads; the daemon's loop only writes, so no lock is held on the hot path. */
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MAX_METRICS 256
+
+struct metric {
+    const char *name, *help, *labels;
+    bool is_counter;
+    _Atomic uint64_t bits; /* a double's bits */
+};
+
+static struct metric metrics[MAX_METRICS];
+static struct metric overflow;
+static _Atomic size_t n_metrics;
+static struct MHD_Daemon *daemon_handle;
+static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool healthy = true;
+static char health_reason[256] = "";
+
+static double from_bits(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static uint64_t to_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static struct metric *reg(const char *name, const char *help, const char *labels, bool counter)
+{
+    size_t n = atomic_load(&n_metrics);
+    if (n >= MAX_METRICS) {
+        LOG(WARN, "metrics: registry full, %s not exported", name);
+        return &overflow;
+    }
+    struct metric *m = &metrics[n];
+    m->name = name;
+    m->help = help;
+    m->labels = labels;
+    m->is_counter = counter;
+    atomic_store(&m->bits, to_bits(0));
+    atomic_store(&n_metrics, n + 1); /* publish after the entry is complete */
+    return m;
+}
+
+struct metric *metrics_counter(const char *name, const char *help, const char *labels) { return reg(name, help, labels, true); }
+struct metric *metrics_gauge(const char *name, const char *help, const char *labels) { return reg(name, help, labels, false); }
+
+void metric_add(struct metric *m, double v)
+{
+    uint64_t old = atomic_load(&m->bits);
+    while (!atomic_compare_exchange_weak(&m->bits, &old, to_bits(from_bits(old) + v))) {
+    }
+}
+
+void metric_inc(struct metric *m) { metric_add(m, 1); }
+void metric_set(struct metric *m, double v) { atomic_store(&m->bits, to_bits(v)); }
+double metric_value(const struct metric *m) { return from_bits(atomic_load(&((struct metric *)m)->bits)); }
+
+void metrics_set_health(bool ok, const char *reason)
+{
+    pthread_mutex_lock(&health_lock);
+    healthy = ok;
+    snprintf(health_reason, sizeof health_reason, "%s", reason ? reason : "");
+    pthread_mutex_unlock(&health_lock);
+}
+
+char *metrics_render(void)
+{
+    size_t n = atomic_load(&n_metrics);
+    size_t cap = 4096 + n * 256, len = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const struct metric *m = &metrics[i];
+        bool first = true;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(metrics[j].name, m->name) == 0) first = false;
+        if (first && len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
+                                    m->is_counter ? "counter" : "gauge");
+        if (len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s %.17g\n", m->name, m->labels ? "{" : "",
+                                    m->labels ? m->labels : "", m->labels ? "}" : "", metric_value(m));
+    }
+    return out;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    (void)upload_data;
+    (void)upload_size;
+    (void)con_cls;
+    struct MHD_Response *resp;
+    unsigned status = MHD_HTTP_OK;
+    if (strcmp(method, "GET") != 0) {
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        resp = MHD_create_response_from_buffer(19, (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
+    } else if (strcmp(url, "/metrics") == 0) {
+        char *text = metrics_render();
+        if (!text) return MHD_NO;
+        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    } else if (strcmp(url, "/healthz") == 0) {
+        char body[300];
+        pthread_mutex_lock(&health_lock);
+        if (healthy) snprintf(body, sizeof body, "ok\n");
+        else snprintf(body, sizeof body, "unhealthy: %s\n", health_reason);
+        status = healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+        pthread_mutex_unlock(&health_lock);
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    } else {
+        status = MHD_HTTP_NOT_FOUND;
+        resp = MHD_create_response_from_buffer(10, (void *)"not found\n", MHD_RESPMEM_PERSISTENT);
+    }
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+int metrics_listen(const char *listen, char *err, size_t err_len)
+{
+    char host[128] = "";
+    const char *colon = strrchr(listen ? listen : "", ':');
+    if (!listen || !colon) {
+        snprintf(err, err_len, "metrics address '%s' must be ADDR:PORT", listen ? listen : "");
+        return -1;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+        snprintf(err, err_len, "metrics address '%s' has an invalid port", listen);
+        return -1;
+    }
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= sizeof host) {
+        snprintf(err, err_len, "metrics address '%s' is too long", listen);
+        return -1;
+    }
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
+            snprintf(err, err_len, "metrics address '%s' is not an IP address", listen);
+            return -1;
+        }
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        if (host[0] && inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+            snprintf(err, err_len, "metrics address '%s' is not an IP address", listen);
+            return -1;
+        }
+    }
+    daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+                                     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+    if (!daemon_handle) {
+        snprintf(err, err_len, "cannot serve metrics on %s (address in use?)", listen);
+        return -1;
+    }
+    LOG(INFO, "metrics on http://%s/metrics", listen);
+    return 0;
+}
+
+void metrics_stop(void)
+{
+    if (daemon_handle) MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

@@ -1,0 +1,86 @@
+/* test_netaddr.c — address parsing, the never-probe ranges, and prefix comparison for the selector's rules. */
+#include "netaddr.h"
+#include "unit.h"
+
+static const char *why(const char *text, bool allow_loopback)
+{
+    struct netaddr a;
+    if (netaddr_parse(text, &a) < 0) return "unparsable";
+    const char *r = netaddr_forbidden_reason(&a, allow_loopback);
+    return r ? r : "ok";
+}
+
+TEST(parse_and_format)
+{
+    struct netaddr a;
+    char s[NETADDR_STRLEN];
+    CHECK_INT(netaddr_parse("2001:DB8:0:0::1", &a), 0);
+    netaddr_format(&a, s);
+    CHECK_STR(s, "2001:db8::1");
+    CHECK_INT(netaddr_version(&a), 6);
+    CHECK_INT(netaddr_parse("192.0.2.1", &a), 0);
+    CHECK_INT(netaddr_version(&a), 4);
+    CHECK_INT(netaddr_parse("192.0.2", &a), -1);
+    CHECK_INT(netaddr_parse("pool.ntp.org", &a), -1);
+    CHECK_INT(netaddr_parse("[::1]", &a), -1);
+    CHECK_INT(netaddr_parse("fe80::1%eth0", &a), -1);
+}
+
+TEST(forbidden_ranges)
+{
+    CHECK_STR(why("192.0.2.1", false), "ok");
+    CHECK_STR(why("8.8.8.8", false), "ok");
+    CHECK_STR(why("2001:db8::1", false), "ok");
+    CHECK_STR(why("127.0.0.1", false), "loopback");
+    CHECK_STR(why("127.0.0.2", true), "ok");
+    CHECK_STR(why("::1", false), "loopback");
+    CHECK_STR(why("::1", true), "ok");
+    CHECK_STR(why("10.1.2.3", true), "private");
+    CHECK_STR(why("172.16.0.1", false), "private");
+    CHECK_STR(why("172.32.0.1", false), "ok");
+    CHECK_STR(why("192.168.1.1", false), "private");
+    CHECK_STR(why("100.64.0.1", false), "private");
+    CHECK_STR(why("fd00::1", false), "private");
+    CHECK_STR(why("169.254.1.1", false), "link-local");
+    CHECK_STR(why("fe80::1", false), "link-local");
+    CHECK_STR(why("224.0.0.1", false), "multicast");
+    CHECK_STR(why("239.255.255.250", false), "multicast");
+    CHECK_STR(why("ff02::1", false), "multicast");
+    CHECK_STR(why("0.0.0.0", false), "unspecified");
+    CHECK_STR(why("::", false), "unspecified");
+    CHECK_STR(why("255.255.255.255", false), "broadcast");
+    CHECK_STR(why("240.0.0.1", false), "reserved");
+    CHECK_STR(why("::ffff:10.0.0.1", false), "private");
+    CHECK_STR(why("::ffff:127.0.0.1", true), "ok");
+}
+
+TEST(prefixes)
+{
+    struct netaddr a, b;
+    netaddr_parse("198.51.100.7", &a);
+    netaddr_parse("198.51.100.200", &b);
+    CHECK(netaddr_same_prefix(&a, &b, 24));
+    netaddr_parse("198.51.101.1", &b);
+    CHECK(!netaddr_same_prefix(&a, &b, 24));
+    CHECK(netaddr_same_prefix(&a, &b, 20));
+    netaddr_parse("198.51.112.1", &b);
+    CHECK(!netaddr_same_prefix(&a, &b, 20));
+    netaddr_parse("2001:db8:1:2::1", &a);
+    netaddr_parse("2001:db8:1:ffff::1", &b);
+    CHECK(netaddr_same_prefix(&a, &b, 48));
+    netaddr_parse("2001:db8:2::1", &b);
+    CHECK(!netaddr_same_prefix(&a, &b, 48));
+    CHECK(netaddr_same_prefix(&a, &b, 44));
+    netaddr_parse("2001:db8:10::1", &b);
+    CHECK(!netaddr_same_prefix(&a, &b, 44));
+    netaddr_parse("198.51.100.7", &b);
+    CHECK(!netaddr_same_prefix(&a, &b, 0)); /* different families never match */
+}
+
+int main(void)
+{
+    RUN(parse_and_format);
+    RUN(forbidden_ranges);
+    RUN(prefixes);
+    return unit_done();
+}
