@@ -131,8 +131,8 @@ static void on_pump(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct agent *a = arg;
+    spool_sync(a->spool); /* group commit: what we publish is on disk first (and offline results too) */
     if (!mqtt_session_connected(a->mq)) return;
-    spool_sync(a->spool); /* group commit: what we publish is on disk first */
     int64_t now = time_mono_us();
     while (mqtt_session_unacked(a->mq) < a->o->spool_window) {
         const struct spool_entry *e = spool_next_due(a->spool);
@@ -280,8 +280,12 @@ static void arm_once(struct agent *a)
 static void on_once_timeout(struct evloop *loop, void *arg)
 {
     struct agent *a = arg;
-    LOG(ERROR, "monitor --once: gave up after %.0f s: %zu probe(s) pending, %zu result(s) unconfirmed (they stay in "
-               "the spool)", a->o->once_timeout_us / 1e6, a->once_expected, spool_live(a->spool));
+    if (!a->have_assign)
+        LOG(ERROR, "monitor --once: gave up after %.0f s: no assignment (none saved, none from the broker)",
+            a->o->once_timeout_us / 1e6);
+    else
+        LOG(ERROR, "monitor --once: gave up after %.0f s: %zu probe(s) pending, %zu result(s) unconfirmed (they stay "
+                   "in the spool)", a->o->once_timeout_us / 1e6, a->once_expected, spool_live(a->spool));
     a->exit_code = 1;
     a->stopping = true;
     evloop_stop(loop);

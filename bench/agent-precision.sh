@@ -5,7 +5,7 @@
 #   bench/agent-precision.sh [--build DIR]     env: PROBES (1000)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-B=${BUILD:-$ROOT/build}
+B=${NTPMON_BUILD:-${BUILD:-$ROOT/build}}
 [ "${1:-}" = --build ] && B=$2
 case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 PROBES=${PROBES:-1000}

@@ -5,7 +5,7 @@
 #   bench/agent-rss.sh [--build DIR]     env: SERVERS (5000), SECONDS_RUN (45), INTERVAL (30)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-B=${BUILD:-$ROOT/build}
+B=${NTPMON_BUILD:-${BUILD:-$ROOT/build}}
 [ "${1:-}" = --build ] && B=$2
 case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 SERVERS=${SERVERS:-5000}

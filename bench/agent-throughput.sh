@@ -5,7 +5,7 @@
 #   bench/agent-throughput.sh [--build DIR]     env: RESPONDERS (200), REPEAT (10), SAMPLES (16)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-B=${BUILD:-$ROOT/build}
+B=${NTPMON_BUILD:-${BUILD:-$ROOT/build}}
 [ "${1:-}" = --build ] && B=$2
 case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 N=${RESPONDERS:-200}
