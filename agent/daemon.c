@@ -155,9 +155,12 @@ static void on_pump(struct evloop *loop, void *arg)
         }
         int rc = mqtt_publish(a->mq, topic, payload, e->len, 1, false, NULL);
         free(payload);
+        if (rc == MOSQ_ERR_NO_CONN) break;
         if (rc != MOSQ_ERR_SUCCESS) {
-            if (rc != MOSQ_ERR_NO_CONN) LOG(WARN, "publish of result %s failed: %s", e->id, mosquitto_strerror(rc));
-            break;
+            /* this one is retried after the re-send timeout; it must not block the ones behind it */
+            LOG(WARN, "publish of result %s failed: %s", e->id, mosquitto_strerror(rc));
+            spool_mark_sent(a->spool, e, now);
+            continue;
         }
         spool_mark_sent(a->spool, e, now);
         a->published++;
