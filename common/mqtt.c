@@ -180,6 +180,16 @@ static void destroy_client(struct mqtt_session *s)
     }
 }
 
+/* libmosquitto's own error lines carry what its return codes do not (e.g. OpenSSL's "certificate verify failed").
+ * May run on the connect thread: LOG is thread-safe. */
+static void cb_log(struct mosquitto *m, void *ud, int level, const char *line)
+{
+    (void)m;
+    (void)ud;
+    if (level & MOSQ_LOG_ERR) LOG(WARN, "mqtt: libmosquitto: %s", line);
+    else if (level & MOSQ_LOG_WARNING) LOG(DEBUG, "mqtt: libmosquitto: %s", line);
+}
+
 static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t err_len)
 {
     struct mosquitto *m = mosquitto_new(s->cfg.client_id, s->cfg.clean_start, s);
@@ -194,6 +204,7 @@ static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t 
     mosquitto_disconnect_v5_callback_set(m, cb_disconnect);
     mosquitto_message_v5_callback_set(m, cb_message);
     mosquitto_publish_v5_callback_set(m, cb_publish);
+    mosquitto_log_callback_set(m, cb_log);
     int rc;
     if (s->cfg.username && (rc = mosquitto_username_pw_set(m, s->cfg.username, s->cfg.password)) != MOSQ_ERR_SUCCESS) {
         snprintf(err, err_len, "bad MQTT credentials: %s", mosquitto_strerror(rc));
