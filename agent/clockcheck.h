@@ -24,8 +24,10 @@ struct clockcheck_config {
     uint16_t default_port;
 };
 
+/* Creates an idle checker on the shared probe engine; fn is called when the verdict changes. */
 struct clockcheck *clockcheck_new(struct evloop *loop, struct probe_engine *eng, const struct clockcheck_config *cfg,
                                   clockcheck_fn fn, void *arg);
+/* Stops any running check and frees the checker. */
 void clockcheck_free(struct clockcheck *c);
 /* Sets the references (copied) and starts a check now. allow_v4/allow_v6 pick the usable address families. */
 void clockcheck_set_refs(struct clockcheck *c, const char *const *refs, size_t n, bool allow_v4, bool allow_v6);

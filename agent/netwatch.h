@@ -14,8 +14,11 @@ struct netwatch;
 /* Called when either family changes. */
 typedef void (*netwatch_fn)(bool ipv4, bool ipv6, void *arg);
 
+/* Starts watching (scans once now). */
 struct netwatch *netwatch_new(struct evloop *loop, int64_t interval_us, netwatch_fn fn, void *arg);
+/* Stops watching. */
 void netwatch_free(struct netwatch *nw);
+/* The families usable as of the last scan. */
 void netwatch_get(const struct netwatch *nw, bool *ipv4, bool *ipv6);
 /* Scans the host's addresses now (pure read of getifaddrs). */
 void netwatch_scan(bool *ipv4, bool *ipv6);

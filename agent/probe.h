@@ -42,6 +42,7 @@ struct probe_outcome {
 /* Called once when the probe ends (never after probe_cancel). The outcome lives until the callback returns. */
 typedef void (*probe_done_fn)(struct probe *p, const struct probe_outcome *o, void *arg);
 
+/* Creates an engine on loop. */
 struct probe_engine *probe_engine_new(struct evloop *loop, const struct probe_config *cfg);
 /* Cancels every probe still running and frees the engine. */
 void probe_engine_free(struct probe_engine *e);
@@ -56,6 +57,7 @@ size_t probe_engine_active(const struct probe_engine *e);
 struct probe_counters {
     uint64_t samples_sent, replies, timeouts, bad_replies, net_errors;
 };
+/* Copies the totals. */
 void probe_engine_counters(const struct probe_engine *e, struct probe_counters *c);
 
 /* The best-sample rule (pure; unit-tested): a sample that ended the probe is chosen; otherwise no error beats

@@ -17,6 +17,7 @@ struct ratelimit {
 
 /* Prepares a limiter for max events per window_us. */
 void ratelimit_init(struct ratelimit *r, size_t max, int64_t window_us);
+/* Frees the ring. */
 void ratelimit_free(struct ratelimit *r);
 /* True (and the event is counted) when fewer than max events were accepted in (now - window, now]. */
 bool ratelimit_take(struct ratelimit *r, int64_t now_us);

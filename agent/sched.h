@@ -46,14 +46,18 @@ struct sched_apply_stats {
     size_t added, removed, changed, kept, duplicates, total;
 };
 
+/* Creates an empty work list; due/removed are called from the loop. */
 struct sched *sched_new(struct evloop *loop, const struct sched_config *cfg, sched_due_fn due, sched_remove_fn removed,
                         void *arg);
+/* Frees the list (asking the owner to cancel in-flight probes). */
 void sched_free(struct sched *s);
 /* Replaces the work list with the assignment's (servers matched by id and address). */
 void sched_apply(struct sched *s, const struct msg_assign *a, struct sched_apply_stats *st);
+/* Servers in the work list. */
 size_t sched_count(const struct sched *s);
 /* The server at index i (0 ≤ i < sched_count), in id order. */
 struct sched_server *sched_at(struct sched *s, size_t i);
+/* The server with this id, or NULL. */
 struct sched_server *sched_find(struct sched *s, int64_t id);
 /* Marks the start of a probe (for the min-interval rule). */
 void sched_probe_started(struct sched *s, struct sched_server *srv, void *probe);

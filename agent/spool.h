@@ -53,14 +53,18 @@ bool spool_confirm(struct spool *sp, const char *id);
 bool spool_contains(const struct spool *sp, const char *id);
 /* Makes durable what was written (fdatasync when fsync is on and something changed). */
 void spool_sync(struct spool *sp);
+/* Counters for logs and benchmarks. */
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
+/* Results waiting for confirmation. */
 size_t spool_live(const struct spool *sp);
+/* Results dropped because the spool was full, ever (persisted). */
 int64_t spool_dropped(const struct spool *sp);
 
 /* ---- sending ---- */
 /* The oldest live entry that is due (never sent, or made due again), or NULL. The pointer is valid until the next
  * call that changes the spool. */
 const struct spool_entry *spool_next_due(struct spool *sp);
+/* Records that an entry was just published. */
 void spool_mark_sent(struct spool *sp, const struct spool_entry *e, int64_t now_us);
 /* Makes every live entry due again (after a reconnect). */
 void spool_mark_all_due(struct spool *sp);

@@ -40,9 +40,13 @@ int state_lock(const char *dir, char *err, size_t err_len);
 int state_load(const char *path, struct agent_state *out, char *err, size_t err_len);
 /* Writes state.json atomically with mode 0600. */
 int state_save(const char *path, const struct agent_state *s, char *err, size_t err_len);
+/* Frees the strings (the token is wiped first). */
 void state_free(struct agent_state *s);
+/* Deep copy. */
 void state_copy(struct agent_state *dst, const struct agent_state *src);
-bool state_same_connection(const struct agent_state *a, const struct agent_state *b); /* url, CA, token */
+/* True when broker URL, CA file and token are the same. */
+bool state_same_connection(const struct agent_state *a, const struct agent_state *b);
+/* True when both list the same clock references in the same order. */
 bool state_same_clock_refs(const struct agent_state *a, const struct agent_state *b);
 
 /* Writes bytes to path atomically (tmp + fsync + rename + dir fsync) with the given mode. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/agent-precision.sh — timing precision against a real chronyd on 127.0.0.1:123 (it serves this machine's own
-# clock, so every offset is measurement error): p50/p99/max |offset| over PROBES probes (3 queries each, the chosen
+# clock, so every offset is measurement error): p50/p99/max of the absolute offset over PROBES probes (3 queries each, the chosen
 # sample's offset) from `ntpmon-agent check`, beside `ntpdig -p 3` doing the same. Needs root and a free port 123.
 #   bench/agent-precision.sh [--build DIR]     env: PROBES (1000)
 set -u
@@ -44,7 +44,7 @@ read -r on o50 o99 omax < <(stats "$TMP/ours")
 read -r pn p50 p99 pmax < <(stats "$TMP/peer")
 echo "## agent: timing precision against chronyd on loopback ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-printf '| %-36s | %7s | %12s | %12s | %12s |\n' client probes "p50 |off| µs" "p99 |off| µs" "max |off| µs"
+printf '| %-36s | %7s | %12s | %12s | %12s |\n' client probes "p50 abs (µs)" "p99 abs (µs)" "max abs (µs)"
 printf '|%s|%s|%s|%s|%s|\n' -------------------------------------- --------- -------------- -------------- --------------
 printf '| %-36s | %7d | %12s | %12s | %12s |\n' "ntpmon-agent check (3 samples)" "$on" "$o50" "$o99" "$omax"
 printf '| %-36s | %7d | %12s | %12s | %12s |\n' "ntpdig -p 3 (µs resolution)" "$pn" "$p50" "$p99" "$pmax"

@@ -25,7 +25,7 @@ max_queued_messages 0
 set_tcp_nodelay true
 log_dest none
 CONF
-mosquitto -c "$TMP/mosquitto.conf" & PIDS+=($!)
+mosquitto -c "$TMP/mosquitto.conf" >/dev/null 2>&1 & PIDS+=($!)
 "$B/bin/ntp-fake" --log-level error --listen "0.0.0.0:$NTP" --offset 0.001 >/dev/null 2>&1 & PIDS+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MQ") 2>/dev/null && break; sleep 0.05; done
 URL=mqtt://127.0.0.1:$MQ

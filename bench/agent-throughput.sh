@@ -22,7 +22,7 @@ for ip in "${ips[@]}"; do listen+=("$ip:123"); done
 start_fake() {
     taskset -c 1 "$B/bin/ntp-fake" --log-level error --listen "${listen[@]}" >"$TMP/fake.log" 2>&1 &
     FAKE=$!
-    for _ in $(seq 1 100); do grep -q listening "$TMP/fake.log" && break; sleep 0.05; done
+    for _ in $(seq 1 100); do grep -qs listening "$TMP/fake.log" && break; sleep 0.05; done
     grep -q listening "$TMP/fake.log" || { echo "responders did not start (port 123 busy? not root?)"; cat "$TMP/fake.log"; exit 1; }
 }
 stop_fake() { kill "$FAKE"; wait "$FAKE" 2>/dev/null; SERVED=$(awk '/^served/{print $2}' "$TMP/fake.log"); }
