@@ -205,7 +205,7 @@ static void on_readable(struct evloop *l, int fd, unsigned events, void *arg)
     uint8_t bufs[BATCH][128];
     struct iovec iovs[BATCH];
     struct sockaddr_storage from[BATCH];
-    char cbufs[BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
+    char cbufs[BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec)) + 64];
     memset(msgs, 0, sizeof msgs);
     for (int i = 0; i < BATCH; i++) {
         iovs[i] = (struct iovec){bufs[i], sizeof bufs[i]};
@@ -214,9 +214,10 @@ static void on_readable(struct evloop *l, int fd, unsigned events, void *arg)
     }
     int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return;
-    int64_t t2 = now_ns();
+    int64_t now = now_ns();
     for (int i = 0; i < n; i++) {
         requests++;
+        int64_t t2 = now; /* the kernel's arrival time when it gives one: our own scheduling delay must not bias it */
         if (msgs[i].msg_len < NTP_PACKET_LEN) continue;
         struct pending p = {.l = lst, .to_len = msgs[i].msg_hdr.msg_namelen};
         memcpy(&p.to, &from[i], sizeof p.to);
@@ -229,6 +230,10 @@ static void on_readable(struct evloop *l, int fd, unsigned events, void *arg)
             } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
                 memcpy(&p.src.v6, CMSG_DATA(c), sizeof p.src.v6);
                 p.have_src = true;
+            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                t2 = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
             }
         }
         if (o.log) {
@@ -291,6 +296,7 @@ static int open_listener(const char *spec, struct listener *l)
     if (a.family == AF_INET6) setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (a.family == AF_INET) setsockopt(l->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
     else setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    setsockopt(l->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     int big = 4 << 20;
     setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&ss, sl) < 0) {
