@@ -24,7 +24,7 @@
 #define MSG_AGENT_MAX 64
 #define MSG_MAX_SAMPLES 16
 #define MSG_MAX_PAYLOAD 65536 /* any larger message is refused before parsing */
-#define MSG_MAX_ASSIGN_PAYLOAD (32 * 1024 * 1024) /* except an assignment: ~100 bytes per server, 200 000 at most */
+#define MSG_MAX_ASSIGN_PAYLOAD (16 * 1024 * 1024) /* except assign: a work list of thousands of servers */
 #define MSG_MAX_OFFSET 4294967296.0 /* one NTP era in seconds: larger offsets cannot be measured */
 #define MSG_MAX_RTT 3600.0
 #define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
