@@ -1,22 +1,16 @@
-/* stored-responder.c — plays the broker-side peers of an agent in tests, until ingest and the token service land:
- *   - the confirmer: subscribes to ntpmon/<env>/results/# (persistent session), validates each result with the
- *     shared validator and answers ntpmon/<env>/monitors/<name>/stored with the ULIDs, batched per monitor;
- *     --withhold-file F: while F exists nothing is confirmed (results are still recorded);
- *     --reject-server ID: results for that server are confirmed as "rejected";
- *   - the token service (--token-ttl S): answers token/request with a fresh unsigned token for the monitor
- *     (fine for an anonymous broker), or {"error":…} with --token-refuse.
+/* stored-responder.c — plays ingest's confirmations for the agent's tests: subscribes to ntpmon/<env>/results/#
+ * (persistent session), validates each result with the shared validator and answers
+ * ntpmon/<env>/monitors/<name>/stored with the ULIDs, batched per monitor;
+ *   --withhold-file F: while F exists nothing is confirmed (results are still recorded);
+ *   --reject-server ID: results for that server are confirmed as "rejected".
  * Prints one line per event on stdout for the shell test to assert on:
- *   result <ULID> server <id> monitor <name> seen <n> error '<error>' offset <x>
+ *   result <ULID> server <id> monitor <name> seen <n> error '<error>' offset <x> status <status>
  *   invalid <reason>
- *   token <monitor>
  */
-#include <json-c/json.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "evloop.h"
@@ -32,15 +26,11 @@ static struct {
     struct opts_mqtt mqtt;
     const char *withhold_file;
     int64_t reject_server;
-    int64_t token_ttl;
-    bool token_refuse;
 } o;
 
 static const struct opt_spec specs[] = {
     {"withhold-file", 0, NULL, OPT_STRING, &o.withhold_file, NULL, 0, 0, "FILE", "confirm nothing while FILE exists"},
     {"reject-server", 0, NULL, OPT_INT, &o.reject_server, "0", 0, 0, "ID", "confirm this server's results as rejected"},
-    {"token-ttl", 0, NULL, OPT_INT, &o.token_ttl, "0", 0, 0, "SECONDS", "answer token requests (0: do not)"},
-    {"token-refuse", 0, NULL, OPT_FLAG, &o.token_refuse, NULL, 0, 0, NULL, "answer token requests with an error"},
     {0},
 };
 
@@ -116,47 +106,6 @@ static void add_id(char (**arr)[27], size_t *n, const char *id)
     (*n)++;
 }
 
-static char *b64url(const char *in)
-{
-    size_t len = strlen(in);
-    unsigned char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-    int n = EVP_EncodeBlock(out, (const unsigned char *)in, (int)len);
-    while (n > 0 && out[n - 1] == '=') n--;
-    out[n] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+') out[i] = '-';
-        else if (out[i] == '/') out[i] = '_';
-    }
-    return (char *)out;
-}
-
-static void answer_token(const char *monitor)
-{
-    struct msg_token t = {0};
-    if (o.token_refuse) {
-        snprintf(t.error, sizeof t.error, "monitor %s is not allowed to renew", monitor);
-    } else {
-        int64_t now = (int64_t)time(NULL);
-        char payload[256];
-        snprintf(payload, sizeof payload, "{\"sub\":\"%s\",\"iat\":%lld,\"exp\":%lld,\"n\":%ld}", monitor,
-                 (long long)now, (long long)(now + o.token_ttl), random());
-        char *h = b64url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"), *p = b64url(payload);
-        t.token = xasprintf("%s.%s.c2ln", h, p);
-        t.exp = now + o.token_ttl;
-        free(h);
-        free(p);
-    }
-    char *json = msg_token_encode(&t);
-    char topic[MSG_TOPIC_MAX];
-    struct msg_topic tp = {.kind = MSG_TOPIC_TOKEN};
-    snprintf(tp.monitor, sizeof tp.monitor, "%s", monitor);
-    msg_topic_build(topic, sizeof topic, o.common.env, &tp);
-    mqtt_publish(sess, topic, json, strlen(json), 1, false, NULL);
-    printf("token %s%s\n", monitor, o.token_refuse ? " refused" : "");
-    free(json);
-    free(t.token);
-}
-
 static void on_message(struct mqtt_session *s, const struct mosquitto_message *m, const mosquitto_property *props,
                        void *arg)
 {
@@ -164,12 +113,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     (void)props;
     (void)arg;
     struct msg_topic t;
-    enum msg_topic_kind kind = msg_topic_parse(o.common.env, m->topic, &t);
-    if (kind == MSG_TOPIC_TOKEN_REQUEST) {
-        if (o.token_ttl > 0 || o.token_refuse) answer_token(t.monitor);
-        return;
-    }
-    if (kind != MSG_TOPIC_RESULT) return;
+    if (msg_topic_parse(o.common.env, m->topic, &t) != MSG_TOPIC_RESULT) return;
     struct msg_result r;
     char err[MSG_ERR_LEN];
     if (msg_result_validate(o.common.env, m->topic, m->payload, (size_t)m->payloadlen, &r, err) < 0) {
@@ -206,13 +150,12 @@ int main(int argc, char **argv)
 {
     const struct opt_spec *groups[] = {opts_common_specs(&o.common), opts_mqtt_specs(&o.mqtt), specs, NULL};
     const struct opt_program prog = {.name = "stored-responder", .usage = "[options]",
-                                     .description = "Confirms agents' results (and renews their tokens) in tests.",
+                                     .description = "Confirms agents' results in tests.",
                                      .groups = groups};
     int first = opts_parse(&prog, argc, argv);
     opts_common_apply(&prog, &o.common);
     if (first < argc) opts_usage_error(&prog, "unexpected argument '%s'", argv[first]);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    srandom((unsigned)getpid());
     char err[256];
     char *token = NULL;
     struct jwt_claims_peek claims = {0};
@@ -230,10 +173,6 @@ int main(int argc, char **argv)
     char filter[MSG_TOPIC_MAX];
     msg_filter_results(filter, sizeof filter, o.common.env);
     mqtt_session_subscribe(sess, filter, 1);
-    if (o.token_ttl > 0 || o.token_refuse) {
-        msg_filter_token_requests(filter, sizeof filter, o.common.env);
-        mqtt_session_subscribe(sess, filter, 1);
-    }
     evloop_timer_init(&flush_timer, on_flush, NULL);
     evloop_signal(loop, SIGTERM, on_signal, NULL);
     evloop_signal(loop, SIGINT, on_signal, NULL);

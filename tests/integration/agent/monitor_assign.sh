@@ -5,7 +5,7 @@
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
-h_start_mosquitto
+ag_broker
 ag_fake good 127.0.0.2 --offset 0.012
 ag_fake kod 127.0.0.3 --kod RATE
 ag_fake off 127.0.0.4 --offset -0.5
@@ -15,7 +15,7 @@ h_ok "setup writes state.json" ag_setup nl-ams1
 h_is "$(stat -c %a "$AG_STATE/test/state.json")" 600 "state.json is 0600"
 h_is "$(stat -c %a "$AG_STATE/test")" 700 "the state dir is 0700"
 ag_start nl-ams1 --min-interval 1.5
-h_wait_ok "status is online" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status nl-ams1 | grep -q '\"online\":true'"
+h_wait_ok "status is online" 10 ag_status_like nl-ams1 '"online":true'
 st=$(ag_status nl-ams1)
 h_like "$st" '"clock_ok":null' "no clock reference: clock_ok is null"
 h_like "$st" '"ipv4":true,"ipv6":true' "both families on with --allow-loopback"
@@ -42,7 +42,7 @@ t=[sum(B.index(c)*32**(9-i) for i,c in enumerate(l.strip()[:10])) for l in sys.s
 print(min(b-a for a,b in zip(t,t[1:])))')
 h_num_between "$spacing" 1400 100000 "probes of one server are at least --min-interval apart (${spacing} ms)"
 
-h_wait_ok "confirmations drain the spool" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status nl-ams1 | grep -q '\"spool\":0,'"
+h_wait_ok "confirmations drain the spool" 10 ag_status_like nl-ams1 '"spool":0,'
 h_is "$(ag_results nl-ams1 | awk '$8 > 1' | wc -l)" 0 "no result was sent twice"
 h_ok "assignment kept on disk" grep -q '"seq":1000' "$AG_STATE/test/assign.json"
 

@@ -5,7 +5,7 @@
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
-h_start_mosquitto
+ag_broker
 ag_fake a 127.0.0.2 --offset 0.005
 ag_responder
 ag_setup br-sao1 >/dev/null
@@ -13,7 +13,7 @@ ag_start br-sao1
 LOG=${H_LOG[agent-br-sao1]}
 ag_assign br-sao1 100 '[{"id":31,"ip":"127.0.0.2","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "results flow" 15 grep -q ' result .* server 31 ' "$LOG"
-pub() { mosquitto_pub -V mqttv5 -p "$H_MQTT_PORT" -q 1 -t "ntpmon/test/monitors/br-sao1/$1" "${@:2}"; }
+pub() { ag_pub "monitors/br-sao1/$1" "${@:2}"; }
 results() { grep -c ' result .* server 31 ' "$LOG"; }
 still_probing() { local n; n=$(results); h_wait_ok "$1" 10 bash -c "[ \$(grep -c ' result .* server 31 ' '$LOG') -gt $n ]"; }
 
@@ -42,7 +42,8 @@ h_wait_ok "junk token message: a log line" 5 grep -q "ignoring an invalid token 
 pub token -m '{"token":"a.b.c","exp":99}'
 h_wait_ok "an unusable renewed token is ignored" 5 grep -q "ignoring a renewed token" "$LOG"
 head -c 100000 /dev/zero | tr '\0' ' ' >"$H_TMP/big-request"
-out=$("$H_BIN/mqtt-request" -e test --log-level error --mqtt-url "$MQTT_URL" --monitor br-sao1 --payload "$(cat "$H_TMP/big-request")" --wait 5)
+AG_WEB=$(h_token web ui 1h)
+out=$(ag_request --monitor br-sao1 --payload "$(cat "$H_TMP/big-request")" --wait 5)
 h_like "$out" '"error":"bad request: payload too large' "a 100 kB request: an error reply"
 pub requests/ntp -m '{"ip":"127.0.0.2"}'
 h_wait_ok "a request without a response topic: refused with a log line" 5 grep -q "its response topic '(none)'" "$LOG"
@@ -59,7 +60,7 @@ echo "$good" | sed "s/\"name\": \"br-sao1\"/\"name\": \"xx-yyy1\"/" >"$AG_STATE/
 h_wait_ok "state.json whose token is for another name: refused" 5 grep -q "the token is for monitor 'br-sao1', not 'xx-yyy1'" "$LOG"
 still_probing "probing goes on with the last good state"
 connects=$(grep -c "mqtt: connected" "$LOG")
-new_token=$(ag_token br-sao1 7200)
+new_token=$(h_token monitor br-sao1 2h)
 echo "$good" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); s["token"]=sys.argv[1]; print(json.dumps(s))' "$new_token" >"$AG_STATE/test/state.json.new"
 chmod 600 "$AG_STATE/test/state.json.new"; mv "$AG_STATE/test/state.json.new" "$AG_STATE/test/state.json"
 h_wait_ok "a new token in state.json: picked up without a restart" 5 grep -q "state.json changed (file changed): new token; reconnecting" "$LOG"
@@ -82,9 +83,9 @@ h_like "$out" "run 'ntpmon-agent setup' first" "saying what to do"
 out=$("$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/s2" setup --name de-ber1 --mqtt-url "$MQTT_URL" --mqtt-token-file "$H_TMP/br-sao1.token" 2>&1); rc=$?
 h_is "$rc" 2 "setup with another monitor's token: exit 2"
 h_like "$out" "the token is for monitor 'br-sao1', not 'de-ber1'" "naming both"
-out=$(ag_token de-ber1 | "$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/s2" setup --name de-ber1 --mqtt-url "http://x" --mqtt-token-file - 2>&1); rc=$?
+out=$(h_token monitor de-ber1 | "$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/s2" setup --name de-ber1 --mqtt-url "http://x" --mqtt-token-file - 2>&1); rc=$?
 h_is "$rc" 2 "setup with a bad URL: exit 2"
-out=$(ag_token de-ber1 | "$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/s2" setup --name de-ber1 --mqtt-url "mqtts://[::1]:8883" --mqtt-token-file - --clock-ref a.example b.example 2>&1); rc=$?
+out=$(h_token monitor de-ber1 | "$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/s2" setup --name de-ber1 --mqtt-url "mqtts://[::1]:8883" --mqtt-token-file - --clock-ref a.example b.example 2>&1); rc=$?
 h_is "$rc" 0 "setup reading the token from stdin: exit 0"
 h_is "$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["name"], s["mqtt_url"], ",".join(s["clock_refs"]))' "$H_TMP/s2/test/state.json")" \
     "de-ber1 mqtts://[::1]:8883 a.example,b.example" "state.json holds name, URL and clock refs"

@@ -3,7 +3,7 @@
 # was never published, is in the on-disk spool and arrives after the restart), nothing confirmed is re-sent.
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
-h_start_mosquitto
+ag_broker
 ag_fake a 127.0.0.2 --offset 0.001
 ag_fake b 127.0.0.3 --offset 0.002
 ag_fake c 127.0.0.4 --no-reply
@@ -47,7 +47,7 @@ old_after=$(comm -12 <(after) <(echo "$made"))
 h_is "$(comm -23 <(echo "$old_after") <(echo "$U") | grep -c .)" 0 "nothing confirmed before the crash is sent again"
 h_is "$(ag_results | awk '$8 > 1 {print $2}' | sort -u | comm -23 - <(echo "$U") | grep -c .)" 0 \
     "every duplicate delivery was an unconfirmed result"
-h_wait_ok "the spool drains" 15 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status de-fra1 | grep -q '\"spool\":0,'"
+h_wait_ok "the spool drains" 15 ag_status_like de-fra1 '"spool":0,'
 h_wait_ok "new results keep flowing" 10 bash -c "[ \$(grep -c ' result .* server 1 ' '${H_LOG[agent-2]}') -ge 2 ]"
 h_stop agent-2; h_is "$?" 0 "SIGTERM: exit 0"
 
@@ -55,7 +55,7 @@ h_stop agent-2; h_is "$?" 0 "SIGTERM: exit 0"
 touch "$WITHHOLD"
 AG_PROC=agent-3 ag_start de-fra1 "${FLAGS[@]}" --spool-max 3
 h_wait_ok "a full spool drops the oldest with a log line" 20 grep -q "spool: full (3 results): dropped the oldest" "${H_LOG[agent-3]}"
-h_wait_ok "the status reports spool_dropped" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status de-fra1 | grep -q '\"spool\":3,\"spool_dropped\":[1-9]'"
+h_wait_ok "the status reports spool_dropped" 10 ag_status_like de-fra1 '"spool":3,"spool_dropped":[1-9]'
 h_stop agent-3
 h_is "$(awk '$1=="R"{s[$2]=1} $1=="C"||$1=="D"{delete s[$2]} END{print length(s)}' "$AG_STATE/test/spool.log")" 3 "the spool file holds 3"
 h_ok "and records the drops" grep -q '^D ' "$AG_STATE/test/spool.log"

@@ -9,7 +9,7 @@ fi
 ip link set lo up
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
-h_start_mosquitto
+ag_broker
 ag_responder
 ag_setup ca-yyz1 >/dev/null
 ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up
@@ -19,7 +19,7 @@ h_spawn agent "$H_BIN/ntpmon-agent" -e test --state-dir "$AG_STATE" --log-level 
 LOG=${H_LOG[agent]}
 status() { ag_status ca-yyz1; }
 h_wait_ok "only loopback: both families off" 10 grep -q "probing over IPv4 off, IPv6 off" "$LOG"
-h_wait_ok "status says so" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status ca-yyz1 | grep -q '\"ipv4\":false,\"ipv6\":false'"
+h_wait_ok "status says so" 10 ag_status_like ca-yyz1 '"ipv4":false,"ipv6":false'
 ag_assign ca-yyz1 1 '[{"id":51,"ip":"198.51.100.2","status":"active","interval_s":1,"samples":1},
   {"id":52,"ip":"2001:db8::2","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "assignment taken" 10 grep -q "assignment seq 1 from the broker: 2 server(s)" "$LOG"
@@ -29,7 +29,7 @@ ag_fake v4 198.51.100.2 --offset 0.004
 h_wait_ok "an IPv4 address appears: IPv4 on" 10 grep -q "probing over IPv4 on, IPv6 off" "$LOG"
 h_wait_ok "the IPv4 server is probed" 10 grep -q " result .* server 51 .* error ''\$" "$LOG"
 h_is "$(grep -c ' result .* server 52 ' "$LOG")" 0 "the IPv6 server is not"
-h_wait_ok "status ipv4:true ipv6:false" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status ca-yyz1 | grep -q '\"ipv4\":true,\"ipv6\":false'"
+h_wait_ok "status ipv4:true ipv6:false" 10 ag_status_like ca-yyz1 '"ipv4":true,"ipv6":false'
 
 ip -6 addr add 2001:db8::1/64 dev v0 nodad && ip -6 addr add 2001:db8::2/64 dev v1 nodad
 ag_fake v6 2001:db8::2 --offset -0.004
@@ -39,7 +39,7 @@ h_wait_ok "and its results arrive" 10 grep -q ' server 52 monitor ca-yyz1 .* err
 
 ip addr del 198.51.100.1/24 dev v0 && ip addr del 198.51.100.2/24 dev v1
 h_wait_ok "the IPv4 addresses go: IPv4 off" 10 grep -q "probing over IPv4 off, IPv6 on" "$LOG"
-h_wait_ok "status follows" 10 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status ca-yyz1 | grep -q '\"ipv4\":false,\"ipv6\":true'"
+h_wait_ok "status follows" 10 ag_status_like ca-yyz1 '"ipv4":false,"ipv6":true'
 n=$(grep -c ' result .* server 51 ' "$LOG"); m=$(grep -c ' result .* server 52 ' "$LOG")
 h_wait_ok "IPv6 probing goes on" 10 bash -c "[ \$(grep -c ' result .* server 52 ' '$LOG') -gt $m ]"
 h_is "$(grep -c ' result .* server 51 ' "$LOG")" "$n" "IPv4 probing stopped"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
 OUTAGE_S=${AGENT_OUTAGE_S:-60}
-h_start_mosquitto
+ag_broker
 ag_fake a 127.0.0.2 --offset 0.003
 ag_fake b ::1 --offset -0.003
 ag_responder
@@ -26,7 +26,7 @@ h_restart_mosquitto
 restart_made=$(ag_made agent-us-lax1)
 h_wait_ok "every result made before the restart arrives" 30 bash -c \
     "[ -z \"\$(comm -23 <(echo '$restart_made') <(grep '^result ' '${H_LOG[responder]}' | awk '{print \$2}' | sort -u))\" ]"
-h_wait_ok "the spool drains" 20 bash -c "$(declare -f ag_status); H_MQTT_PORT=$H_MQTT_PORT ag_status us-lax1 | grep -q '\"spool\":0,'"
+h_wait_ok "the spool drains" 20 ag_status_like us-lax1 '"spool":0,'
 h_like "$(ag_status us-lax1)" '"online":true' "status back online"
 h_is "$(ag_results | grep -c "error '[^']")" 0 "no result carries an error"
 h_stop agent-us-lax1; h_is "$?" 0 "SIGTERM: exit 0"

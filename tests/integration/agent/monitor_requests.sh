@@ -4,7 +4,7 @@
 # the NTP server), the agent keeps working.
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
-h_start_mosquitto
+ag_broker
 ag_fake target 127.0.0.2 --offset 0.042 --log
 ag_fake work 127.0.0.3 --offset 0.001
 ag_responder
@@ -14,7 +14,8 @@ ag_start sg-sin1 --request-rate 30 --request-window 60 --no-ipv6
 ag_assign sg-sin1 1 '[{"id":5,"ip":"127.0.0.3","status":"active","interval_s":1,"samples":1},
   {"id":6,"ip":"::1","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "agent connected" 10 grep -q "mqtt: connected" "${H_LOG[agent-sg-sin1]}"
-REQ=("$H_BIN/mqtt-request" -e test --log-level error --mqtt-url "$MQTT_URL" --monitor sg-sin1)
+AG_WEB=$(h_token web ui 1h)
+REQ=(ag_request --monitor sg-sin1)
 
 out=$("${REQ[@]}" --ip 127.0.0.2 --samples 2 --wait 5)
 h_like "$out" "summary sent 1 answered 1 results 1 errors 0" "a request gets a result"

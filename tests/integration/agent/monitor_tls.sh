@@ -15,7 +15,7 @@ printf 'subjectAltName=IP:127.0.0.1\n' >"$P/ext"
 openssl x509 -req -in "$P/server.csr" -CA "$P/test-ca.pem" -CAkey "$P/test-ca.key" -CAcreateserial -days 2 \
     -extfile "$P/ext" -out "$P/server.pem" 2>/dev/null
 TLS_PORT=$(h_free_port tcp)
-h_start_mosquitto "listener $TLS_PORT 127.0.0.1
+ag_broker "listener $TLS_PORT 127.0.0.1
 cafile $P/test-ca.pem
 certfile $P/server.pem
 keyfile $P/server.key"
