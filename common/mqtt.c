@@ -41,7 +41,7 @@ struct mqtt_session {
     int eventfd;   /* connect thread -> loop */
     pthread_t thread;
     bool thread_running;
-    int thread_rc;
+    int thread_rc, thread_errno; /* errno lives per thread: the connect thread hands its own over */
     struct evloop_timer misc_timer, retry_timer, watchdog;
     int64_t backoff_us;
     struct subscription *subs;
@@ -181,6 +181,16 @@ static void destroy_client(struct mqtt_session *s)
     }
 }
 
+/* libmosquitto's own error lines carry what its return codes do not (e.g. OpenSSL's "certificate verify failed").
+ * May run on the connect thread: LOG is thread-safe. */
+static void cb_log(struct mosquitto *m, void *ud, int level, const char *line)
+{
+    (void)m;
+    (void)ud;
+    if (level & MOSQ_LOG_ERR) LOG(WARN, "mqtt: libmosquitto: %s", line);
+    else if (level & MOSQ_LOG_WARNING) LOG(DEBUG, "mqtt: libmosquitto: %s", line);
+}
+
 static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t err_len)
 {
     struct mosquitto *m = mosquitto_new(s->cfg.client_id, s->cfg.clean_start, s);
@@ -195,6 +205,7 @@ static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t 
     mosquitto_disconnect_v5_callback_set(m, cb_disconnect);
     mosquitto_message_v5_callback_set(m, cb_message);
     mosquitto_publish_v5_callback_set(m, cb_publish);
+    mosquitto_log_callback_set(m, cb_log);
     int rc;
     if (s->cfg.username && (rc = mosquitto_username_pw_set(m, s->cfg.username, s->cfg.password)) != MOSQ_ERR_SUCCESS) {
         snprintf(err, err_len, "bad MQTT credentials: %s", mosquitto_strerror(rc));
@@ -232,6 +243,7 @@ static void *connect_thread(void *arg)
                                      s->cfg.session_expiry_s ? s->cfg.session_expiry_s : 7 * 86400);
     int rc = mosquitto_connect_bind_v5(s->mosq, s->host, s->port, s->cfg.keepalive_s ? s->cfg.keepalive_s : 30, NULL,
                                        props);
+    s->thread_errno = errno;
     mosquitto_property_free_all(&props);
     s->thread_rc = rc;
     uint64_t one = 1;
@@ -361,7 +373,7 @@ static void on_connect_done(struct evloop *loop, int fd, unsigned events, void *
     join_thread(s, false);
     evloop_timer_stop(s->loop, &s->watchdog);
     if (s->thread_rc != MOSQ_ERR_SUCCESS) {
-        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(s->thread_rc);
+        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(s->thread_errno) : mosquitto_strerror(s->thread_rc);
         schedule_retry(s, why, s->thread_rc);
         return;
     }
