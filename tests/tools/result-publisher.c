@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "jwtpeek.h"
 #include "log.h"
 #include "mqtt.h"
 #include "msg.h"
@@ -381,9 +382,18 @@ int main(int argc, char **argv)
     seed = (unsigned)getpid();
 
     loop = evloop_new();
+    char err_peek[256];
     char cid[MSG_NAME_MAX];
     snprintf(cid, sizeof cid, "%s%s", client_id ? client_id : monitor, sink ? "-sink" : "");
+    /* With $MQTT_TOKEN (a broker with the auth plugin) the username is the token's sub; without, anonymous. */
+    const char *token = getenv("MQTT_TOKEN");
+    struct jwt_claims_peek claims = {.sub = ""};
+    if (token && *token && jwt_peek(token, &claims, err_peek, sizeof err_peek) < 0) {
+        fprintf(stderr, "result-publisher: bad $MQTT_TOKEN: %s\n", err_peek);
+        return 2;
+    }
     struct mqtt_config cfg = {.url = url, .client_id = cid, .clean_start = sink || no_confirm,
+                              .username = claims.sub[0] ? claims.sub : NULL, .password = claims.sub[0] ? token : NULL,
                               .backoff_min_us = 100000, .backoff_max_us = 1000000, .receive_maximum = 1000};
     struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message, .on_publish = on_publish};
     char err[256];

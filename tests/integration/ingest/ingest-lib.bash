@@ -5,6 +5,15 @@
 
 IG_SERVERS=${IG_SERVERS:-10}
 
+# ig_start_broker: mosquitto with the broker-auth plugin; every party connects with its own role token.
+# IG_ADMIN_TOKEN lets the tests publish what no monitor could (other monitors' names, bad topics) and watch all.
+ig_start_broker() {
+    h_start_broker_auth
+    IG_ADMIN_TOKEN=$(h_token admin "" 2h)
+    IG_INGEST_TOKEN=$(h_token ingest "" 2h)
+    [ -n "$IG_ADMIN_TOKEN" ] && [ -n "$IG_INGEST_TOKEN" ] || { echo "# token issue failed"; exit 1; }
+}
+
 # ig_fixture N_MONITORS: migrate, one account, monitors pub1..pubN (active), servers 192.0.2.1..S (ids 1..S).
 ig_fixture() {
     local n=$1 i
@@ -22,7 +31,7 @@ ig_start_ingest() {
     local name=$1; shift
     local before=0
     [ -f "$H_TMP/$name.log" ] && before=$(grep -c 'mqtt: connected' "$H_TMP/$name.log")
-    h_spawn "$name" "$H_BIN/ntpmon-ingest" --mqtt-client-id "$name" --summary-interval 2s --flush-interval 20ms \
+    h_spawn "$name" env MQTT_TOKEN="${IG_INGEST_TOKEN:-}" "$H_BIN/ntpmon-ingest" --mqtt-client-id "$name" --summary-interval 2s --flush-interval 20ms \
         --db-backoff-max 1s --cache-refresh 5s "$@"
     h_wait 20 _ig_connected "$name" "$before" || { echo "# $name did not connect"; h_log "$name" | tail -20; return 1; }
 }
@@ -32,7 +41,7 @@ _ig_connected() { [ "$(grep -c 'mqtt: connected' "$H_TMP/$1.log")" -gt "$2" ]; }
 ig_publish() {
     local n=$1 each=$2 i; shift 2
     for i in $(seq 1 "$n"); do
-        h_spawn "pub$i" "$H_BIN/result-publisher" --monitor "pub$i" --servers "1-$IG_SERVERS" --count "$each" \
+        h_spawn "pub$i" env MQTT_TOKEN="$(h_token monitor "pub$i" 2h)" "$H_BIN/result-publisher" --monitor "pub$i" --servers "1-$IG_SERVERS" --count "$each" \
             --ids-out "$H_TMP/ids.pub$i" "$@"
     done
 }

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/ingest-lib.bash"
 h_start_mariadb
-h_start_mosquitto
+ig_start_broker
 ig_fixture 2
 "$H_BIN/ntpmonctl" monitor add --name gone --account ops --ip4 198.51.100.99 >/dev/null
 "$H_BIN/ntpmonctl" monitor set-status gone deleted >/dev/null
@@ -21,7 +21,7 @@ h_sql "ALTER TABLE results ADD CONSTRAINT results_test_check CHECK (ip <> '192.0
 h_sql "ALTER TABLE results ADD CONSTRAINT results_test_fk FOREIGN KEY (server_id) REFERENCES servers (id)"
 
 # Everything ingest confirms, as the agents would see it.
-h_spawn stored stdbuf -oL mosquitto_sub -d -V mqttv5 -p "$H_MQTT_PORT" -q 1 -v -t 'ntpmon/test/monitors/+/stored'
+h_spawn stored stdbuf -oL mosquitto_sub -d -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$IG_ADMIN_TOKEN" -q 1 -v -t 'ntpmon/test/monitors/+/stored'
 ig_start_ingest ingest1 --last-submit-interval 0.1s --cache-refresh 1h || exit 1
 h_wait 10 grep -q 'SUBACK' "$H_TMP/stored.log" || { echo "# mosquitto_sub did not subscribe"; exit 1; }
 
@@ -29,7 +29,7 @@ h_wait 10 grep -q 'SUBACK' "$H_TMP/stored.log" || { echo "# mosquitto_sub did no
 ig_publish 1 3000 --window 200 --resend-timeout 10s --deadline 120s
 
 T=ntpmon/test/results
-pub() { mosquitto_pub -V mqttv5 -p "$H_MQTT_PORT" -q 1 -t "$1" -s; }
+pub() { mosquitto_pub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$IG_ADMIN_TOKEN" -q 1 -t "$1" -s; }
 gen() { # gen ID [FIELD=JSON …]: a valid result of pub2 for server 1, with fields replaced or (FIELD=-) removed
     /usr/bin/python3 - "$@" <<'PY'
 import json, sys

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/ingest-lib.bash"
 h_start_mariadb
-h_start_mosquitto
+ig_start_broker
 ig_fixture 4
 ig_start_ingest ingest --max-held 5000 --batch-size 500 || exit 1
 ig_publish 4 25000 --window 2000 --resend-timeout 10s --deadline 240s

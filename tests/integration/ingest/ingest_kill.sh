@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/ingest-lib.bash"
 h_start_mariadb
-h_start_mosquitto
+ig_start_broker
 ig_fixture 4
 ig_start_ingest ingest || exit 1
 ig_publish 4 25000 --window 2000 --resend-timeout 3s --deadline 240s

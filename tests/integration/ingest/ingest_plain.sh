@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/ingest-lib.bash"
 h_start_mariadb
-h_start_mosquitto
+ig_start_broker
 ig_fixture 4
 MPORT=$(h_free_port tcp)
 ig_start_ingest ingest1 --metrics-listen "127.0.0.1:$MPORT" || exit 1
