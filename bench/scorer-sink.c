@@ -3,7 +3,8 @@
  * now − its "ts" field (the publisher stamped ts with the publish time: result-feed --stamp; the scorer copies a
  * result's ts into its scores message, so the latency is result publish → score publish → here).
  *   scorer-sink URL FILTER N [TIMEOUT_S]
- * Prints one line: "received N in S s: R/s; latency ms p50 P p99 Q max M". Exit 0 when all N arrived. */
+ * With $MQTT_TOKEN it logs in as the token's sub. Prints "ready" once connected (its subscription sent), then one line:
+ * "received N in S s: R/s; latency ms p50 P p99 Q max M". Exit 0 when all N arrived. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "jwtpeek.h"
 #include "log.h"
 #include "mqtt.h"
 #include "timeutil.h"
@@ -80,7 +82,14 @@ int main(int argc, char **argv)
     evloop_timer_init(&deadline, on_deadline, NULL);
     char id[64], err[256];
     snprintf(id, sizeof id, "scorer-sink-%d", (int)getpid());
-    struct mqtt_config cfg = {.url = argv[1], .client_id = id, .clean_start = true, .receive_maximum = 1000};
+    const char *token = getenv("MQTT_TOKEN");
+    struct jwt_claims_peek claims = {.sub = ""};
+    if (token && *token && jwt_peek(token, &claims, err, sizeof err) < 0) {
+        fprintf(stderr, "scorer-sink: bad $MQTT_TOKEN: %s\n", err);
+        return 2;
+    }
+    struct mqtt_config cfg = {.url = argv[1], .client_id = id, .clean_start = true, .receive_maximum = 1000,
+                              .username = claims.sub[0] ? claims.sub : NULL, .password = claims.sub[0] ? token : NULL};
     struct mqtt_handlers h = {on_connect, NULL, on_message, NULL};
     struct mqtt_session *s = mqtt_session_new(loop, &cfg, &h, NULL, err, sizeof err);
     if (!s) {

@@ -32,10 +32,12 @@ struct db {
     unsigned err_no;
     struct cached_stmt cache[STMT_CACHE];
     uint64_t use_counter;
+    unsigned last_warnings; /* of the last db_execp */
 };
 
 void *db_mysql(struct db *db) { return db->conn; }
 const char *db_error(const struct db *db) { return db->err; }
+unsigned db_last_warnings(const struct db *db) { return db->last_warnings; }
 unsigned db_errno(const struct db *db) { return db->err_no; }
 
 bool db_errno_is_retryable(unsigned e)
@@ -257,9 +259,11 @@ static int bind_and_execute(struct db *db, MYSQL_STMT *st, const struct db_param
 int db_execp(struct db *db, const char *sql, const struct db_param *params, size_t n_params, uint64_t *affected,
              uint64_t *insert_id)
 {
+    db->last_warnings = 0;
     MYSQL_STMT *st = get_stmt(db, sql);
     if (!st) return -1;
     if (bind_and_execute(db, st, params, n_params) < 0) return -1;
+    db->last_warnings = (unsigned)mysql_stmt_warning_count(st);
     if (affected) *affected = mysql_stmt_affected_rows(st);
     if (insert_id) *insert_id = mysql_stmt_insert_id(st);
     mysql_stmt_free_result(st);

@@ -62,6 +62,9 @@ int db_exec(struct db *db, const char *sql);
 /* Runs a prepared statement with parameters; affected rows and last insert id are optional outputs. */
 int db_execp(struct db *db, const char *sql, const struct db_param *params, size_t n_params, uint64_t *affected,
              uint64_t *insert_id);
+/* Warnings left by the last db_execp (INSERT IGNORE turns errors into warnings: callers that must not miss a
+ * skipped row check this). mysql_warning_count() does not see prepared statements' warnings. */
+unsigned db_last_warnings(const struct db *db);
 /* Runs a prepared query; calls cb for each row. Returns 0, the callback's non-zero value, or -1 on error. */
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t n_params, db_row_cb cb, void *arg);
 /* Convenience: the first column of the first row as an integer; returns 1 found, 0 no row, -1 error. */

@@ -41,7 +41,7 @@ struct mqtt_session {
     int eventfd;   /* connect thread -> loop */
     pthread_t thread;
     bool thread_running;
-    int thread_rc;
+    int thread_rc, thread_errno; /* errno lives per thread: the connect thread hands its own over */
     struct evloop_timer misc_timer, retry_timer, watchdog;
     int64_t backoff_us;
     struct subscription *subs;
@@ -49,6 +49,7 @@ struct mqtt_session {
     int unacked;
     bool reconnect_now;
     bool disconnect_reported; /* on_disconnect already called for this connection attempt */
+    bool read_paused;         /* mqtt_session_pause_reading */
 };
 
 static bool lib_ready;
@@ -180,6 +181,16 @@ static void destroy_client(struct mqtt_session *s)
     }
 }
 
+/* libmosquitto's own error lines carry what its return codes do not (e.g. OpenSSL's "certificate verify failed").
+ * May run on the connect thread: LOG is thread-safe. */
+static void cb_log(struct mosquitto *m, void *ud, int level, const char *line)
+{
+    (void)m;
+    (void)ud;
+    if (level & MOSQ_LOG_ERR) LOG(WARN, "mqtt: libmosquitto: %s", line);
+    else if (level & MOSQ_LOG_WARNING) LOG(DEBUG, "mqtt: libmosquitto: %s", line);
+}
+
 static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t err_len)
 {
     struct mosquitto *m = mosquitto_new(s->cfg.client_id, s->cfg.clean_start, s);
@@ -194,6 +205,7 @@ static struct mosquitto *build_client(struct mqtt_session *s, char *err, size_t 
     mosquitto_disconnect_v5_callback_set(m, cb_disconnect);
     mosquitto_message_v5_callback_set(m, cb_message);
     mosquitto_publish_v5_callback_set(m, cb_publish);
+    mosquitto_log_callback_set(m, cb_log);
     int rc;
     if (s->cfg.username && (rc = mosquitto_username_pw_set(m, s->cfg.username, s->cfg.password)) != MOSQ_ERR_SUCCESS) {
         snprintf(err, err_len, "bad MQTT credentials: %s", mosquitto_strerror(rc));
@@ -231,6 +243,7 @@ static void *connect_thread(void *arg)
                                      s->cfg.session_expiry_s ? s->cfg.session_expiry_s : 7 * 86400);
     int rc = mosquitto_connect_bind_v5(s->mosq, s->host, s->port, s->cfg.keepalive_s ? s->cfg.keepalive_s : 30, NULL,
                                        props);
+    s->thread_errno = errno;
     mosquitto_property_free_all(&props);
     s->thread_rc = rc;
     uint64_t one = 1;
@@ -360,7 +373,7 @@ static void on_connect_done(struct evloop *loop, int fd, unsigned events, void *
     join_thread(s, false);
     evloop_timer_stop(s->loop, &s->watchdog);
     if (s->thread_rc != MOSQ_ERR_SUCCESS) {
-        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(s->thread_rc);
+        const char *why = s->thread_rc == MOSQ_ERR_ERRNO ? strerror(s->thread_errno) : mosquitto_strerror(s->thread_rc);
         schedule_retry(s, why, s->thread_rc);
         return;
     }
@@ -378,8 +391,16 @@ static void sync_fd(struct mqtt_session *s)
         s->fd = -1;
         if (fd >= 0 && evloop_fd_set(s->loop, fd, EVLOOP_READ, on_socket, s) == 0) s->fd = fd;
     }
-    if (s->fd >= 0)
-        evloop_fd_events(s->loop, s->fd, EVLOOP_READ | (mosquitto_want_write(s->mosq) ? EVLOOP_WRITE : 0u));
+    /* While paused the fd is not watched for input; a hang-up still arrives as a read event and is handled. */
+    unsigned events = s->read_paused && s->state == ST_CONNECTED ? 0u : EVLOOP_READ;
+    if (s->fd >= 0) evloop_fd_events(s->loop, s->fd, events | (mosquitto_want_write(s->mosq) ? EVLOOP_WRITE : 0u));
+}
+
+void mqtt_session_pause_reading(struct mqtt_session *s, bool paused)
+{
+    if (s->read_paused == paused) return;
+    s->read_paused = paused;
+    if (s->fd >= 0 && s->mosq) sync_fd(s);
 }
 
 struct mqtt_session *mqtt_session_new(struct evloop *loop, const struct mqtt_config *cfg, const struct mqtt_handlers *h,
@@ -428,11 +449,12 @@ void mqtt_session_stop(struct mqtt_session *s)
 {
     if (s->state == ST_STOPPED) return;
     join_thread(s, true);
-    if (s->state == ST_CONNECTED && s->mosq) {
+    bool was_connected = s->state == ST_CONNECTED;
+    s->state = ST_STOPPED; /* first: the disconnect callback must not report our own DISCONNECT as a lost link */
+    if (was_connected && s->mosq) {
         mosquitto_disconnect_v5(s->mosq, 0, NULL);
         mosquitto_loop_write(s->mosq, 16);
     }
-    s->state = ST_STOPPED;
     evloop_timer_stop(s->loop, &s->misc_timer);
     evloop_timer_stop(s->loop, &s->retry_timer);
     evloop_timer_stop(s->loop, &s->watchdog);

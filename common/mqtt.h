@@ -64,6 +64,11 @@ void mqtt_session_set_url(struct mqtt_session *s, const char *url, const char *c
 void mqtt_session_reconnect(struct mqtt_session *s);
 /* Remembers a subscription; it is (re)sent on every connect. */
 void mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos);
+/* Stops (true) or resumes (false) reading from the broker while connected: messages then stay queued at the
+ * broker (libmosquitto acknowledges QoS 1 on receipt, so this is the only back-pressure an application has).
+ * Writes go on; a reconnect still reads its CONNACK. A pause longer than about twice the keepalive ends in a
+ * keepalive timeout and a reconnect, which loses nothing (unread messages were never acknowledged). */
+void mqtt_session_pause_reading(struct mqtt_session *s, bool paused);
 /* QoS 1 publishes not yet acknowledged by the broker on the current connection. */
 int mqtt_session_unacked(const struct mqtt_session *s);
 /* Flushes pending output (e.g. before exit); waits at most timeout_us. */

@@ -306,14 +306,14 @@ void msg_format_number_reference(double v, char out[48])
 
 static _Thread_local json_tokener *tokener;
 
-static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+static json_object *parse_object_max(const char *payload, size_t len, size_t max, char err[MSG_ERR_LEN])
 {
     if (!payload) {
         set_err(err, "empty payload");
         return NULL;
     }
-    if (len > MSG_MAX_PAYLOAD) {
-        set_err(err, "payload too large (%zu bytes, max %d)", len, MSG_MAX_PAYLOAD);
+    if (len > max) {
+        set_err(err, "payload too large (%zu bytes, max %zu)", len, max);
         return NULL;
     }
     if (len == 0) {
@@ -353,6 +353,11 @@ static json_object *parse_object(const char *payload, size_t len, char err[MSG_E
         return NULL;
     }
     return obj;
+}
+
+static json_object *parse_object(const char *payload, size_t len, char err[MSG_ERR_LEN])
+{
+    return parse_object_max(payload, len, MSG_MAX_PAYLOAD, err);
 }
 
 /* Returns the field, or NULL when absent or null. */
@@ -658,6 +663,18 @@ static json_object *encode_sample_fields(json_object *o, int64_t ts, bool has_of
     return o;
 }
 
+static json_object *samples_array(const struct msg_result *r)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; arr && i < r->n_samples && i < MSG_MAX_SAMPLES; i++) {
+        const struct msg_sample *s = &r->samples[i];
+        json_object_array_add(arr, encode_sample_fields(json_object_new_object(), s->ts_us, s->has_offset,
+                                                        s->offset, s->has_rtt, s->rtt, s->stratum, s->leap,
+                                                        s->refid, s->error));
+    }
+    return arr;
+}
+
 char *msg_result_encode(const struct msg_result *r)
 {
     json_object *o = json_object_new_object();
@@ -676,16 +693,51 @@ char *msg_result_encode(const struct msg_result *r)
     json_object_object_add(o, "leap", json_object_new_int(r->leap));
     json_object_object_add(o, "refid", json_object_new_string(r->refid));
     json_object_object_add(o, "error", json_object_new_string(r->error));
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < r->n_samples && i < MSG_MAX_SAMPLES; i++) {
-        const struct msg_sample *s = &r->samples[i];
-        json_object_array_add(arr, encode_sample_fields(json_object_new_object(), s->ts_us, s->has_offset,
-                                                        s->offset, s->has_rtt, s->rtt, s->stratum, s->leap,
-                                                        s->refid, s->error));
-    }
-    json_object_object_add(o, "samples", arr);
+    json_object_object_add(o, "samples", samples_array(r));
     if (r->agent[0]) json_object_object_add(o, "agent", json_object_new_string(r->agent));
     return finish(o);
+}
+
+/* The samples array alone, as ingest stores it in results.samples: the same bytes msg_result_encode emits. */
+char *msg_result_samples_encode(const struct msg_result *r)
+{
+    return finish(samples_array(r));
+}
+
+void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX])
+{
+    id[0] = '\0';
+    monitor[0] = '\0';
+    char err[MSG_ERR_LEN];
+    /* Beyond the validator's limit too: an oversized result's id still lets its agent be told it was refused. */
+    json_object *o = parse_object_max(payload, len, MSG_PEEK_MAX_PAYLOAD, err);
+    if (!o) return;
+    json_object *v = field(o, "id");
+    if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&
+        ulid_is_valid(json_object_get_string(v))) {
+        const char *s = json_object_get_string(v);
+        for (int k = 0; k < 26; k++) id[k] = (char)toupper((unsigned char)s[k]);
+        id[26] = '\0';
+    }
+    v = field(o, "monitor");
+    if (v && json_object_is_type(v, json_type_string) && msg_name_is_valid(json_object_get_string(v)))
+        snprintf(monitor, MSG_NAME_MAX, "%s", json_object_get_string(v));
+    json_object_put(o);
+}
+
+bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])
+{
+    name[0] = '\0';
+    char copy[MSG_TOPIC_MAX];
+    if (!topic || strlen(topic) >= sizeof copy) return false;
+    strcpy(copy, topic);
+    char *lv[8];
+    int n = split_levels(copy, lv, 8);
+    if (n != 5 || strcmp(lv[0], ROOT) != 0 || strcmp(lv[1], env) != 0 || strcmp(lv[2], "results") != 0 ||
+        !msg_name_is_valid(lv[4]))
+        return false;
+    snprintf(name, MSG_NAME_MAX, "%s", lv[4]);
+    return true;
 }
 
 /* ---------- monitor status ---------- */
@@ -760,7 +812,7 @@ char *msg_assign_encode(const struct msg_assign *a)
 int msg_assign_decode(const char *payload, size_t len, struct msg_assign *out, char err[MSG_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
-    json_object *o = parse_object(payload, len, err);
+    json_object *o = parse_object_max(payload, len, MSG_MAX_ASSIGN_PAYLOAD, err);
     if (!o) return -1;
     int rc = -1, st;
     if (get_int(o, "seq", true, 0, INT64_MAX, &out->seq, err) < 0) goto done;

@@ -24,6 +24,8 @@
 #define MSG_AGENT_MAX 64
 #define MSG_MAX_SAMPLES 16
 #define MSG_MAX_PAYLOAD 65536 /* any larger message is refused before parsing */
+#define MSG_MAX_ASSIGN_PAYLOAD (16 * 1024 * 1024) /* except assign: a work list of thousands of servers */
+#define MSG_PEEK_MAX_PAYLOAD (16 * 1024 * 1024) /* msg_result_peek reads refused payloads up to this size */
 #define MSG_MAX_OFFSET 4294967296.0 /* one NTP era in seconds: larger offsets cannot be measured */
 #define MSG_MAX_RTT 3600.0
 #define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
@@ -123,6 +125,15 @@ int msg_result_decode(const char *payload, size_t len, struct msg_result *out, c
  * monitor name equal to the payload's. Ingest, scorer and selector all call this; 0 when valid. */
 int msg_result_validate(const char *env, const char *topic, const char *payload, size_t len,
                         struct msg_result *out, char err[MSG_ERR_LEN]);
+/* The samples of a result as the JSON array of the message (same fields and number format): what ingest stores
+ * in results.samples. malloc'd; NULL when out of memory. */
+char *msg_result_samples_encode(const struct msg_result *r);
+/* Best effort for a payload the validator refused: its id when that is a readable ULID (upper-cased) and its
+ * monitor when that is a valid name; each is "" otherwise. Never fails, never trusts the payload. */
+void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX]);
+/* The monitor that published on a results topic: the last level of ntpmon/<env>/results/<anything>/<name> when it
+ * is a valid name (the broker's ACL ties that level to the publisher even when the server id level is bad). */
+bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX]);
 /* True when the error means no reply at all ("timeout" or "network: …"). */
 bool msg_error_is_no_response(const char *error);
 

@@ -51,19 +51,51 @@ static int run_statements(struct db *db, const char *sql)
     return rc;
 }
 
+struct applied {
+    int versions[256];
+    size_t n;
+};
+
+static int collect_applied(void *arg, const struct db_row *row)
+{
+    struct applied *a = arg;
+    if (a->n < sizeof a->versions / sizeof a->versions[0]) a->versions[a->n++] = (int)db_row_int(row, 0);
+    return 0;
+}
+
+static bool is_applied(const struct applied *a, int version)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->versions[i] == version) return true;
+    return false;
+}
+
+static const struct migration *known(int version)
+{
+    for (size_t i = 0; i < migrations_count; i++)
+        if (migrations[i].version == version) return &migrations[i];
+    return NULL;
+}
+
+/* Applies every known migration not yet recorded (not only those above the highest recorded one, so a migration
+ * that was added with a lower number than one already applied is not skipped). */
 int migrations_apply(struct db *db, int *from_version, int *to_version)
 {
     int current = migrations_current(db);
     if (current < 0) return 1;
+    struct applied applied = {.n = 0};
+    if (db_query(db, "SELECT version FROM schema_migrations ORDER BY version", NULL, 0, collect_applied, &applied) < 0)
+        return ctl_fail("reading schema_migrations failed: %s", db_error(db));
     int latest = migrations_count ? migrations[migrations_count - 1].version : 0;
     *from_version = current;
     *to_version = current;
-    if (current > latest)
-        return ctl_fail("database schema version %d is newer than this ntpmonctl knows (%d); upgrade ntpmonctl",
-                        current, latest);
+    for (size_t i = 0; i < applied.n; i++)
+        if (!known(applied.versions[i]))
+            return ctl_fail("database schema version %d is newer than this ntpmonctl knows (%d); upgrade ntpmonctl",
+                            applied.versions[i], latest);
     for (size_t i = 0; i < migrations_count; i++) {
         const struct migration *m = &migrations[i];
-        if (m->version <= current) continue;
+        if (is_applied(&applied, m->version)) continue;
         if (run_statements(db, m->sql) < 0)
             return ctl_fail("migration %s failed: %s (fix the cause and run 'db migrate' again)", m->name,
                             db_error(db));
@@ -71,7 +103,7 @@ int migrations_apply(struct db *db, int *from_version, int *to_version)
         if (db_execp(db, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", p, 2, NULL, NULL) < 0)
             return ctl_fail("recording migration %s failed: %s", m->name, db_error(db));
         printf("applied migration %s\n", m->name);
-        *to_version = m->version;
+        if (m->version > *to_version) *to_version = m->version;
     }
     return 0;
 }

@@ -28,6 +28,13 @@ int cmd_log(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_settings_get(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_settings_set(struct ctl_ctx *ctx, int argc, char **argv);
 
+const struct opt_spec *cmd_token_specs(void);
+int cmd_token_issue(struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv);
+
+const struct opt_spec *cmd_key_specs(void);
+int cmd_key_gen(struct ctl_ctx *ctx, int argc, char **argv);
+
 const struct opt_spec *cmd_check_specs(void);
 int cmd_check(struct ctl_ctx *ctx, int argc, char **argv);
 

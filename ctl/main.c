@@ -32,6 +32,12 @@ static const struct ctl_command commands[] = {
     {"settings", "get", "KEY", "print a system setting (JSON)", NULL, cmd_settings_get},
     {"settings", "set", "KEY JSON", "store a system setting, e.g. settings set selector '{\"active_target\":3}'", NULL,
      cmd_settings_set},
+    {"token", "issue", "--role ROLE [--name N] [--ttl D] [--key-file F]",
+     "print a signed broker token (key: --key-file or $JWT_KEY)", cmd_token_specs, cmd_token_issue},
+    {"token", "revoke", "NAME|JTI [--revoked-file F]", "revoke a subject or token id at the broker", cmd_token_specs,
+     cmd_token_revoke},
+    {"key", "gen", "--alg HS256|ES256|RS256 --out PREFIX", "write a new signing key (PREFIX.key, PREFIX.pub)",
+     cmd_key_specs, cmd_key_gen},
     {"check", NULL, "IP [--all] [--timeout S] [--table]",
      "ad-hoc check: ask online monitors to probe IP now (MQTT, web role token)", cmd_check_specs, cmd_check},
 };

@@ -7,6 +7,13 @@
 #   h_ok "migrate works" "$H_BIN/ntpmonctl" db migrate
 #   h_is "$(h_sql 'SELECT 1')" 1 "sql works"
 #   h_done
+#
+# Brokers with authentication (the broker-auth plugin, as in production):
+#   h_start_broker_auth [EXTRA_CONFIG_LINES]   mosquitto + ntpmon_auth.so with a fresh HMAC key, allow_anonymous false;
+#       exports DEPLOYMENT_MODE (default test), JWT_KEY (the secret: ntpmonctl token issue and ntpmon-tokend sign
+#       with it), NTPMON_REVOKED_FILE (the broker's revocation file; `ntpmonctl token revoke` appends to it) and
+#       MQTT_URL; sets H_JWT_KEY_FILE. H_AUTH_LEEWAY (default 30) sets plugin_opt_leeway.
+#   h_token ROLE [NAME] [TTL]                  prints a token (e.g. MQTT_TOKEN=$(h_token ingest) …; monitors need NAME)
 set -u
 
 H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -226,7 +233,7 @@ allow_anonymous ${H_MQTT_ANONYMOUS:-true}
 persistence true
 persistence_location $H_TMP/mosquitto-data/
 autosave_interval 1
-max_queued_messages 0
+max_queued_messages 1000000
 max_queued_bytes 268435456
 max_inflight_messages 100
 set_tcp_nodelay true
@@ -268,4 +275,31 @@ driftfile $dir/drift
 CONF
     h_spawn "$name" chronyd -x -u root -d -f "$dir/chrony.conf"
     h_wait 15 h_port_bound_udp "$H_NTP_PORT" || { echo "# chronyd did not start"; h_log "$name"; exit 1; }
+}
+
+# ---- mosquitto with the broker-auth plugin ----
+# h_start_broker_auth [EXTRA_CONFIG_LINES]: see the top of this file.
+h_start_broker_auth() {
+    export DEPLOYMENT_MODE=${DEPLOYMENT_MODE:-test}
+    H_JWT_KEY_FILE=$H_TMP/jwt.key
+    if [ ! -f "$H_JWT_KEY_FILE" ]; then
+        "$H_BIN/ntpmonctl" key gen --alg HS256 --out "$H_TMP/jwt" >/dev/null || { echo "# key gen failed"; exit 1; }
+    fi
+    JWT_KEY=$(cat "$H_JWT_KEY_FILE"); export JWT_KEY
+    export NTPMON_REVOKED_FILE=$H_TMP/revoked
+    [ -f "$NTPMON_REVOKED_FILE" ] || : >"$NTPMON_REVOKED_FILE"
+    [ -f "$H_PLUGIN" ] || { echo "# $H_PLUGIN is not built"; exit 1; }
+    H_MQTT_ANONYMOUS=false h_start_mosquitto "plugin $H_PLUGIN
+plugin_opt_env $DEPLOYMENT_MODE
+plugin_opt_key_file $H_JWT_KEY_FILE
+plugin_opt_revoked_file $NTPMON_REVOKED_FILE
+plugin_opt_leeway ${H_AUTH_LEEWAY:-30}
+# mosquitto 2.0.11 disconnects a client after any refused PUBLISH when max_queued_messages is 0 (see
+# conf/mosquitto.conf): production uses a large count bounded by max_queued_bytes instead.
+max_queued_messages 1000000
+${1:-}"
+}
+# h_token ROLE [NAME] [TTL]: a token signed with $JWT_KEY for the env $DEPLOYMENT_MODE.
+h_token() {
+    "$H_BIN/ntpmonctl" token issue --role "$1" ${2:+--name "$2"} ${3:+--ttl "$3"} 2>/dev/null
 }

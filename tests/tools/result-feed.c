@@ -7,6 +7,7 @@
  *   --window N   at most N unacknowledged messages in flight (default 500)
  *   --stamp      replace each result's "ts" with the publish time (latency benchmarks)
  *   --input FILE read FILE instead of stdin (a background job's stdin is /dev/null)
+ * With $MQTT_TOKEN (a broker with the auth plugin) it logs in as the token's sub; without, anonymously.
  * Prints "published N" and exits 0 once every message is acknowledged; 1 on a timeout or error. */
 #include <json-c/json.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "jwtpeek.h"
 #include "log.h"
 #include "msg.h"
 #include "mqtt.h"
@@ -171,7 +173,14 @@ int main(int argc, char **argv)
     evloop_timer_init(&deadline, on_deadline, NULL);
     char client_id[64], err[256];
     snprintf(client_id, sizeof client_id, "result-feed-%d", (int)getpid());
-    struct mqtt_config cfg = {.url = argv[1], .client_id = client_id, .clean_start = true};
+    const char *token = getenv("MQTT_TOKEN");
+    struct jwt_claims_peek claims = {.sub = ""};
+    if (token && *token && jwt_peek(token, &claims, err, sizeof err) < 0) {
+        fprintf(stderr, "result-feed: bad $MQTT_TOKEN: %s\n", err);
+        return 2;
+    }
+    struct mqtt_config cfg = {.url = argv[1], .client_id = client_id, .clean_start = true,
+                              .username = claims.sub[0] ? claims.sub : NULL, .password = claims.sub[0] ? token : NULL};
     struct mqtt_handlers h = {on_connect, NULL, NULL, on_publish};
     sess = mqtt_session_new(loop, &cfg, &h, NULL, err, sizeof err);
     if (!sess) {

@@ -9,8 +9,9 @@ h_like "$out" "stratum=1 " "stratum 1 (local reference)"
 h_like "$out" "error=$" "no error"
 off=$(echo "$out" | sed -n 's/.*offset=\([^ ]*\).*/\1/p')
 delay=$(echo "$out" | sed -n 's/.*delay=\([^ ]*\).*/\1/p')
-h_num_between "${off#-}" 0 0.001 "offset under 1 ms on the same clock"
-h_num_between "$delay" 0 0.01 "delay under 10 ms on loopback"
+# Same clock on both ends, so the offset is only scheduling noise; a loaded CI machine can add a few ms.
+h_num_between "${off#-}" 0 0.01 "offset under 10 ms on the same clock"
+h_num_between "$delay" 0 0.05 "delay under 50 ms on loopback"
 closed=$(h_free_port udp)
 out=$("$H_BIN/ntp-query" -t 300 127.0.0.1 "$closed"); rc=$?
 h_is "$rc" 2 "closed port: no reply"

@@ -4,11 +4,18 @@
 # killed with SIGKILL in the middle and restarted. Afterwards every result is scored exactly once, and every log
 # row, pair score, server score, in-pool flag and retained message equals `replay` of the same stream fed the
 # statuses the daemon recorded. Bad input (unknown server or monitor, NaN offsets, missing fields, a topic that
-# does not match) is logged once and skipped while everything else goes on. Ingest is simulated: the test stores
-# each chunk in the results table before publishing it, as ingest would.
+# does not match) is logged once and skipped while everything else goes on. Every party logs in to the broker-auth
+# broker with its role's token. Ingest is simulated: the test stores each chunk in the results table before
+# publishing it, as ingest would.
 . "$(dirname "$0")/../../lib/harness.sh"
 h_start_mariadb
-h_start_mosquitto
+# the broker with the auth plugin, as in production: every party logs in with its role's token
+h_start_broker_auth
+SCORER_TOKEN=$(h_token scorer)
+FEED_TOKEN=$(h_token admin "" 1h)      # publishes for every monitor, and the bad input
+WATCH_TOKEN=$(h_token watcher)
+tok_sub() { /usr/bin/python3 -c 'import sys, json, base64; p = sys.argv[1].split(".")[1]; p += "=" * (-len(p) % 4); print(json.loads(base64.urlsafe_b64decode(p))["sub"])' "$1"; }
+WATCH_USER=$(tok_sub "$WATCH_TOKEN")
 ctl() { "$H_BIN/ntpmonctl" "$@"; }
 py() { /usr/bin/python3 "$(dirname "$0")/stream.py" "$@"; }
 count_scored() { h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL"; }
@@ -44,8 +51,8 @@ ingest() { # stores a chunk in the results table, as ingest would before the sco
         INTO TABLE results (id, monitor_id, server_id, ts, ip, status, \`offset\`, rtt, stratum, leap, refid, error,
         samples, agent)"
 }
-feed() { "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"; }
-scorer() { h_spawn scorer "$H_BIN/ntpmon-scorer" -e test --batch-delay 2ms "$@"; }
+feed() { MQTT_TOKEN=$FEED_TOKEN "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"; }
+scorer() { h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --batch-delay 2ms "$@"; }
 
 # ---- part 1: live ----
 scorer
@@ -56,7 +63,7 @@ h_wait_ok "part 1 scored" 30 scored_at_least 1200
 
 # ---- part 2: SIGKILL while results arrive; the broker keeps the rest for the scorer's session ----
 ingest "$H_TMP/rows.01"
-h_spawn feed2 "$H_BIN/result-feed" "$MQTT_URL" --env test --rate 2000 --input "$H_TMP/part.01"
+h_spawn feed2 env MQTT_TOKEN="$FEED_TOKEN" "$H_BIN/result-feed" "$MQTT_URL" --env test --rate 2000 --input "$H_TMP/part.01"
 h_wait_ok "part 2 is being scored" 30 scored_at_least 1400
 h_stop scorer KILL
 killed_at=$(count_scored)
@@ -137,7 +144,7 @@ leaver=$(profile_ids leaver | head -1)
 "$H_BIN/ntpmon-scorer" replay --messages -e test <"$H_TMP/replay-in.jsonl" 2>/dev/null \
     | awk '{t=$1; $1=""; last[t]=substr($0, 2)} END {for (t in last) print t, last[t]}' | sort >"$H_TMP/retained.replay"
 n_topics=$(wc -l <"$H_TMP/retained.replay")
-timeout 20 mosquitto_sub -p "$H_MQTT_PORT" -v -t 'ntpmon/test/scores/#' -t 'ntpmon/test/status/servers/#' \
+timeout 20 mosquitto_sub -p "$H_MQTT_PORT" -u "$WATCH_USER" -P "$WATCH_TOKEN" -v -t 'ntpmon/test/scores/#' -t 'ntpmon/test/status/servers/#' \
     --retained-only -C "$n_topics" | sort >"$H_TMP/retained.broker"
 h_ok "retained scores and status messages equal replay's last ones ($n_topics topics)" \
     diff "$H_TMP/retained.broker" "$H_TMP/retained.replay"

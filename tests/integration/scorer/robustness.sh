@@ -7,10 +7,18 @@
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 h_start_mariadb
-h_start_mosquitto
+# the broker with the auth plugin, as in production: every party logs in with its role's token
+h_start_broker_auth
+SCORER_TOKEN=$(h_token scorer)
+FEED_TOKEN=$(h_token admin "" 1h)      # publishes for every monitor, and the bad input
+WATCH_TOKEN=$(h_token watcher)
+tok_sub() { /usr/bin/python3 -c 'import sys, json, base64; p = sys.argv[1].split(".")[1]; p += "=" * (-len(p) % 4); print(json.loads(base64.urlsafe_b64decode(p))["sub"])' "$1"; }
+WATCH_USER=$(tok_sub "$WATCH_TOKEN")
+SELECTOR_TOKEN=$(h_token selector)
+SELECTOR_USER=$(tok_sub "$SELECTOR_TOKEN")
 ctl() { "$H_BIN/ntpmonctl" "$@"; }
 py() { /usr/bin/python3 "$(dirname "$0")/stream.py" "$@"; }
-feed() { "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"; }
+feed() { MQTT_TOKEN=$FEED_TOKEN "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"; }
 rows_of() { h_sql "SELECT COUNT(*) FROM log_scores WHERE result_id = '$1' AND monitor_id IS NOT NULL"; }
 scored() { [ "$(rows_of "$1")" = 1 ]; }
 status_of() { h_sql "SELECT JSON_VALUE(attributes, '\$.status') FROM log_scores WHERE result_id = '$1' AND monitor_id IS NOT NULL"; }
@@ -49,9 +57,11 @@ out=$(DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:1)/ntpmon_test" "$H_BIN/ntpmon-s
 h_is "$rc" 1 "an unreachable database at start: exit 1"
 out=$(MQTT_TOKEN_FILE=/nonexistent "$H_BIN/ntpmon-scorer" -e test 2>&1); rc=$?
 h_is "$rc" 2 "a missing token file: exit 2"
+out=$(MQTT_TOKEN=not-a-jwt "$H_BIN/ntpmon-scorer" -e test 2>&1); rc=$?
+h_is "$rc" 2 "a token that is not a JWT: exit 2"
 
 # ---- phase 1: statuses from events (the reload is slow here) ----
-h_spawn scorer "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 60
+h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 60
 h_wait_ok "scorer connects" 10 grep -q "connected to the broker" "${H_LOG[scorer]}"
 
 r1=$(new_result "$s1" m1 600 0.001 active)
@@ -80,7 +90,7 @@ h_is "$(h_sql "SELECT COUNT(*) FROM results WHERE id = '$(id_of "$old")'")" 1 "â
 # the selector moves m2 to testing for s1 (database, then the event); the next m2 result uses it at once
 h_sql "UPDATE server_scores ss JOIN monitors m ON m.id = ss.monitor_id SET ss.status = 'testing'
        WHERE m.name = 'm2' AND ss.server_id = $s1"
-mosquitto_pub -p "$H_MQTT_PORT" -q 1 -t "ntpmon/test/status/selection/$s1" \
+mosquitto_pub -p "$H_MQTT_PORT" -u "$SELECTOR_USER" -P "$SELECTOR_TOKEN" -q 1 -t "ntpmon/test/status/selection/$s1" \
     -m "{\"server_id\":$s1,\"changes\":[{\"monitor\":\"m2\",\"from\":\"active\",\"to\":\"testing\",\"reason\":\"test\"}],\"ts\":\"2026-11-23T19:00:00Z\"}"
 # events are not ordered with results on other topics: publish m2 results until one shows the new status
 event_seen() {
@@ -89,7 +99,7 @@ event_seen() {
     h_wait 10 scored "$(id_of "$r")" && [ "$(status_of "$(id_of "$r")")" = testing ]
 }
 h_wait_ok "a status/selection event changes the status used" 20 event_seen
-mosquitto_pub -p "$H_MQTT_PORT" -q 1 -t "ntpmon/test/status/selection/$s1" -m '{"broken'
+mosquitto_pub -p "$H_MQTT_PORT" -u "$SELECTOR_USER" -P "$SELECTOR_TOKEN" -q 1 -t "ntpmon/test/status/selection/$s1" -m '{"broken'
 r5=$(new_result "$s1" m3 400 0.001 active)
 echo "$r5" | feed >/dev/null
 h_wait_ok "a broken selection message changes nothing else" 15 scored "$(id_of "$r5")"
@@ -103,7 +113,7 @@ h_is "$(rows_of "$(id_of "$lost")")" 0 "an undelivered result is not scored by m
 
 # ---- phase 2: periodic reload and rescan ----
 # (a low in-pool threshold and every overall score recorded, so a few results put a server in the pool)
-h_spawn scorer "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 0.5 \
+h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 0.5 \
     --rescan-interval 0.5 --rescan-settle 0 --in-pool-score 0.5 --record-same-interval 0 --record-close-interval 0
 h_wait_ok "restarted: the start-up scan scores the undelivered result" 15 scored "$(id_of "$lost")"
 lost2=$(new_result "$s2" m1 200 0.001 active)
@@ -136,7 +146,7 @@ live_seen() {
 }
 h_wait_ok "results published after the broker restart are scored" 20 live_seen
 h_wait_ok "the retained score is republished" 10 bash -c \
-    "timeout 5 mosquitto_sub -p $H_MQTT_PORT -t 'ntpmon/test/scores/$s1' -C 1 --retained-only | grep -q '\"server_id\":$s1'"
+    "timeout 5 mosquitto_sub -p $H_MQTT_PORT -u $WATCH_USER -P $WATCH_TOKEN -t 'ntpmon/test/scores/$s1' -C 1 --retained-only | grep -q '\"server_id\":$s1'"
 
 # ---- the database goes away ----
 h_stop_mariadb
@@ -162,7 +172,7 @@ left() {
     local r; r=$(new_result "$s2" m1 5 0.001 active)
     echo "$r" | feed >/dev/null
     h_wait 5 scored "$(id_of "$r")" || return 1
-    timeout 5 mosquitto_sub -p "$H_MQTT_PORT" -t "ntpmon/test/status/servers/$s2" -C 1 --retained-only \
+    timeout 5 mosquitto_sub -p "$H_MQTT_PORT" -u "$WATCH_USER" -P "$WATCH_TOKEN" -t "ntpmon/test/status/servers/$s2" -C 1 --retained-only \
         | grep -q '"in_pool":false,.*"reason":"server deleted"'
 }
 h_wait_ok "a deleted server leaves the pool (retained status: server deleted)" 20 left

@@ -5,7 +5,13 @@
 # never receives them.
 . "$(dirname "$0")/../../lib/harness.sh"
 h_start_mariadb
-h_start_mosquitto
+# the broker with the auth plugin, as in production: every party logs in with its role's token
+h_start_broker_auth
+SCORER_TOKEN=$(h_token scorer)
+FEED_TOKEN=$(h_token admin "" 1h)      # publishes for every monitor, and the bad input
+WATCH_TOKEN=$(h_token watcher)
+tok_sub() { /usr/bin/python3 -c 'import sys, json, base64; p = sys.argv[1].split(".")[1]; p += "=" * (-len(p) % 4); print(json.loads(base64.urlsafe_b64decode(p))["sub"])' "$1"; }
+WATCH_USER=$(tok_sub "$WATCH_TOKEN")
 ctl() { "$H_BIN/ntpmonctl" "$@"; }
 py() { /usr/bin/python3 "$(dirname "$0")/stream.py" "$@"; }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
@@ -30,13 +36,13 @@ total=$(wc -l <"$H_TMP/stream.jsonl")
 even=$(grep -c '"server_id":[0-9]*[02468],' "$H_TMP/stream.jsonl")
 
 p0=$(h_free_port); p1=$(h_free_port)
-h_spawn shard0 "$H_BIN/ntpmon-scorer" -e test --shard 0/2 --metrics-listen "127.0.0.1:$p0"
-h_spawn shard1 "$H_BIN/ntpmon-scorer" -e test --shard 1/2 --shard-topics --metrics-listen "127.0.0.1:$p1"
+h_spawn shard0 env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --shard 0/2 --metrics-listen "127.0.0.1:$p0"
+h_spawn shard1 env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --shard 1/2 --shard-topics --metrics-listen "127.0.0.1:$p1"
 h_wait_ok "shard 0 connects" 10 grep -q "connected to the broker" "${H_LOG[shard0]}"
 h_wait_ok "shard 1 connects" 10 grep -q "connected to the broker" "${H_LOG[shard1]}"
 h_like "$(h_log shard0)" "shard 0/2: 3 servers" "shard 0 takes the even ids"
 h_like "$(h_log shard1)" "shard 1/2: 3 servers" "shard 1 takes the odd ids"
-h_ok "stream published" "$H_BIN/result-feed" "$MQTT_URL" --env test --input "$H_TMP/stream.jsonl"
+h_ok "stream published" env MQTT_TOKEN="$FEED_TOKEN" "$H_BIN/result-feed" "$MQTT_URL" --env test --input "$H_TMP/stream.jsonl"
 h_wait_ok "every result scored" 30 scored_total "$total"
 
 h_is "$(h_sql 'SELECT COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL')" "$total" "each exactly once"
@@ -53,7 +59,7 @@ h_ok "together they wrote what one scorer would" py compare "$H_TMP/replay.json"
 
 # a server added while running: the per-server subscriber picks it up at its next reload
 h_stop shard1
-h_spawn shard1 "$H_BIN/ntpmon-scorer" -e test --shard 1/2 --shard-topics --reload-interval 0.5
+h_spawn shard1 env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --shard 1/2 --shard-topics --reload-interval 0.5
 h_wait_ok "shard 1 reconnects" 10 bash -c "grep -c 'connected to the broker' '${H_LOG[shard1]}' | grep -qx 2"
 ctl server add 192.0.2.7 --account ops >/dev/null
 new=$(h_sql "SELECT id FROM servers WHERE ip='192.0.2.7'")
@@ -62,7 +68,7 @@ shard=$(( new % 2 ))
 h_diag "new server $new belongs to shard $shard"
 seen_new() {
     local r; r=$(py one "$new" m1 10 0.001 active)
-    echo "$r" | "$H_BIN/result-feed" "$MQTT_URL" --env test >/dev/null
+    echo "$r" | MQTT_TOKEN=$FEED_TOKEN "$H_BIN/result-feed" "$MQTT_URL" --env test >/dev/null
     h_wait 3 bash -c "[ \"\$(mariadb --no-defaults -S '$H_DB_SOCK' -uroot -N -B ntpmon_test -e \"SELECT COUNT(*) FROM log_scores WHERE server_id = $new\")\" -gt 0 ]"
 }
 h_wait_ok "a new server's results are scored by its shard" 20 seen_new

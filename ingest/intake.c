@@ -1,0 +1,109 @@
+/* intake.c — one MQTT message to one entry: the shared validator of common/msg, the samples as JSON text, and
+ * for refused messages the bounded copy, the reason and the best-effort id/monitor that results_rejected keeps. */
+#include "intake.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+static char *copy_bytes(const void *p, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    if (n) memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+void intake_message(const char *env, const char *topic, const void *payload, size_t len, int64_t now_us,
+                    struct entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->received_us = now_us;
+    size_t tlen = topic ? strlen(topic) : 0;
+    if (tlen > INTAKE_TOPIC_KEEP) { /* cut at a UTF-8 character boundary */
+        tlen = INTAKE_TOPIC_KEEP;
+        while (tlen > 0 && ((unsigned char)topic[tlen] & 0xC0) == 0x80) tlen--;
+    }
+    e->topic = copy_bytes(topic ? topic : "", tlen);
+    e->payload_size = len;
+    e->payload_len = len > INTAKE_PAYLOAD_KEEP ? INTAKE_PAYLOAD_KEEP : len;
+    e->payload = copy_bytes(payload, e->payload_len);
+
+    struct msg_result r;
+    char err[MSG_ERR_LEN];
+    if (msg_result_validate(env, topic ? topic : "", payload, len, &r, err) < 0) {
+        e->kind = ENTRY_REJECT;
+        snprintf(e->reason, sizeof e->reason, "%s", err);
+        msg_result_peek(payload, len, e->id, e->monitor);
+        if (!msg_result_topic_publisher(env, topic ? topic : "", e->publisher)) e->publisher[0] = '\0';
+        return;
+    }
+    e->kind = ENTRY_RESULT;
+    memcpy(e->id, r.id, sizeof e->id);
+    memcpy(e->monitor, r.monitor, sizeof e->monitor);
+    memcpy(e->publisher, r.monitor, sizeof e->publisher); /* the validator made topic and payload agree */
+    e->server_id = r.server_id;
+    e->ts_us = r.ts_us;
+    memcpy(e->ip, r.ip, sizeof e->ip);
+    e->status = r.status;
+    e->has_offset = r.has_offset;
+    e->has_rtt = r.has_rtt;
+    e->offset = r.offset;
+    e->rtt = r.rtt;
+    e->stratum = r.stratum;
+    e->leap = r.leap;
+    e->v = r.v;
+    memcpy(e->refid, r.refid, sizeof e->refid);
+    memcpy(e->error, r.error, sizeof e->error);
+    memcpy(e->agent, r.agent, sizeof e->agent);
+    e->samples_json = msg_result_samples_encode(&r);
+    if (!e->samples_json) { /* json-c out of memory: as fatal as xmalloc's */
+        LOG(ERROR, "out of memory encoding samples");
+        exit(70);
+    }
+}
+
+void entry_reject(struct entry *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    e->kind = ENTRY_REJECT;
+}
+
+void entry_clear(struct entry *e)
+{
+    free(e->samples_json);
+    free(e->topic);
+    free(e->payload);
+    memset(e, 0, sizeof *e);
+}
+
+struct batch *batch_new(size_t cap)
+{
+    struct batch *b = xcalloc(1, sizeof *b);
+    b->entries = xcalloc(cap ? cap : 1, sizeof *b->entries);
+    b->cap = cap ? cap : 1;
+    return b;
+}
+
+void batch_reset(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) entry_clear(&b->entries[i]);
+    b->n = 0;
+    b->first_mono_us = 0;
+    b->next = NULL;
+}
+
+void batch_free(struct batch *b)
+{
+    if (!b) return;
+    batch_reset(b);
+    free(b->entries);
+    free(b);
+}

@@ -1,0 +1,72 @@
+/* intake.h — what ingest holds between the broker and the database: one `entry` per MQTT message (a result ready
+ * for `results`, or a rejection ready for `results_rejected`) and fixed-capacity batches of them. Turning a message
+ * into an entry is pure (no I/O): the shared validator runs here; the database checks (monitor, server) are the
+ * writer's. */
+#ifndef NTPMON_INGEST_INTAKE_H
+#define NTPMON_INGEST_INTAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define INTAKE_PAYLOAD_KEEP 65535 /* results_rejected.payload is a BLOB: at most 2^16 - 1 bytes */
+#define INTAKE_TOPIC_KEEP 255     /* results_rejected.topic is VARCHAR(255) */
+#define INTAKE_REASON_MAX 255     /* results_rejected.reason is VARCHAR(255) */
+
+enum entry_kind { ENTRY_RESULT, ENTRY_REJECT };
+enum entry_outcome { OUTCOME_PENDING = 0, OUTCOME_STORED, OUTCOME_REJECTED };
+
+struct entry {
+    enum entry_kind kind;
+    char publisher[MSG_NAME_MAX]; /* the monitor that gets the confirmation; "" when nobody can be told */
+    char id[27];                  /* the ULID; "" when the payload had no readable one */
+    char monitor[MSG_NAME_MAX];   /* the payload's monitor ("" when unreadable) */
+    /* the result's fields (kind RESULT) */
+    int64_t server_id;
+    int64_t ts_us;
+    char ip[MSG_IP_MAX];
+    enum msg_pair_status status;
+    bool has_offset, has_rtt;
+    double offset, rtt;
+    int stratum, leap, v;
+    char refid[MSG_REFID_MAX];
+    char error[MSG_ERROR_MAX];
+    char agent[MSG_AGENT_MAX];
+    char *samples_json;
+    /* the message as received, for results_rejected (also kept for results the writer may still refuse) */
+    char *topic;
+    char *payload;       /* at most INTAKE_PAYLOAD_KEEP bytes */
+    size_t payload_len;  /* bytes kept */
+    size_t payload_size; /* the original size */
+    char reason[INTAKE_REASON_MAX + 1];
+    int64_t received_us; /* wall clock */
+    /* filled by the writer */
+    int64_t monitor_id;
+    enum entry_outcome outcome;
+};
+
+/* Fills e (zeroed first) from one message on a results topic: a RESULT when the shared validator accepts it,
+ * otherwise a REJECT with the validator's reason and whatever id/monitor can be read. */
+void intake_message(const char *env, const char *topic, const void *payload, size_t len, int64_t now_us,
+                    struct entry *e);
+/* Turns a RESULT into a REJECT (the writer's database checks) with a reason. */
+void entry_reject(struct entry *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Frees what e owns and zeroes it. */
+void entry_clear(struct entry *e);
+
+struct batch {
+    struct entry *entries;
+    size_t n, cap;
+    int64_t first_mono_us; /* when its first entry arrived (the flush timer's reference) */
+    struct batch *next;    /* queue link */
+};
+
+/* A batch with room for cap entries. */
+struct batch *batch_new(size_t cap);
+/* Clears every entry (the batch can be reused). */
+void batch_reset(struct batch *b);
+void batch_free(struct batch *b);
+
+#endif

@@ -1,0 +1,31 @@
+/* service.h — the ingest daemon's main loop: the MQTT session (shared, persistent subscription to every result),
+ * the queue of held messages, the hand-off to the writer thread, back-pressure (reading pauses when the queue is
+ * full), `stored` confirmations after each commit, the periodic summary line, and the SIGTERM shutdown (commit
+ * what is held, confirm, exit 0). */
+#ifndef NTPMON_INGEST_SERVICE_H
+#define NTPMON_INGEST_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqtt.h"
+#include "writer.h"
+
+struct service_config {
+    const char *env;
+    const char *group;          /* shared subscription group */
+    struct mqtt_config mqtt;
+    struct writer_config writer;
+    struct db *db;              /* an open connection handed to the writer, or NULL */
+    size_t batch_size;          /* rows per transaction */
+    size_t max_held;            /* messages held (beside the writer's batch) before reading pauses */
+    size_t max_pending_confirms; /* confirmation ids kept while the broker is unreachable */
+    int64_t flush_interval_us;  /* a partial batch waits at most this long */
+    int64_t summary_interval_us;
+    int64_t shutdown_timeout_us; /* how long SIGTERM waits for the database */
+};
+
+/* Runs until SIGTERM/SIGINT; returns the exit status (0 after a clean shutdown). */
+int service_run(const struct service_config *cfg);
+
+#endif

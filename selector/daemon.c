@@ -1,0 +1,365 @@
+/* daemon.c — the selector daemon (daemon.h): the event loop's timers and MQTT handlers around the pool, the
+ * review transaction and the publisher. Everything the database or the broker does wrong is logged and retried;
+ * only bad settings at start stop it. */
+#include "daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dbio.h"
+#include "evloop.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "pool.h"
+#include "publish.h"
+#include "results.h"
+#include "review.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define START_RETRY_US 3000000
+#define EXPIRE_PERIOD_US (600LL * 1000000)
+#define SUMMARY_PERIOD_US (60LL * 1000000)
+
+struct daemon {
+    const struct daemon_config *dc;
+    struct evloop *loop;
+    struct db *db;
+    struct mqtt_session *mqtt;
+    struct publisher pub;
+    struct pool pool;
+    struct sel_settings cfg;
+    bool started;
+    int exit_code;
+    int64_t backoff_s;
+    struct evloop_timer start_timer, review_timer, rescan_timer, expire_timer, summary_timer;
+    uint64_t results[RESULTS_N_OUTCOMES];
+    uint64_t reviews, review_errors, changes, pauses;
+    uint64_t last_summary_results, last_summary_reviews;
+    struct metric *m_results[RESULTS_N_OUTCOMES], *m_reviews, *m_review_errors, *m_changes, *m_assigns, *m_pairs,
+        *m_stats_bytes, *m_db_errors;
+};
+
+static struct daemon D;
+
+int daemon_load_settings(struct db *db, const char *overrides, struct sel_settings *out, char *err, size_t err_len)
+{
+    char *stored = NULL;
+    if (dbio_settings_text(db, &stored) < 0) {
+        snprintf(err, err_len, "reading system_settings: %s", db_error(db));
+        return -1;
+    }
+    char perr[SEL_SETTINGS_ERR_LEN], unknown[256];
+    char *merged = sel_settings_merge(stored, overrides, perr);
+    free(stored);
+    int rc = merged ? sel_settings_parse(merged, out, perr, unknown, sizeof unknown) : -1;
+    free(merged);
+    if (rc < 0) {
+        snprintf(err, err_len, "%s", perr);
+        return -2;
+    }
+    if (unknown[0]) LOG(DEBUG, "settings '%s': ignoring unknown keys %s", SEL_SETTINGS_KEY, unknown);
+    return 0;
+}
+
+static void metrics_setup(struct daemon *d)
+{
+    for (int i = 0; i < RESULTS_N_OUTCOMES; i++) /* the registry keeps the label pointer: static strings */
+        d->m_results[i] = metrics_counter("ntpmon_selector_results_total", "results taken from the stream",
+                                          results_outcome_label((enum results_outcome)i));
+    d->m_reviews = metrics_counter("ntpmon_selector_reviews_total", "server reviews committed", NULL);
+    d->m_review_errors = metrics_counter("ntpmon_selector_review_errors_total", "server reviews that failed", NULL);
+    d->m_changes = metrics_counter("ntpmon_selector_changes_total", "pair status changes (pauses included)", NULL);
+    d->m_assigns = metrics_counter("ntpmon_selector_assign_published_total", "assign messages published", NULL);
+    d->m_db_errors = metrics_counter("ntpmon_selector_db_errors_total", "database errors", NULL);
+    d->m_pairs = metrics_gauge("ntpmon_selector_pairs", "pairs known (with or without a server_scores row)", NULL);
+    d->m_stats_bytes = metrics_gauge("ntpmon_selector_stats_bytes", "heap bytes of the pairs' statistics", NULL);
+}
+
+static void publish_pending(struct daemon *d, bool force)
+{
+    size_t n = publish_assigns(&d->pub, &d->pool, &d->cfg, time_now_us(), force);
+    metric_add(d->m_assigns, (double)n);
+}
+
+/* ---- MQTT ---- */
+
+static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
+{
+    (void)s;
+    struct daemon *d = arg;
+    LOG(INFO, "broker connected (%s); publishing every assignment", session_present ? "session resumed" : "new session");
+    publish_pending(d, true); /* a new broker, or one that lost its retained messages, gets them all */
+}
+
+static void on_disconnect(struct mqtt_session *s, int reason, const char *why, void *arg)
+{
+    (void)s;
+    (void)arg;
+    LOG(WARN, "broker connection lost (%d: %s); results and assignments wait for the reconnect", reason, why);
+}
+
+static void on_message(struct mqtt_session *s, const struct mosquitto_message *msg, const mosquitto_property *props,
+                       void *arg)
+{
+    (void)s;
+    (void)props;
+    struct daemon *d = arg;
+    char err[MSG_ERR_LEN] = "";
+    enum results_outcome o = results_ingest(&d->pool, d->dc->env, msg->topic, msg->payload, (size_t)msg->payloadlen,
+                                            time_now_us(), d->cfg.stats_window_s, err);
+    d->results[o]++;
+    metric_inc(d->m_results[o]);
+    switch (o) {
+    case RESULTS_INVALID: LOG(WARN, "skipping a result on %s: %s", msg->topic, err); break;
+    case RESULTS_UNKNOWN_MONITOR: LOG(INFO, "skipping a result on %s: unknown or deleted monitor", msg->topic); break;
+    case RESULTS_UNKNOWN_SERVER: LOG(INFO, "skipping a result on %s: unknown server", msg->topic); break;
+    case RESULTS_OUT_OF_WINDOW: LOG(DEBUG, "skipping a result on %s: outside the statistics window", msg->topic); break;
+    case RESULTS_REFUSED: LOG(WARN, "skipping a result on %s: refused by the pair's statistics", msg->topic); break;
+    default: break;
+    }
+}
+
+/* ---- reviews ---- */
+
+static void log_review(const struct review_outcome *o)
+{
+    for (size_t i = 0; i < o->res.n_changes; i++) {
+        const struct sel_change *c = &o->res.changes[i];
+        LOG(INFO, "server %lld (%s): %s %s -> %s: %s", (long long)o->rows.server.id, o->rows.ip,
+            o->rows.pairs[c->pair].monitor_name, msg_pair_status_str(c->from), msg_pair_status_str(c->to), c->reason);
+    }
+    if (o->res.guard)
+        LOG(DEBUG, "server %lld: no change at all (only %d monitors with results, none healthy, none marked)",
+            (long long)o->rows.server.id, o->res.n_visible);
+}
+
+static void review_batch(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct daemon *d = arg;
+    int64_t now = time_now_us();
+    int64_t *ids = xcalloc((size_t)d->cfg.review_batch, sizeof *ids);
+    size_t n = 0, done = 0;
+    if (dbio_due_servers(d->db, now, d->cfg.review_batch, ids, &n) < 0) {
+        LOG(WARN, "finding due servers failed: %s", db_error(d->db));
+        metric_inc(d->m_db_errors);
+        n = 0;
+    }
+    for (size_t i = 0; i < n && !evloop_stopping(d->loop); i++) {
+        struct review_outcome o;
+        enum review_status st = review_server(d->db, &d->pool, &d->cfg, ids[i], time_now_us(), true, &o);
+        if (st == REVIEW_DB_ERROR) {
+            d->review_errors++;
+            metric_inc(d->m_review_errors);
+            metric_inc(d->m_db_errors);
+            LOG(WARN, "review of server %lld failed, nothing changed: %s; retried in %d s", (long long)ids[i],
+                db_error(d->db), d->cfg.review_after_error_s);
+            if (dbio_schedule_review(d->db, ids[i], time_now_us(), d->cfg.review_after_error_s, false) < 0)
+                LOG(WARN, "rescheduling server %lld failed: %s", (long long)ids[i], db_error(d->db));
+            continue;
+        }
+        done++;
+        if (st == REVIEW_OK) {
+            d->reviews++;
+            metric_inc(d->m_reviews);
+            d->changes += o.res.n_changes;
+            metric_add(d->m_changes, (double)o.res.n_changes);
+            log_review(&o);
+            publish_selection(&d->pub, &o, time_now_us());
+        }
+        review_outcome_free(&o);
+    }
+    free(ids);
+    publish_pending(d, false);
+    /* Work found: come back at once (after the loop served the broker); none: back off 3 s, 6 s, … 60 s. */
+    if (done > 0) {
+        d->backoff_s = 0;
+        evloop_timer_start(d->loop, &d->review_timer, n == (size_t)d->cfg.review_batch ? 0 : 200000);
+        return;
+    }
+    d->backoff_s = d->backoff_s ? d->backoff_s * 2 : d->cfg.backoff_min_s;
+    if (d->backoff_s > d->cfg.backoff_max_s) d->backoff_s = d->cfg.backoff_max_s;
+    evloop_timer_start(d->loop, &d->review_timer, d->backoff_s * 1000000);
+}
+
+/* ---- rescan, expiry, summary ---- */
+
+static int rescan(struct daemon *d)
+{
+    char err[SEL_SETTINGS_ERR_LEN + 64];
+    struct sel_settings s;
+    int rc = daemon_load_settings(d->db, d->dc->setting_overrides, &s, err, sizeof err);
+    if (rc == -2) {
+        LOG(ERROR, "%s; keeping the previous settings", err);
+    } else if (rc == 0) {
+        if (!sel_settings_equal(&s, &d->cfg)) {
+            char *json = sel_settings_to_json(&s);
+            LOG(INFO, "settings: %s", json);
+            free(json);
+            d->cfg = s;
+            pool_mark_all_dirty(&d->pool); /* intervals and samples are part of the work lists */
+        }
+    }
+    if (rc == -1 || dbio_scan(d->db, &d->pool) < 0) {
+        LOG(WARN, "rescan failed: %s", db_error(d->db));
+        metric_inc(d->m_db_errors);
+        return -1;
+    }
+    metric_set(d->m_pairs, (double)d->pool.n_pairs);
+    return 0;
+}
+
+static void rescan_timer(struct evloop *loop, void *arg)
+{
+    struct daemon *d = arg;
+    if (rescan(d) == 0) publish_pending(d, false);
+    evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
+}
+
+static void expire_timer(struct evloop *loop, void *arg)
+{
+    struct daemon *d = arg;
+    pool_expire_stats(&d->pool, time_now_us(), d->cfg.stats_window_s);
+    metric_set(d->m_stats_bytes, (double)pool_stats_bytes(&d->pool));
+    evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
+}
+
+static void summary_timer(struct evloop *loop, void *arg)
+{
+    struct daemon *d = arg;
+    uint64_t total = 0;
+    for (int i = 0; i < RESULTS_N_OUTCOMES; i++) total += d->results[i];
+    if (total != d->last_summary_results || d->reviews != d->last_summary_reviews)
+        LOG_ALWAYS(INFO,
+                   "summary: results %llu (added %llu, duplicate %llu, invalid %llu, unknown %llu), reviews %llu "
+                   "(failed %llu), changes %llu, assignments published %llu",
+                   (unsigned long long)total, (unsigned long long)d->results[RESULTS_ADDED],
+                   (unsigned long long)d->results[RESULTS_DUPLICATE], (unsigned long long)d->results[RESULTS_INVALID],
+                   (unsigned long long)(d->results[RESULTS_UNKNOWN_MONITOR] + d->results[RESULTS_UNKNOWN_SERVER]),
+                   (unsigned long long)d->reviews, (unsigned long long)d->review_errors,
+                   (unsigned long long)d->changes, (unsigned long long)d->pub.assigns);
+    d->last_summary_results = total;
+    d->last_summary_reviews = d->reviews;
+    evloop_timer_start(loop, &d->summary_timer, SUMMARY_PERIOD_US);
+}
+
+/* ---- start ---- */
+
+/* Connects to the database, loads settings, pairs and statistics, then starts the broker session and the
+ * timers; retried every few seconds while the database is away. */
+static void start_timer(struct evloop *loop, void *arg)
+{
+    struct daemon *d = arg;
+    char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
+    if (!d->db) {
+        d->db = db_open(&d->dc->dsn, false, err);
+        if (!d->db) {
+            LOG(WARN, "database: %s; retrying", err);
+            evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
+            return;
+        }
+    }
+    int rc = daemon_load_settings(d->db, d->dc->setting_overrides, &d->cfg, err, sizeof err);
+    if (rc == -2) {
+        LOG(ERROR, "bad settings: %s", err);
+        d->exit_code = 2;
+        evloop_stop(loop);
+        return;
+    }
+    if (rc < 0 || dbio_scan(d->db, &d->pool) < 0) {
+        LOG(WARN, "database: %s; retrying", rc < 0 ? err : db_error(d->db));
+        evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
+        return;
+    }
+    struct dbio_stats_report rep;
+    int64_t t0 = time_mono_us();
+    if (dbio_load_stats(d->db, &d->pool, NULL, 0, time_now_us(), d->cfg.stats_window_s, &rep) < 0) {
+        LOG(WARN, "loading statistics: %s; retrying", db_error(d->db));
+        evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
+        return;
+    }
+    char *json = sel_settings_to_json(&d->cfg);
+    LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs; %llu results of the last %d s loaded in %.1f s; settings %s",
+        d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)rep.added, d->cfg.stats_window_s,
+        (time_mono_us() - t0) / 1e6, json);
+    free(json);
+    publisher_init(&d->pub, d->mqtt, d->db, d->dc->env);
+    d->started = true;
+    mqtt_session_start(d->mqtt);
+    evloop_timer_start(loop, &d->review_timer, 0);
+    evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
+    evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
+    evloop_timer_start(loop, &d->summary_timer, SUMMARY_PERIOD_US);
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+    (void)arg;
+    LOG(INFO, "%s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    evloop_stop(loop);
+}
+
+int daemon_run(const struct daemon_config *dc)
+{
+    struct daemon *d = &D;
+    memset(d, 0, sizeof *d);
+    d->dc = dc;
+    sel_settings_defaults(&d->cfg);
+    pool_init(&d->pool);
+    metrics_setup(d);
+    if (dc->metrics_listen) {
+        char err[256];
+        if (metrics_listen(dc->metrics_listen, err, sizeof err) < 0) {
+            LOG(ERROR, "metrics: %s", err);
+            return 2;
+        }
+    }
+    d->loop = evloop_new();
+    char client_id[MSG_NAME_MAX + 16], filter[MSG_TOPIC_MAX], err[256];
+    snprintf(client_id, sizeof client_id, "%s", dc->mqtt_client_id ? dc->mqtt_client_id : "");
+    if (!dc->mqtt_client_id) snprintf(client_id, sizeof client_id, "ntpmon-selector-%s", dc->env);
+    struct mqtt_config mc = {
+        .url = dc->mqtt_url,
+        .client_id = client_id,
+        .username = dc->mqtt_username,
+        .password = dc->mqtt_token,
+        .ca_file = dc->mqtt_ca_file,
+        .clean_start = false, /* the broker keeps results for us while we restart */
+        .session_expiry_s = 3600,
+    };
+    struct mqtt_handlers h = {.on_connect = on_connect, .on_disconnect = on_disconnect, .on_message = on_message};
+    d->mqtt = mqtt_session_new(d->loop, &mc, &h, d, err, sizeof err);
+    if (!d->mqtt) {
+        LOG(ERROR, "mqtt: %s", err);
+        evloop_free(d->loop);
+        return 2;
+    }
+    msg_filter_results(filter, sizeof filter, dc->env);
+    mqtt_session_subscribe(d->mqtt, filter, 1);
+    evloop_signal(d->loop, SIGTERM, on_signal, d);
+    evloop_signal(d->loop, SIGINT, on_signal, d);
+    evloop_timer_init(&d->start_timer, start_timer, d);
+    evloop_timer_init(&d->review_timer, review_batch, d);
+    evloop_timer_init(&d->rescan_timer, rescan_timer, d);
+    evloop_timer_init(&d->expire_timer, expire_timer, d);
+    evloop_timer_init(&d->summary_timer, summary_timer, d);
+    evloop_timer_start(d->loop, &d->start_timer, 0);
+    evloop_run(d->loop);
+
+    if (d->started) {
+        mqtt_session_flush(d->mqtt, 2000000);
+        mqtt_session_stop(d->mqtt);
+    }
+    mqtt_session_free(d->mqtt);
+    evloop_free(d->loop);
+    db_close(d->db);
+    pool_free(&d->pool);
+    metrics_stop();
+    LOG(INFO, "stopped");
+    return d->exit_code;
+}
