@@ -10,7 +10,9 @@ export NTPMON_BUILD=${NTPMON_BUILD:-build}
 B=$H_BIN
 SERVERS=${BENCH_SERVERS:-1000}; ROUNDS=${BENCH_ROUNDS:-8}; MONITORS=7
 h_start_mariadb >/dev/null
-h_start_mosquitto >/dev/null
+export DEPLOYMENT_MODE=bench       # topics and tokens of the env "bench"
+h_start_broker_auth >/dev/null   # the production broker: the auth plugin, every party with its role's token
+FEED_TOKEN=$(h_token admin "" 1h); SINK_TOKEN=$(h_token watcher); SCORER_TOKEN=$(h_token scorer)
 "$B/ntpmonctl" db migrate >/dev/null
 # 1000 servers and 7 active monitors straight into the tables (ntpmonctl adds one at a time)
 h_sql "INSERT INTO accounts (name) VALUES ('bench');
@@ -24,9 +26,9 @@ N=$((SERVERS * MONITORS * ROUNDS))
 now=$(date +%s)
 /usr/bin/python3 bench/scorer-gen.py "$SERVERS" "$MONITORS" "$ROUNDS" $((now - 3600)) 3 >"$H_TMP/a.jsonl"
 /usr/bin/python3 bench/scorer-gen.py "$SERVERS" "$MONITORS" "$ROUNDS" $((now - 1800)) 3 >"$H_TMP/b.jsonl"
-feed() { "$B/result-feed" "$MQTT_URL" --env bench --stamp --window 1000 --input "$1"; }
+feed() { MQTT_TOKEN=$FEED_TOKEN "$B/result-feed" "$MQTT_URL" --env bench --stamp --window 1000 --input "$1"; }
 sink() { # FILTER N → the sink's summary line; waits until it has subscribed
-    h_spawn "sink$3" "$B/scorer-sink" "$MQTT_URL" "$1" "$2" 300
+    h_spawn "sink$3" env MQTT_TOKEN="$SINK_TOKEN" "$B/scorer-sink" "$MQTT_URL" "$1" "$2" 300
     h_wait 10 grep -q ready "${H_LOG[sink$3]}"
 }
 sink_result() { h_wait 300 bash -c "! kill -0 ${H_PID[sink$1]} 2>/dev/null"; grep received "${H_LOG[sink$1]}"; }
@@ -39,7 +41,7 @@ feed "$H_TMP/a.jsonl" >/dev/null
 ceiling=$(sink_result 1)
 
 # 2. the scorer with the pool's rules: results/s until the last one is committed
-h_spawn scorer ${BENCH_WRAP:-} "$B/ntpmon-scorer" -e bench
+h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" ${BENCH_WRAP:-} "$B/ntpmon-scorer" -e bench
 h_wait 20 grep -q "connected to the broker" "${H_LOG[scorer]}"
 t0=$(date +%s%N)
 feed "$H_TMP/a.jsonl" >/dev/null
@@ -52,7 +54,7 @@ h_stop scorer
 
 # 3. worst case for latency: every overall score recorded and published (a log row and a message per result)
 sink 'ntpmon/bench/scores/#' "$N" 2
-h_spawn scorer2 "$B/ntpmon-scorer" -e bench --record-same-interval 0 --record-close-interval 0
+h_spawn scorer2 env MQTT_TOKEN="$SCORER_TOKEN" "$B/ntpmon-scorer" -e bench --record-same-interval 0 --record-close-interval 0
 h_wait 20 grep -q "connected to the broker" "${H_LOG[scorer2]}"
 feed "$H_TMP/b.jsonl" >/dev/null
 every=$(sink_result 2)
@@ -62,7 +64,7 @@ RATE=${BENCH_RATE:-2000}
 /usr/bin/python3 bench/scorer-gen.py "$SERVERS" "$MONITORS" 3 $((now - 900)) 3 >"$H_TMP/c.jsonl"
 NC=$(wc -l <"$H_TMP/c.jsonl")
 sink 'ntpmon/bench/scores/#' "$NC" 3
-"$B/result-feed" "$MQTT_URL" --env bench --stamp --window 1000 --rate "$RATE" --input "$H_TMP/c.jsonl" >/dev/null
+MQTT_TOKEN=$FEED_TOKEN "$B/result-feed" "$MQTT_URL" --env bench --stamp --window 1000 --rate "$RATE" --input "$H_TMP/c.jsonl" >/dev/null
 steady=$(sink_result 3)
 h_stop scorer2
 
@@ -71,8 +73,9 @@ e_rate=$(sed -n 's/.*: \([0-9]*\)\/s.*/\1/p' <<<"$every")
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }'; }
 echo "## scorer: service throughput and latency (real broker and database)"
 echo
-echo "$N results per run ($SERVERS servers × $MONITORS monitors × $ROUNDS rounds, 3 samples each), QoS 1, published as fast as"
-echo "a window of 1000 unacknowledged messages allows; MariaDB $(mariadbd --version | sed 's/.*Ver \([^ ]*\).*/\1/') over TCP"
+echo "$N results per run ($SERVERS servers × $MONITORS monitors × $ROUNDS rounds, 3 samples each), QoS 1 through mosquitto with"
+echo "the broker-auth plugin (each party its role's token), published as fast as a window of 1000 unacknowledged"
+echo "messages allows; MariaDB $(mariadbd --version | sed 's/.*Ver \([^ ]*\).*/\1/') over TCP"
 echo "(innodb_flush_log_at_trx_commit=2, as the test harness starts it); load average at start: $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (shared machine)."
 echo
 echo "| run | results/s | share of the broker ceiling | latency p50 / p99 / max (ms) | notes |"
