@@ -298,8 +298,8 @@ static int batch_tx(struct db *db, void *arg)
         };
         memcpy(row->result_id, r->id, sizeof row->result_id);
         b->pairs[b->n_pairs++] = (struct store_pair_update){r->monitor_id, r->server_id, p->score, p->score_ts_us,
-                                                            p->stratum};
-        /* a pair the database did not have is created by the upsert, as a candidate (the column's default) */
+                                                            p->stratum, p->status != MSG_STATUS_NONE};
+        /* a pair the database did not have is inserted, as a candidate (the column's default) */
         if (p->status == MSG_STATUS_NONE) p->status = MSG_STATUS_CANDIDATE;
         if (!o->oc.recorded) continue;
         row = &b->rows[b->n_rows++];

@@ -313,7 +313,8 @@ static int write_log_rows(struct db *db, const struct store_log_row *rows, size_
     return rc;
 }
 
-static int write_pairs(struct db *db, const struct store_pair_update *pairs, size_t n)
+/* New pairs: inserted (an upsert, in case another writer was first). */
+static int insert_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
 {
     static const char head[] = "INSERT INTO server_scores (monitor_id, server_id, score_raw, score_ts, stratum) VALUES ";
     static const char tail[] = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
@@ -326,7 +327,7 @@ static int write_pairs(struct db *db, const struct store_pair_update *pairs, siz
         size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
         memcpy(sql, head, len);
         for (size_t i = 0; i < c; i++) {
-            const struct store_pair_update *u = &pairs[at + i];
+            const struct store_pair_update *u = pairs[at + i];
             const char *tuple = i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
             memcpy(sql + len, tuple, strlen(tuple));
             len += strlen(tuple);
@@ -344,6 +345,70 @@ static int write_pairs(struct db *db, const struct store_pair_update *pairs, siz
     free(sql);
     free(p);
     free(ts);
+    return rc;
+}
+
+/* Existing pairs: one UPDATE joined with a derived table of the new values (an upsert would first try an insert
+ * for every row, which InnoDB undoes on the duplicate key: several times the work). Several updates of one pair
+ * in a batch: the last one (the derived table's rows are applied in order, and only the last stays). */
+static int update_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
+{
+    static const char head[] = "UPDATE server_scores ss JOIN (";
+    static const char tail[] = ") v ON ss.monitor_id = v.m AND ss.server_id = v.s"
+                               " SET ss.score_raw = v.score, ss.score_ts = v.ts, ss.stratum = IFNULL(v.stratum, ss.stratum)";
+    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 80);
+    struct db_param *p = xmalloc(MAX_CHUNK * 5 * sizeof *p);
+    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0;) {
+        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
+        memcpy(sql, head, len);
+        for (size_t i = 0; i < c; i++) {
+            const struct store_pair_update *u = pairs[at + i];
+            const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?, ?"
+                                  : "SELECT ? AS m, ? AS s, ? AS score, ? AS ts, ? AS stratum";
+            memcpy(sql + len, tuple, strlen(tuple));
+            len += strlen(tuple);
+            time_format_sql_us(u->score_ts_us, ts[i]);
+            p[k++] = DB_INT(u->monitor_id);
+            p[k++] = DB_INT(u->server_id);
+            p[k++] = DB_DOUBLE(u->score);
+            p[k++] = DB_STR(ts[i]);
+            p[k++] = u->stratum > 0 ? DB_INT(u->stratum) : DB_NULL;
+        }
+        memcpy(sql + len, tail, sizeof tail);
+        uint64_t matched = 0;
+        if (db_execp(db, sql, p, k, &matched, NULL) < 0) rc = -1;
+        /* a row removed behind our back (the connection reports matched rows): insert what is missing */
+        else if (matched < c && insert_pairs(db, pairs + at, c) < 0) rc = -1;
+        at += c;
+    }
+    free(sql);
+    free(p);
+    free(ts);
+    return rc;
+}
+
+/* Keeps the last update of each pair (a batch often has a pair twice only when results are bunched). */
+static int write_pairs(struct db *db, const struct store_pair_update *pairs, size_t n)
+{
+    const struct store_pair_update **known = xmalloc((n ? n : 1) * sizeof *known);
+    const struct store_pair_update **fresh = xmalloc((n ? n : 1) * sizeof *fresh);
+    size_t n_known = 0, n_fresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool later = false, exists = pairs[i].exists;
+        for (size_t j = 0; j < n && !later; j++) {
+            if (j == i || pairs[j].monitor_id != pairs[i].monitor_id || pairs[j].server_id != pairs[i].server_id) continue;
+            if (j > i) later = true;
+            else if (!pairs[j].exists) exists = false; /* created earlier in this batch: not in the table yet */
+        }
+        if (later) continue;
+        if (exists) known[n_known++] = &pairs[i];
+        else fresh[n_fresh++] = &pairs[i];
+    }
+    int rc = update_pairs(db, known, n_known) < 0 || insert_pairs(db, fresh, n_fresh) < 0 ? -1 : 0;
+    free(known);
+    free(fresh);
     return rc;
 }
 

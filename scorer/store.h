@@ -70,6 +70,7 @@ struct store_pair_update {
     double score;
     int64_t score_ts_us;
     int stratum; /* 0: keep */
+    bool exists; /* the pair has a server_scores row (else it is inserted, as a candidate) */
 };
 struct store_server_update {
     int64_t server_id;

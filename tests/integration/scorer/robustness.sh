@@ -112,6 +112,7 @@ h_stop scorer
 h_is "$(rows_of "$(id_of "$lost")")" 0 "an undelivered result is not scored by magic"
 
 # ---- phase 2: periodic reload and rescan ----
+h_sql "DELETE ss FROM server_scores ss JOIN monitors m ON m.id = ss.monitor_id WHERE m.name = 'm2' AND ss.server_id = $s2"
 # (a low in-pool threshold and every overall score recorded, so a few results put a server in the pool)
 h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --batch-delay 1ms --max-age 1h --reload-interval 0.5 \
     --rescan-interval 0.5 --rescan-settle 0 --in-pool-score 0.5 --record-same-interval 0 --record-close-interval 0
@@ -119,6 +120,22 @@ h_wait_ok "restarted: the start-up scan scores the undelivered result" 15 scored
 lost2=$(new_result "$s2" m1 200 0.001 active)
 ingest "$lost2"
 h_wait_ok "the periodic rescan scores one stored while running" 15 scored "$(id_of "$lost2")"
+
+# a pair the selector never created (no server_scores row; deleted before this run): scored, and the row is
+# created as a candidate
+n1=$(new_result "$s2" m2 150 0.001 active); n2=$(new_result "$s2" m2 140 0.001 active)
+printf '%s\n%s\n' "$n1" "$n2" | feed >/dev/null
+h_wait_ok "results of a pair without a row are scored" 15 scored "$(id_of "$n2")"
+h_is "$(h_sql "SELECT ss.status, ROUND(ss.score_raw, 6) FROM server_scores ss JOIN monitors m ON m.id = ss.monitor_id
+               WHERE m.name = 'm2' AND ss.server_id = $s2")" "candidate	1.950000" "… the pair row is created (candidate, both results counted)"
+h_is "$(status_of "$(id_of "$n1")")/$(status_of "$(id_of "$n2")")" "/candidate" "… the first had no status, the next a candidate's"
+# a pair row removed while the scorer has the server in memory: the update notices and inserts it again
+h_sql "DELETE ss FROM server_scores ss JOIN monitors m ON m.id = ss.monitor_id WHERE m.name = 'm1' AND ss.server_id = $s2"
+n3=$(new_result "$s2" m1 130 0.001 active)
+echo "$n3" | feed >/dev/null
+h_wait_ok "a result for a pair whose row vanished is scored" 15 scored "$(id_of "$n3")"
+h_is "$(h_sql "SELECT COUNT(*) FROM server_scores ss JOIN monitors m ON m.id = ss.monitor_id WHERE m.name = 'm1' AND ss.server_id = $s2")" 1 \
+    "… and the row is back"
 h_is "$(rows_of "$(id_of "$old")")" 0 "the rescans leave the too-old result alone"
 
 # status changed in the database only: the periodic reload picks it up
