@@ -18,7 +18,7 @@
 #include "xalloc.h"
 
 #define RESCAN_PAGE 20000
-#define DB_ATTEMPTS 4
+#define DB_ATTEMPTS 3 /* deadlocks and a lost connection; longer outages are retried by drain's backoff */
 
 struct outcome_rec {
     size_t result;         /* index in the batch */
@@ -70,7 +70,6 @@ struct scorer {
     int64_t retry_delay_us;
     int64_t last_monitor_reload, last_server_reload; /* monotonic */
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
-    bool stopping;
     bool waiting; /* the last batch could not even be prepared (database away) */
 
     int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
@@ -690,15 +689,14 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     sc_result_from_msg(&r, &sc->msg);
     r.received_mono_us = time_mono_us();
     q_push(sc, &r);
-    if (sc->q_len >= sc->o->batch_max) schedule_batch(sc, 0);
+    if (sc->q_len >= sc->o->batch_max && sc->retry_delay_us == 0) evloop_timer_start(sc->loop, &sc->batch_timer, 0);
     else schedule_batch(sc, sc->o->batch_delay_us);
 }
 
 static void on_signal(struct evloop *loop, int signo, void *arg)
 {
-    struct scorer *sc = arg;
+    (void)arg;
     LOG(INFO, "%s: finishing the queued results and stopping", strsignal(signo));
-    sc->stopping = true;
     evloop_stop(loop);
 }
 

@@ -180,6 +180,12 @@ int main(int argc, char **argv)
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
     fill_params(&o.params);
 
+    char host[256];
+    int port;
+    bool tls;
+    if (mqtt_url_parse(mqtto.url, host, sizeof host, &port, &tls) < 0)
+        opts_usage_error(&prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", mqtto.url);
+
     struct db_dsn dsn;
     char err[DBCONF_ERR_LEN];
     if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) {

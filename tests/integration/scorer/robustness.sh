@@ -55,6 +55,9 @@ h_is "$rc" 2 "a bad DSN: exit 2"
 h_unlike "$out" ":y@" "… without the password in the message"
 out=$(DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:1)/ntpmon_test" "$H_BIN/ntpmon-scorer" -e test 2>&1); rc=$?
 h_is "$rc" 1 "an unreachable database at start: exit 1"
+out=$("$H_BIN/ntpmon-scorer" -e test --mqtt-url 'http://x' 2>&1); rc=$?
+h_is "$rc" 2 "a bad broker URL: exit 2"
+h_like "$out" "invalid --mqtt-url 'http://x'" "… naming the problem"
 out=$(MQTT_TOKEN_FILE=/nonexistent "$H_BIN/ntpmon-scorer" -e test 2>&1); rc=$?
 h_is "$rc" 2 "a missing token file: exit 2"
 out=$(MQTT_TOKEN=not-a-jwt "$H_BIN/ntpmon-scorer" -e test 2>&1); rc=$?
