@@ -12,6 +12,7 @@
 
 struct agent_opts {
     struct opts_common common;
+    struct opts_metrics metrics;
     const char *state_dir;
     bool no_ipv4, no_ipv6, allow_loopback, once, no_spool_fsync;
     int64_t ntp_port, samples, spool_max, request_rate, max_sockets, spool_window;

@@ -21,6 +21,7 @@
 #include "evloop.h"
 #include "jwtpeek.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "msg.h"
 #include "netwatch.h"
@@ -64,7 +65,7 @@ struct agent {
     int exit_code;
     int inotify_fd;
     struct evloop_timer pump_timer, resend_timer, status_timer, reconnect_timer, token_timer, reload_timer,
-        once_timer, summary_timer;
+        once_timer, summary_timer, metrics_timer;
     bool token_wanted; /* a renewal is due and no new token has arrived */
     /* --once */
     bool once_armed;
@@ -102,6 +103,52 @@ static void publish_status(struct agent *a)
     int rc = mqtt_publish(a->mq, a->status_topic, json, strlen(json), 1, true, NULL);
     if (rc != MOSQ_ERR_SUCCESS) LOG(WARN, "cannot publish the status: %s", mosquitto_strerror(rc));
     free(json);
+}
+
+/* ---------- metrics (--metrics-listen) ---------- */
+
+/* The daemon keeps its own counters; a 1 s timer copies them into the exported metrics. */
+static struct {
+    struct metric *made, *published, *republished, *confirmed, *rejected, *requests, *refused, *spool, *dropped,
+        *servers, *connected, *clock_ok;
+} am;
+
+static void metrics_register(void)
+{
+    am.made = metrics_counter("ntpmon_agent_results_total", "results made (one per probe of one server)", NULL);
+    am.published = metrics_counter("ntpmon_agent_publishes_total", "results published", "kind=\"first\"");
+    am.republished = metrics_counter("ntpmon_agent_publishes_total", "results published", "kind=\"resend\"");
+    am.confirmed = metrics_counter("ntpmon_agent_confirmed_total", "results confirmed by ingest", "as=\"stored\"");
+    am.rejected = metrics_counter("ntpmon_agent_confirmed_total", "results confirmed by ingest", "as=\"rejected\"");
+    am.requests = metrics_counter("ntpmon_agent_requests_total", "ad-hoc requests", "answer=\"probed\"");
+    am.refused = metrics_counter("ntpmon_agent_requests_total", "ad-hoc requests", "answer=\"refused\"");
+    am.spool = metrics_gauge("ntpmon_agent_spool_depth", "results in the spool, not yet confirmed", NULL);
+    am.dropped = metrics_gauge("ntpmon_agent_spool_dropped", "results dropped because the spool was full", NULL);
+    am.servers = metrics_gauge("ntpmon_agent_servers_assigned", "servers in the work list", NULL);
+    am.connected = metrics_gauge("ntpmon_agent_mqtt_connected", "1 while connected to the broker", NULL);
+    am.clock_ok = metrics_gauge("ntpmon_agent_clock_ok", "local clock check: 1 ok, 0 bad, -1 unknown", NULL);
+}
+
+static void on_metrics_timer(struct evloop *loop, void *arg)
+{
+    struct agent *a = arg;
+    metric_set(am.made, (double)a->made);
+    metric_set(am.published, (double)a->published);
+    metric_set(am.republished, (double)a->republished);
+    metric_set(am.confirmed, (double)a->confirmed);
+    metric_set(am.rejected, (double)a->rejected);
+    metric_set(am.requests, (double)(a->requests - a->refused));
+    metric_set(am.refused, (double)a->refused);
+    metric_set(am.spool, (double)spool_live(a->spool));
+    metric_set(am.dropped, (double)spool_dropped(a->spool));
+    metric_set(am.servers, a->sched ? (double)sched_count(a->sched) : 0);
+    bool connected = mqtt_session_connected(a->mq);
+    metric_set(am.connected, connected);
+    metric_set(am.clock_ok, a->clock_state >= 0 ? a->clock_state : -1);
+    if (!connected) metrics_set_health(false, "not connected to the broker (results wait in the spool)");
+    else if (a->clock_state == 0) metrics_set_health(false, "local clock check failed: probing paused");
+    else metrics_set_health(true, NULL);
+    evloop_timer_start(loop, &a->metrics_timer, 1000000);
 }
 
 static void on_status_timer(struct evloop *loop, void *arg)
@@ -889,6 +936,16 @@ int agent_monitor(const struct agent_opts *o, char **argv)
     evloop_timer_init(&a->reload_timer, on_reload_timer, a);
     evloop_timer_init(&a->once_timer, on_once_timeout, a);
     evloop_timer_init(&a->summary_timer, on_summary, a);
+    evloop_timer_init(&a->metrics_timer, on_metrics_timer, a);
+    if (o->metrics.listen && *o->metrics.listen) {
+        char merr[256];
+        metrics_register();
+        if (metrics_listen(o->metrics.listen, merr, sizeof merr) < 0) {
+            LOG_ALWAYS(ERROR, "%s", merr);
+            return 2;
+        }
+        evloop_timer_start(a->loop, &a->metrics_timer, 0);
+    }
     evloop_timer_start(a->loop, &a->resend_timer, 1000000);
     evloop_timer_start(a->loop, &a->status_timer, o->status_us);
     evloop_timer_start(a->loop, &a->summary_timer, 3600 * INT64_C(1000000));
@@ -935,6 +992,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
         free(json);
         mqtt_session_flush(a->mq, o->shutdown_us);
     }
+    metrics_stop();
     mqtt_session_free(a->mq);
     print_summary(a);
     if (a->nw) netwatch_free(a->nw);

@@ -79,7 +79,7 @@ const char *agent_version_string(void) { return AGENT_NAME "/" NTPMON_VERSION; }
 
 int main(int argc, char **argv)
 {
-    const struct opt_spec *groups[] = {opts_common_specs(&o.common), agent_specs, NULL};
+    const struct opt_spec *groups[] = {opts_common_specs(&o.common), agent_specs, opts_metrics_specs(&o.metrics), NULL};
     const struct opt_program prog = {
         .name = AGENT_NAME,
         .usage = "[options] monitor|setup|check IP…|version",

@@ -215,6 +215,13 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
         auth_session_free(s);
         return MOSQ_ERR_AUTH;
     }
+    if (!auth_client_id_allowed(s->sub, id)) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             LOG_PREFIX "refused client '%s' from %s (username '%s'): client id must be '%s' or '%s:…'",
+                             id, safe(addr), s->sub, s->sub, s->sub);
+        auth_session_free(s);
+        return MOSQ_ERR_AUTH;
+    }
     struct client *c = calloc(1, sizeof *c);
     if (!c || !(c->id = strdup(id))) {
         free(c);

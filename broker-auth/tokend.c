@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "jwtpeek.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "msg.h"
 #include "opts.h"
@@ -26,6 +27,7 @@
 
 static struct opts_common common;
 static struct opts_mqtt mqtto;
+static struct opts_metrics metricso;
 static struct opts_db dbo;
 static const char *key_file, *revoked_file;
 static int64_t monitor_ttl_us, min_interval_us;
@@ -55,6 +57,7 @@ struct tokend {
     struct revoked *revoked;
     struct strmap *last_request; /* monitor name → int64_t* monotonic µs of its last answered request */
     uint64_t issued, refused;
+    struct metric *m_issued, *m_refused;
 };
 
 /* The database connection, opened lazily and re-opened after a failure; NULL when unavailable. */
@@ -146,6 +149,7 @@ static void handle_request(struct tokend *t, const char *name)
     else check_monitor(t, name, why, sizeof why);
     if (why[0]) {
         t->refused++;
+        if (t->m_refused) metric_inc(t->m_refused);
         LOG(WARN, "no token for monitor %s: %s", name, why);
         char *p = msg_error_encode(why);
         reply(t, name, p);
@@ -157,6 +161,7 @@ static void handle_request(struct tokend *t, const char *name)
     if (token_issue(t->key, TOKEN_ROLE_MONITOR, common.env, name, monitor_ttl_us / 1000000, time_now_us() / 1000000,
                     &out, err) < 0) {
         t->refused++;
+        if (t->m_refused) metric_inc(t->m_refused);
         LOG(ERROR, "signing a token for monitor %s failed: %s", name, err);
         char *p = msg_error_encode("token service error");
         reply(t, name, p);
@@ -168,6 +173,7 @@ static void handle_request(struct tokend *t, const char *name)
     reply(t, name, p);
     free(p);
     t->issued++;
+    if (t->m_issued) metric_inc(t->m_issued);
     char exp[TIME_RFC3339_LEN];
     time_format_rfc3339(out.exp * 1000000, exp);
     LOG(INFO, "issued a token for monitor %s (jti %s, expires %s)", name, out.jti, exp);
@@ -218,7 +224,7 @@ int main(int argc, char **argv)
 {
     log_init("ntpmon-tokend");
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
-                                       tokend_specs(), NULL};
+                                       tokend_specs(), opts_metrics_specs(&metricso), NULL};
     struct opt_program prog = {
         "ntpmon-tokend", "[options]",
         "Token service: answers monitors' token renewal requests over MQTT with a new token signed by the key in "
@@ -268,8 +274,14 @@ int main(int argc, char **argv)
                NTPMON_VERSION, common.env, token_key_alg(t.key), desc, (long long)(monitor_ttl_us / 1000000),
                revoked_file ? revoked_file : "(none)");
     tokend_db(&t);
+    if (metricso.listen && *metricso.listen) {
+        t.m_issued = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"issued\"");
+        t.m_refused = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"refused\"");
+        if (metrics_listen(metricso.listen, err, sizeof err) < 0) opts_usage_error(&prog, "%s", err);
+    }
     mqtt_session_start(t.mqtt);
     int rc = evloop_run(t.loop);
+    metrics_stop();
 
     mqtt_session_flush(t.mqtt, 2000000);
     mqtt_session_stop(t.mqtt);

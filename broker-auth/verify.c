@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "jwtpeek.h"
@@ -440,4 +441,20 @@ bool auth_session_allows(const struct auth_session *s, const struct auth_policy 
         return false;
     }
     return false;
+}
+
+bool auth_client_id_allowed(const char *sub, const char *client_id)
+{
+    if (!sub || !client_id || !*sub) return false;
+    size_t n = strlen(sub);
+    if (strncmp(client_id, sub, n) == 0 && (client_id[n] == '\0' || (client_id[n] == ':' && client_id[n + 1])))
+        return true;
+    if (strncmp(client_id, "mosq-", 5) == 0 || strncmp(client_id, "auto-", 5) == 0) return true;
+    /* mosquitto 2.0 assigns a bare UUID (8-4-4-4-12 hex) to a client that sent an empty id */
+    if (strlen(client_id) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? client_id[i] != '-' : !isxdigit((unsigned char)client_id[i])) return false;
+    }
+    return true;
 }

@@ -55,4 +55,10 @@ bool auth_session_allows(const struct auth_session *s, const struct auth_policy 
 /* True when the token has expired at now_s (exp + leeway reached). */
 bool auth_session_expired(const struct auth_session *s, const struct auth_policy *pol, int64_t now_s);
 
+/* Whether a client may use this MQTT client id with a token for `sub`: the id must be `sub` itself or
+ * `sub:<suffix>`, so no client can take over (and keep kicking off) another party's session. Ids that libmosquitto
+ * tools generate ("mosq-…", "auto-…") and the bare UUIDs the broker assigns to clients that sent none are allowed
+ * too: they never name a daemon's session. */
+bool auth_client_id_allowed(const char *sub, const char *client_id);
+
 #endif

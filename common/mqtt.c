@@ -63,6 +63,27 @@ static void report_disconnect(struct mqtt_session *s, int reason, const char *wh
 
 static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
+void mqtt_client_id_for(const char *username, const char *wanted, char *out, size_t len)
+{
+    if (!username || !*username) {
+        snprintf(out, len, "%s", wanted ? wanted : "");
+        return;
+    }
+    size_t n = strlen(username);
+    if (!wanted || !*wanted || strcmp(wanted, username) == 0) snprintf(out, len, "%s", username);
+    else if (strncmp(wanted, username, n) == 0 && wanted[n] == ':' && wanted[n + 1]) snprintf(out, len, "%s", wanted);
+    else snprintf(out, len, "%s:%s", username, wanted);
+}
+
+/* Replaces the configured client id with the one the broker will accept for the current username. */
+static void fix_client_id(struct mqtt_session *s)
+{
+    char id[512];
+    mqtt_client_id_for(s->cfg.username, s->cfg.client_id, id, sizeof id);
+    free((char *)s->cfg.client_id);
+    s->cfg.client_id = id[0] ? xstrdup(id) : NULL;
+}
+
 int mqtt_url_parse(const char *url, char *host, size_t host_len, int *port, bool *tls)
 {
     if (!url) return -1;
@@ -426,6 +447,7 @@ struct mqtt_session *mqtt_session_new(struct evloop *loop, const struct mqtt_con
     s->cfg.ca_file = dup_or_null(cfg->ca_file);
     s->cfg.will_topic = dup_or_null(cfg->will_topic);
     s->cfg.will_payload = dup_or_null(cfg->will_payload);
+    fix_client_id(s);
     if (h) s->h = *h;
     s->arg = arg;
     s->fd = -1;
@@ -488,6 +510,7 @@ void mqtt_session_set_credentials(struct mqtt_session *s, const char *username, 
     free((char *)s->cfg.password);
     s->cfg.username = dup_or_null(username);
     s->cfg.password = dup_or_null(password);
+    fix_client_id(s);
 }
 
 void mqtt_session_set_url(struct mqtt_session *s, const char *url, const char *ca_file)

@@ -44,6 +44,11 @@ struct mqtt_handlers {
     void (*on_publish)(struct mqtt_session *s, int mid, int reason, void *arg);
 };
 
+/* The client id a session uses: the broker-auth plugin accepts only `sub` or `sub:<suffix>` (no client can take
+ * over another party's session), so with a username `wanted` becomes the suffix unless it already has that form;
+ * without a username `wanted` is used as it is. */
+void mqtt_client_id_for(const char *username, const char *wanted, char *out, size_t len);
+
 /* Parses an MQTT URL; 0 on success. */
 int mqtt_url_parse(const char *url, char *host, size_t host_len, int *port, bool *tls);
 

@@ -17,7 +17,7 @@ check_role() {
     local role=$1 name=$2 sub=$3 allowed=$4 denied=$5 tok out op
     tok=$(h_token "$role" "$name")
     # shellcheck disable=SC2086
-    out=$("$probe" -p "$H_MQTT_PORT" -u "$sub" -P "$tok" -i "probe-$role" $allowed $denied 2>&1)
+    out=$("$probe" -p "$H_MQTT_PORT" -u "$sub" -P "$tok" -i "$sub:probe" $allowed $denied 2>&1)
     h_like "$out" "^connect ok" "$role: connects as $sub"
     for op in $allowed; do expect_line "$out" "${op%%:*} ${op#*:} ok" "$role: ${op%%:*} ${op#*:} allowed"; done
     for op in $denied; do expect_line "$out" "${op%%:*} ${op#*:} denied" "$role: ${op%%:*} ${op#*:} denied"; done

@@ -10,12 +10,12 @@ forge="/usr/bin/python3 $(dirname "$0")/forge.py"
 
 # A watcher stays connected through everything and must still be served at the end.
 mkfifo "$H_TMP/w.in"
-h_spawn watcher sh -c "exec '$probe' -p '$H_MQTT_PORT' -u watch-w -P '$(h_token watcher w)' -i watcher -w 3000 - <'$H_TMP/w.in'"
+h_spawn watcher sh -c "exec '$probe' -p '$H_MQTT_PORT' -u watch-w -P '$(h_token watcher w)' -i watch-w:watcher -w 3000 - <'$H_TMP/w.in'"
 exec 7>"$H_TMP/w.in"
 echo "sub:$E/monitors/+/status" >&7
 h_wait_ok "watcher subscribed" 10 grep -q "^sub $E/monitors/+/status ok" "${H_LOG[watcher]}"
 
-connect() { "$probe" -p "$H_MQTT_PORT" -u "$1" -P "$2" -i "c-$RANDOM" "pub:$E/monitors/$1/status" 2>&1; }
+connect() { "$probe" -p "$H_MQTT_PORT" -u "$1" -P "$2" -i "$1:c-$RANDOM" "pub:$E/monitors/$1/status" 2>&1; }
 
 good=$($forge good m1)
 h_like "$(connect m1 "$good")" "^connect ok" "a well-formed forged token is accepted (the forger works)"
@@ -54,4 +54,15 @@ h_wait_ok "the watcher connected throughout is still served" 10 grep -q "^recv $
 h_unlike "$(h_log watcher)" "disconnected" "the watcher was never disconnected"
 exec 7>&-
 h_ok "broker alive" kill -0 "${H_PID[mosquitto]}"
+# A valid token cannot take another party's session: the client id must be the token's sub or "sub:<suffix>".
+tm1=$(h_token monitor m1)
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m1 -P "$tm1" -i ingest-test "pub:$E/monitors/m1/status" 2>&1)" "^connect refused 13[45]" \
+    "a monitor token with ingest's client id is refused"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m1 -P "$tm1" -i m2 "pub:$E/monitors/m1/status" 2>&1)" "^connect refused 13[45]" \
+    "a monitor token with another monitor's client id is refused"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m1 -P "$tm1" -i m1x "pub:$E/monitors/m1/status" 2>&1)" "^connect refused 13[45]" \
+    "a client id that merely starts with the sub is refused"
+h_like "$(h_log mosquitto)" "refused client 'ingest-test' .*client id must be 'm1' or 'm1:…'" "the log says why"
+h_like "$("$probe" -p "$H_MQTT_PORT" -u m1 -P "$tm1" -i m1:second "pub:$E/monitors/m1/status" 2>&1)" "connect ok" \
+    "sub:<suffix> is accepted"
 h_done

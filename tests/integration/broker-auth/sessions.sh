@@ -12,7 +12,7 @@ ctl=$H_BIN/ntpmonctl
 start_probe() {
     local name=$1 user=$2 tok=$3; shift 3
     mkfifo "$H_TMP/$name.in"
-    h_spawn "$name" sh -c "exec '$probe' -p '$H_MQTT_PORT' -u '$user' -P '$tok' -i '$name' $* - <'$H_TMP/$name.in'"
+    h_spawn "$name" sh -c "exec '$probe' -p '$H_MQTT_PORT' -u '$user' -P '$tok' -i '$user:$name' $* - <'$H_TMP/$name.in'"
 }
 seen() { grep -q "$2" "${H_LOG[$1]}"; }
 
@@ -65,17 +65,17 @@ h_wait_ok "after exp, nothing is delivered" 5 seen b "^recv $E/monitors/m7/assig
 echo "sub:$E/monitors/m7/assign" >&8
 h_wait_ok "after exp, subscribing is refused" 5 seen b "^sub $E/monitors/m7/assign denied"
 exec 8>&-
-h_like "$(h_log mosquitto)" "client 'b' \(m7\): token expired, access denied" "expiry logged once"
-h_is "$(h_log mosquitto | grep -c "client 'b' (m7): token expired")" 1 "…and only once"
+h_like "$(h_log mosquitto)" "client 'm7:b' \(m7\): token expired, access denied" "expiry logged once"
+h_is "$(h_log mosquitto | grep -c "client 'm7:b' (m7): token expired")" 1 "…and only once"
 
 # ---- persistent sessions keep their queue while offline (READ is checked for offline sessions too) ----
 ting=$(h_token ingest q)
-out=$("$probe" -p "$H_MQTT_PORT" -u ingest-q -P "$ting" -i ingest-q -c "sub:$E/results/#")
+out=$("$probe" -p "$H_MQTT_PORT" -u ingest-q -P "$ting" -i ingest-q:worker -c "sub:$E/results/#")
 h_like "$out" "sub $E/results/# ok" "ingest subscribes with a persistent session"
 tm=$(h_token monitor m8)
 out=$("$probe" -p "$H_MQTT_PORT" -u m8 -P "$tm" "pub:$E/results/1/m8" "pub:$E/results/2/m8" "pub:$E/results/3/m8")
 h_like "$out" "pub $E/results/3/m8 ok" "results published while ingest is away"
-out=$("$probe" -p "$H_MQTT_PORT" -u ingest-q -P "$ting" -i ingest-q -c -w 2000 \
+out=$("$probe" -p "$H_MQTT_PORT" -u ingest-q -P "$ting" -i ingest-q:worker -c -w 2000 \
       "recv:$E/results/1/m8" "recv:$E/results/2/m8" "recv:$E/results/3/m8")
 h_like "$out" "recv $E/results/1/m8 got x" "queued result 1 delivered on reconnect"
 h_like "$out" "recv $E/results/3/m8 got x" "queued result 3 delivered on reconnect"

@@ -23,7 +23,7 @@ sel_pub() { mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN
 # sel_pub_as MONITOR ARGS… — mosquitto_pub with the monitor's own token (what its agent may publish).
 sel_pub_as() {
     local mon=$1; shift
-    mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u "$mon" -P "$(h_token monitor "$mon")" -q 1 -i "pub-$mon-$RANDOM" "$@"
+    mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u "$mon" -P "$(h_token monitor "$mon")" -q 1 -i "$mon:pub-$RANDOM" "$@"
 }
 
 # sel_gen MONITOR SERVER_ID IP COUNT [ERROR] — prints COUNT result messages of MONITOR for the server, one per

@@ -142,11 +142,29 @@ TEST(revocation_list)
     revoked_free(r);
 }
 
+TEST(client_ids_are_bound_to_the_subject)
+{
+    CHECK(auth_client_id_allowed("nl-ams1", "nl-ams1"));
+    CHECK(auth_client_id_allowed("ingest-prod", "ingest-prod:host1"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "ingest-prod"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "nl-ams12"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "nl-ams1:"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "nl-ams1-x"));
+    CHECK(auth_client_id_allowed("nl-ams1", "mosq-Zx81kQ"));
+    CHECK(auth_client_id_allowed("nl-ams1", "auto-5E1D"));
+    CHECK(auth_client_id_allowed("nl-ams1", "DD7265F1-B7B9-10D5-4EFE-B8CE9B6213D7"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "DD7265F1-B7B9-10D5-4EFE-B8CE9B6213D"));
+    CHECK(!auth_client_id_allowed("nl-ams1", "DD7265F1xB7B9-10D5-4EFE-B8CE9B6213D7"));
+    CHECK(!auth_client_id_allowed("", "x"));
+    CHECK(!auth_client_id_allowed("a", NULL));
+}
+
 int main(void)
 {
     RUN(valid_token_and_acl);
     RUN(structural_refusals);
     RUN(key_loading);
     RUN(revocation_list);
+    RUN(client_ids_are_bound_to_the_subject);
     return unit_done();
 }
