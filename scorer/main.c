@@ -212,9 +212,12 @@ int main(int argc, char **argv)
         username = xstrdup(claims.sub);
     }
     char client_id[128];
-    /* A persistent session needs a stable id: one per env and shard (the broker queues for it while we are away). */
+    /* A persistent session needs a stable id: one per env and shard (the broker queues for it while we are away).
+     * With a token it is "<sub>:shard-K-of-N", the form the broker-auth plugin accepts for that sub. */
     if (mqtto.client_id && *mqtto.client_id) snprintf(client_id, sizeof client_id, "%s", mqtto.client_id);
-    else snprintf(client_id, sizeof client_id, "%s-%lld-of-%lld", username ? username : "ntpmon-scorer",
+    else if (username) snprintf(client_id, sizeof client_id, "%s:shard-%lld-of-%lld", username, (long long)o.shard.k,
+                                (long long)o.shard.n);
+    else snprintf(client_id, sizeof client_id, "ntpmon-scorer-%s-shard-%lld-of-%lld", common.env,
                   (long long)o.shard.k, (long long)o.shard.n);
     struct mqtt_config mc = {
         .url = mqtto.url,
