@@ -276,19 +276,6 @@ static bool format_number_fast(double v, char out[48])
     return true;
 }
 
-void msg_format_number(double v, char out[48])
-{
-    if (!isfinite(v)) {
-        snprintf(out, 48, "0");
-        return;
-    }
-    if (fabs(v) >= 1e15) {
-        snprintf(out, 48, "%.17g", v);
-        return;
-    }
-    if (!format_number_fast(v, out)) format_number_printf(v, out);
-}
-
 void msg_format_number_reference(double v, char out[48])
 {
     if (!isfinite(v)) {
@@ -300,6 +287,12 @@ void msg_format_number_reference(double v, char out[48])
         return;
     }
     format_number_printf(v, out);
+}
+
+void msg_format_number(double v, char out[48])
+{
+    if (isfinite(v) && format_number_fast(v, out)) return; /* the fast path declines |v| >= 1e6 and near-ties */
+    msg_format_number_reference(v, out);
 }
 
 /* ---------- JSON helpers ---------- */
