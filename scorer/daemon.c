@@ -704,26 +704,26 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 static void register_metrics(struct scorer *sc)
 {
-    sc->m.received = metrics_counter("scorer_results_received_total", "results received from the broker", NULL);
-    sc->m.other_shard = metrics_counter("scorer_results_other_shard_total",
+    sc->m.received = metrics_counter("ntpmon_scorer_results_received_total", "results received from the broker", NULL);
+    sc->m.other_shard = metrics_counter("ntpmon_scorer_results_other_shard_total",
                                         "results of other shards received and dropped (see --shard-topics)", NULL);
-    sc->m.scored = metrics_counter("scorer_results_scored_total", "results scored and committed", NULL);
-    sc->m.duplicates = metrics_counter("scorer_results_duplicate_total", "results already scored (redeliveries)", NULL);
-    sc->m.recorded = metrics_counter("scorer_overall_recorded_total", "overall scores recorded", NULL);
-    sc->m.crossings = metrics_counter("scorer_pool_changes_total", "servers entering or leaving the pool", NULL);
-    sc->m.published = metrics_counter("scorer_messages_published_total", "retained messages published", NULL);
-    sc->m.publish_failed = metrics_counter("scorer_messages_publish_failed_total", "publishes that failed", NULL);
-    sc->m.skip_invalid = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"invalid\"");
-    sc->m.skip_monitor = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"monitor\"");
-    sc->m.skip_server = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"server\"");
-    sc->m.skip_old = metrics_counter("scorer_results_skipped_total", "results not scored", "reason=\"max_age\"");
-    sc->m.dropped = metrics_counter("scorer_results_dropped_total", "queued results dropped (queue full)", NULL);
-    sc->m.rescanned = metrics_counter("scorer_results_rescanned_total", "results scored from the results table", NULL);
-    sc->m.db_errors = metrics_counter("scorer_db_errors_total", "batches the database refused", NULL);
-    sc->m.pending = metrics_gauge("scorer_pending_results", "results queued for scoring", NULL);
-    sc->m.servers_loaded = metrics_counter("scorer_servers_loaded_total", "server states loaded from the database", NULL);
-    sc->m.batch_seconds = metrics_gauge("scorer_batch_seconds", "duration of the last batch transaction", NULL);
-    sc->m.latency_seconds = metrics_gauge("scorer_latency_seconds", "receive to commit, last batch", NULL);
+    sc->m.scored = metrics_counter("ntpmon_scorer_results_scored_total", "results scored and committed", NULL);
+    sc->m.duplicates = metrics_counter("ntpmon_scorer_results_duplicate_total", "results already scored (redeliveries)", NULL);
+    sc->m.recorded = metrics_counter("ntpmon_scorer_overall_recorded_total", "overall scores recorded", NULL);
+    sc->m.crossings = metrics_counter("ntpmon_scorer_pool_changes_total", "servers entering or leaving the pool", NULL);
+    sc->m.published = metrics_counter("ntpmon_scorer_messages_published_total", "retained messages published", NULL);
+    sc->m.publish_failed = metrics_counter("ntpmon_scorer_messages_publish_failed_total", "publishes that failed", NULL);
+    sc->m.skip_invalid = metrics_counter("ntpmon_scorer_results_skipped_total", "results not scored", "reason=\"invalid\"");
+    sc->m.skip_monitor = metrics_counter("ntpmon_scorer_results_skipped_total", "results not scored", "reason=\"monitor\"");
+    sc->m.skip_server = metrics_counter("ntpmon_scorer_results_skipped_total", "results not scored", "reason=\"server\"");
+    sc->m.skip_old = metrics_counter("ntpmon_scorer_results_skipped_total", "results not scored", "reason=\"max_age\"");
+    sc->m.dropped = metrics_counter("ntpmon_scorer_results_dropped_total", "queued results dropped (queue full)", NULL);
+    sc->m.rescanned = metrics_counter("ntpmon_scorer_results_rescanned_total", "results scored from the results table", NULL);
+    sc->m.db_errors = metrics_counter("ntpmon_scorer_db_errors_total", "batches the database refused", NULL);
+    sc->m.pending = metrics_gauge("ntpmon_scorer_pending_results", "results queued for scoring", NULL);
+    sc->m.servers_loaded = metrics_counter("ntpmon_scorer_servers_loaded_total", "server states loaded from the database", NULL);
+    sc->m.batch_seconds = metrics_gauge("ntpmon_scorer_batch_seconds", "duration of the last batch transaction", NULL);
+    sc->m.latency_seconds = metrics_gauge("ntpmon_scorer_latency_seconds", "receive to commit, last batch", NULL);
 }
 
 static int cmp_id(const void *a, const void *b)

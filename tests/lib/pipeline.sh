@@ -24,12 +24,10 @@ P_SELECTOR_SETTINGS='{"active_target":3,"testing_target":3,"min_count_testing":3
   "review_after_error_s":4,"backoff_min_s":1,"backoff_max_s":2,"rescan_s":3,"new_pair_review_delay_s":0}'
 
 p_ctl() { "$H_BIN/ntpmonctl" "$@" >/dev/null || { echo "# ntpmonctl $* failed"; exit 1; }; }
-# p_token NAME ROLE: one long-lived token per party (cached).
+# p_token NAME ROLE: makes sure ${P_TOKEN[NAME]} holds one long-lived token of ROLE (call it outside $(…)).
 p_token() {
     [ -n "${P_TOKEN[$1]:-}" ] || P_TOKEN[$1]=$(h_token "$2" "$([ "$2" = monitor ] && echo "$1")" 24h)
-    echo "${P_TOKEN[$1]}"
 }
-p_metrics_port() { [ -n "${P_METRICS[$1]:-}" ] || P_METRICS[$1]=$(h_free_port tcp); echo "${P_METRICS[$1]}"; }
 # p_metric NAME METRIC[{labels}]: the value a daemon's /metrics reports (empty when unreachable).
 p_metric() {
     curl -s --max-time 2 "http://127.0.0.1:${P_METRICS[$1]}/metrics" | awk -v m="$2" '$1 == m { print $2; exit }'
@@ -74,7 +72,8 @@ p_agent_setup() {
         url=mqtt://127.0.0.1:${P_PROXY_PORT[$m]}
         p_proxy_up "$m"
     fi
-    p_token "$m" monitor | "$H_BIN/ntpmon-agent" -e "$P_ENV" --state-dir "$H_TMP/agent-$m" setup --name "$m" \
+    p_token "$m" monitor
+    echo "${P_TOKEN[$m]}" | "$H_BIN/ntpmon-agent" -e "$P_ENV" --state-dir "$H_TMP/agent-$m" setup --name "$m" \
         --mqtt-url "$url" --mqtt-token-file - --clock-ref "127.0.0.2:$H_NTP_PORT" >/dev/null ||
         { echo "# agent setup failed"; exit 1; }
 }
@@ -88,15 +87,20 @@ p_proxy_down() { h_stop "proxy-$1" KILL; }
 # p_start NAME: starts (or restarts) a daemon by name: ingest, scorer, selector, tokend, agent-<monitor>.
 p_start() {
     local name=$1 port
-    port=$(p_metrics_port "$name")
+    [ -n "${P_METRICS[$name]:-}" ] || P_METRICS[$name]=$(h_free_port tcp)
+    port=${P_METRICS[$name]}
     case "$name" in
-        ingest) h_spawn ingest env MQTT_TOKEN="$(p_token ingest ingest)" "$H_BIN/ntpmon-ingest" \
+        ingest|scorer|selector) p_token "$name" "$name" ;;
+        tokend) p_token tokend tokens ;;
+    esac
+    case "$name" in
+        ingest) h_spawn ingest env MQTT_TOKEN="${P_TOKEN[ingest]}" "$H_BIN/ntpmon-ingest" \
                     --summary-interval 20s --metrics-listen "127.0.0.1:$port" ;;
-        scorer) h_spawn scorer env MQTT_TOKEN="$(p_token scorer scorer)" "$H_BIN/ntpmon-scorer" \
+        scorer) h_spawn scorer env MQTT_TOKEN="${P_TOKEN[scorer]}" "$H_BIN/ntpmon-scorer" \
                     --reload-interval 2 --rescan-interval 10s --rescan-settle 2s --metrics-listen "127.0.0.1:$port" ;;
-        selector) h_spawn selector env MQTT_TOKEN="$(p_token selector selector)" "$H_BIN/ntpmon-selector" \
+        selector) h_spawn selector env MQTT_TOKEN="${P_TOKEN[selector]}" "$H_BIN/ntpmon-selector" \
                     --metrics-listen "127.0.0.1:$port" ;;
-        tokend) h_spawn tokend env MQTT_TOKEN="$(p_token tokend tokens)" "$H_BIN/ntpmon-tokend" \
+        tokend) h_spawn tokend env MQTT_TOKEN="${P_TOKEN[tokend]}" "$H_BIN/ntpmon-tokend" \
                     --revoked-file "$NTPMON_REVOKED_FILE" --monitor-ttl 6h --metrics-listen "127.0.0.1:$port" ;;
         agent-*) h_spawn "$name" "$H_BIN/ntpmon-agent" -e "$P_ENV" --state-dir "$H_TMP/$name" --log-level "$P_AGENT_LOG" \
                     monitor --allow-loopback --ntp-port "$H_NTP_PORT" --min-interval 1s --sample-spacing 0.2s \

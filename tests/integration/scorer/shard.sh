@@ -46,10 +46,10 @@ h_ok "stream published" env MQTT_TOKEN="$FEED_TOKEN" "$H_BIN/result-feed" "$MQTT
 h_wait_ok "every result scored" 30 scored_total "$total"
 
 h_is "$(h_sql 'SELECT COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL')" "$total" "each exactly once"
-h_is "$(metric "$p0" scorer_results_scored_total)" "$even" "shard 0 scored the even servers' results"
-h_is "$(metric "$p1" scorer_results_scored_total)" "$((total - even))" "shard 1 scored the odd servers' results"
-h_is "$(metric "$p0" scorer_results_other_shard_total)" "$((total - even))" "shard 0 received and dropped the rest (wildcard)"
-h_is "$(metric "$p1" scorer_results_other_shard_total)" 0 "shard 1 never received another shard's result (per-server topics)"
+h_is "$(metric "$p0" ntpmon_scorer_results_scored_total)" "$even" "shard 0 scored the even servers' results"
+h_is "$(metric "$p1" ntpmon_scorer_results_scored_total)" "$((total - even))" "shard 1 scored the odd servers' results"
+h_is "$(metric "$p0" ntpmon_scorer_results_other_shard_total)" "$((total - even))" "shard 0 received and dropped the rest (wildcard)"
+h_is "$(metric "$p1" ntpmon_scorer_results_other_shard_total)" 0 "shard 1 never received another shard's result (per-server topics)"
 h_unlike "$(h_log shard0; h_log shard1)" "cannot be stored|Duplicate" "no shard touched the other's servers"
 
 "$H_BIN/ntpmon-scorer" replay <"$H_TMP/stream.jsonl" >"$H_TMP/replay.json" 2>/dev/null
