@@ -82,7 +82,12 @@ p_proxy_up() {
     h_spawn "proxy-$1" socat "TCP-LISTEN:${P_PROXY_PORT[$1]},bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$H_MQTT_PORT"
     h_wait 10 h_port_open_tcp "${P_PROXY_PORT[$1]}"
 }
-p_proxy_down() { h_stop "proxy-$1" KILL; }
+# socat forks a child per connection: kill those by parent PID too, so open connections really break.
+p_proxy_down() {
+    local pid=${H_PID[proxy-$1]:-}
+    [ -n "$pid" ] && pkill -KILL -P "$pid"
+    h_stop "proxy-$1" KILL
+}
 
 # p_start NAME: starts (or restarts) a daemon by name: ingest, scorer, selector, tokend, agent-<monitor>.
 p_start() {
