@@ -3,7 +3,8 @@
 # token service, chronyd and fake NTP servers, intervals shrunk by settings and flags): a server added while
 # everything runs goes candidate → testing → active, its score rises above 10 and status/servers/<id> says in_pool;
 # the 120 ms server and the RATE server settle where the step table puts them; ntpmonctl log prints their CSV; the
-# web UI's ad-hoc check answers; every daemon serves /metrics and /healthz.
+# web UI's ad-hoc check answers; every daemon serves /metrics and /healthz and exits 0 on SIGTERM.
+# asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/../../lib/pipeline.sh"
 P_SERVERS="127.0.0.3 127.0.0.4"
@@ -78,4 +79,8 @@ h_is "$(p_metric agent-ams1 ntpmon_agent_mqtt_connected)" 1 "agent /metrics says
 h_like "$(curl -s "http://127.0.0.1:${P_METRICS[ingest]}/metrics")" "ntpmon_ingest" "ingest serves its metrics"
 h_like "$(curl -s "http://127.0.0.1:${P_METRICS[scorer]}/metrics")" "ntpmon_scorer" "scorer serves its metrics"
 h_like "$(curl -s "http://127.0.0.1:${P_METRICS[selector]}/metrics")" "ntpmon_selector" "selector serves its metrics"
+# ---- clean shutdown ----
+for d in agent-ams1 agent-lax1 agent-syd1 selector scorer ingest tokend; do
+    h_stop "$d"; h_is "$?" 0 "$d exits 0 on SIGTERM"
+done
 h_done
