@@ -54,7 +54,21 @@ struct plugin {
     struct strmap *by_id;  /* client id → the newest struct client of that id (borrowed) */
     int64_t last_purge_s;
     bool kick_pending;     /* the revocation list changed: kick revoked clients on the next tick */
+    /* Every ACL check (one per publish and per delivery) needs the client of a context: a direct-mapped cache
+     * in front of by_ctx saves formatting and hashing the key on that hot path. Entries are cleared when their
+     * client is dropped, so a hit is always a live client. */
+    struct ctx_cache_entry {
+        const struct mosquitto *ctx;
+        struct client *c;
+    } ctx_cache[256];
 };
+
+static struct ctx_cache_entry *ctx_cache_slot(struct plugin *p, const struct mosquitto *ctx)
+{
+    uintptr_t h = (uintptr_t)ctx;
+    h ^= h >> 9;
+    return &p->ctx_cache[(h >> 4) & 255];
+}
 
 static int64_t now_s(void)
 {
@@ -159,6 +173,8 @@ static void client_free(void *v)
 /* Removes c from both maps and frees it. */
 static void client_drop(struct plugin *p, struct client *c)
 {
+    struct ctx_cache_entry *e = ctx_cache_slot(p, c->ctx);
+    if (e->c == c) *e = (struct ctx_cache_entry){NULL, NULL};
     char key[32];
     ctx_key(c->ctx, key);
     if (strmap_get(p->by_id, c->id) == c) strmap_remove(p->by_id, c->id);
@@ -255,10 +271,15 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     (void)event;
     struct mosquitto_evt_acl_check *ed = event_data;
     struct plugin *p = userdata;
-    char key[32];
-    ctx_key(ed->client, key);
-    struct client *c = strmap_get(p->by_ctx, key);
-    if (!c) return MOSQ_ERR_ACL_DENIED;
+    struct ctx_cache_entry *slot = ctx_cache_slot(p, ed->client);
+    struct client *c = slot->ctx == ed->client ? slot->c : NULL;
+    if (!c) {
+        char key[32];
+        ctx_key(ed->client, key);
+        c = strmap_get(p->by_ctx, key);
+        if (!c) return MOSQ_ERR_ACL_DENIED;
+        *slot = (struct ctx_cache_entry){ed->client, c};
+    }
     refresh_revoked(p, false);
     if (client_is_revoked(p, c)) {
         if (!c->logged_revoked)
