@@ -7,8 +7,9 @@ SAN ?= 0
 CC ?= cc
 AR ?= ar
 
-PKGS := libmosquitto json-c libmariadb libjwt openssl yaml-0.1 libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS := libmosquitto json-c libmariadb libjwt openssl yaml-0.1
+# libmicrohttpd is only compiled against: common/metrics.c dlopens it when metrics are served.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
