@@ -64,12 +64,13 @@ static void derive_client_id(const char *sub, char out[MSG_NAME_MAX])
 {
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) < 0) snprintf(host, sizeof host, "host");
+    /* "<sub>:<host>": the form the broker plugin accepts for this token (common/mqtt.h) */
     char raw[512];
-    snprintf(raw, sizeof raw, "%s-%s", sub, host);
+    snprintf(raw, sizeof raw, "%s:%s", sub, host);
     size_t n = 0;
     for (const char *p = raw; *p && n < MSG_NAME_MAX - 1; p++) {
         char c = *p;
-        out[n++] = (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') ? c : '-';
+        out[n++] = (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' || c == ':') ? c : '-';
     }
     out[n] = '\0';
 }
