@@ -20,6 +20,7 @@
 #include "clockcheck.h"
 #include "evloop.h"
 #include "jwtpeek.h"
+#include "fileio.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -370,7 +371,7 @@ static void handle_assign(struct agent *a, const char *payload, size_t len)
     }
     /* Keep it before using it, so a restart with the broker away probes the same servers. */
     char ferr[256];
-    if (state_write_atomic(a->assign_path, payload, len, 0600, ferr, sizeof ferr) < 0)
+    if (file_write_atomic(a->assign_path, payload, len, 0600, ferr, sizeof ferr) < 0)
         LOG(ERROR, "cannot keep the assignment: %s", ferr);
     apply_assign(a, &as, "the broker");
     msg_assign_free(&as);

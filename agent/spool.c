@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "ulid.h"
 #include "xalloc.h"
@@ -109,24 +110,10 @@ static void normalize_id(const char *in, char out[27])
 
 /* ---- file I/O ---- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends one record; on failure the file is cut back so no partial record remains. */
 static int append(struct spool *sp, const char *rec, size_t len)
 {
-    if (write_all(sp->fd, rec, len) < 0) {
+    if (file_write_all(sp->fd, rec, len) < 0) {
         int saved = errno;
         if (ftruncate(sp->fd, (off_t)sp->file_bytes) < 0) { /* nothing more we can do; replay drops a torn tail */
         }
@@ -143,17 +130,6 @@ static int append_mark(struct spool *sp, char kind, const char *id)
     char rec[32];
     int n = snprintf(rec, sizeof rec, "%c %s\n", kind, id);
     return append(sp, rec, (size_t)n);
-}
-
-static void fsync_dir(const char *path)
-{
-    char *copy = xstrdup(path);
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
 }
 
 static int pread_all(int fd, char *buf, size_t len, uint64_t off)
@@ -193,7 +169,7 @@ static int compact(struct spool *sp)
         int plen = snprintf(prefix, sizeof prefix, "R %s %" PRId64 " ", e->id, e->server_id);
         size_t need = (size_t)plen + e->len + 1;
         if (used + need > cap) {
-            if (write_all(fd, buf, used) < 0) rc = -1;
+            if (file_write_all(fd, buf, used) < 0) rc = -1;
             pos += used;
             used = 0;
             if (need > cap) {
@@ -207,7 +183,7 @@ static int compact(struct spool *sp)
         used += need;
         buf[used - 1] = '\n';
     }
-    if (rc == 0 && write_all(fd, buf, used) < 0) rc = -1;
+    if (rc == 0 && file_write_all(fd, buf, used) < 0) rc = -1;
     pos += used;
     free(buf);
     if (rc == 0 && fsync(fd) < 0) rc = -1;
@@ -221,7 +197,7 @@ static int compact(struct spool *sp)
         return -1;
     }
     free(tmp);
-    fsync_dir(sp->path);
+    file_fsync_dir(sp->path);
     int nfd = open(sp->path, O_RDWR | O_APPEND | O_CLOEXEC);
     if (nfd < 0) {
         /* The new file is in place but we cannot open it: this is fatal for the guarantee. */

@@ -1,6 +1,8 @@
 /* state.c — state directory layout, the lock, atomic file replacement, and state.json (json-c). */
 #include "state.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -86,48 +88,6 @@ int state_lock(const char *dir, char *err, size_t err_len)
     }
     free(path);
     return fd;
-}
-
-int state_write_atomic(const char *path, const void *data, size_t len, unsigned mode, char *err, size_t err_len)
-{
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    const char *p = data;
-    size_t left = len;
-    int rc = 0;
-    while (left > 0 && rc == 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) rc = -1;
-        else {
-            p += w;
-            left -= (size_t)w;
-        }
-    }
-    if (rc == 0 && fchmod(fd, mode) < 0) rc = -1; /* the umask must not widen or narrow it */
-    if (rc == 0 && fsync(fd) < 0) rc = -1;
-    if (close(fd) < 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) < 0) rc = -1;
-    if (rc < 0) {
-        snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    char *copy = xstrdup(path);
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
 }
 
 char *state_read_file(const char *path, size_t max, size_t *len, char *err, size_t err_len)
@@ -322,7 +282,7 @@ int state_save(const char *path, const struct agent_state *s, char *err, size_t 
     memcpy(copy, text, len);
     copy[len++] = '\n';
     json_object_put(o);
-    int rc = state_write_atomic(path, copy, len, 0600, err, err_len);
+    int rc = file_write_atomic(path, copy, len, 0600, err, err_len);
     explicit_bzero(copy, len);
     free(copy);
     return rc;

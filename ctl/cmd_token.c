@@ -11,6 +11,7 @@
 
 #include "cmds.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "token.h"
@@ -119,20 +120,6 @@ static bool has_line(const char *text, const char *entry)
     return false;
 }
 
-static int write_fully(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv)
 {
     (void)ctx;
@@ -154,7 +141,6 @@ int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv)
     int rc = 1;
     size_t len;
     char *old = read_all(path, &len);
-    char *tmp = NULL;
     if (!old) {
         rc = ctl_fail("cannot read %s: %s", path, strerror(errno));
         goto out;
@@ -166,32 +152,18 @@ int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv)
     }
     struct stat st;
     mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-    tmp = xasprintf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = ctl_fail("cannot create a temporary file beside %s: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto out;
-    }
     bool need_nl = len && old[len - 1] != '\n';
-    if (fchmod(fd, mode) < 0 || write_fully(fd, old, len) < 0 || (need_nl && write_fully(fd, "\n", 1) < 0) ||
-        write_fully(fd, entry, strlen(entry)) < 0 || write_fully(fd, "\n", 1) < 0 || fsync(fd) < 0) {
-        rc = ctl_fail("writing %s failed: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
+    char *content = xasprintf("%.*s%s%s\n", (int)len, old, need_nl ? "\n" : "", entry);
+    char werr[512];
+    if (file_write_atomic(path, content, strlen(content), mode, werr, sizeof werr) < 0) {
+        free(content);
+        rc = ctl_fail("%s", werr);
         goto out;
     }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        rc = ctl_fail("renaming %s to %s failed: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
+    free(content);
     printf("revoked '%s' (%s)\n", entry, path);
     rc = 0;
 out:
-    free(tmp);
     free(old);
     close(lock_fd);
     return rc;
