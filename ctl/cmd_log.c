@@ -8,7 +8,6 @@
 
 #include "cmds.h"
 #include "ctl.h"
-#include "netaddr.h"
 #include "scorelog.h"
 #include "timeutil.h"
 
@@ -88,22 +87,9 @@ int cmd_log(struct ctl_ctx *ctx, int argc, char **argv)
         return ctl_fail("invalid --since '%s': use Unix seconds, RFC 3339 or 'YYYY-MM-DD HH:MM:SS'", opt_since);
     struct db *db = ctl_db(ctx);
 
-    /* the server: an address, or an id */
-    struct find_ctx server = {0, false};
-    struct netaddr a;
-    char ip[NETADDR_STRLEN] = "";
-    int64_t id = 0;
-    if (netaddr_parse(argv[0], &a) == 0) {
-        netaddr_format(&a, ip);
-    } else {
-        char *end;
-        id = strtoll(argv[0], &end, 10);
-        if (*end || id <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", argv[0]);
-    }
-    struct db_param sp[] = {DB_STR(ip), DB_INT(id)};
-    if (db_query(db, "SELECT id FROM servers WHERE ip = ? OR id = ?", sp, 2, take_id, &server) < 0)
-        return ctl_db_fail(ctx, "looking up the server");
-    if (!server.found) return ctl_fail("no server %s", argv[0]);
+    int64_t server_id;
+    int rc = ctl_find_server(ctx, argv[0], &server_id);
+    if (rc) return rc;
 
     /* which rows: overall only, every monitor, or one monitor */
     struct find_ctx monitor = {0, false};
@@ -126,7 +112,7 @@ int cmd_log(struct ctl_ctx *ctx, int argc, char **argv)
     char sql[sizeof head + sizeof tail + 64];
     struct db_param p[4];
     size_t n = 0;
-    p[n++] = DB_INT(server.id);
+    p[n++] = DB_INT(server_id);
     p[n++] = DB_STR(since);
     if (all) {
         snprintf(sql, sizeof sql, "%s%s", head, tail);

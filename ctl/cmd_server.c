@@ -90,28 +90,36 @@ int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv)
+int ctl_find_server(struct ctl_ctx *ctx, const char *arg, int64_t *id)
 {
-    if (argc != 1) return ctl_fail("usage: server delete IP|ID");
-    struct db *db = ctl_db(ctx);
     struct netaddr a;
     char ip[NETADDR_STRLEN] = "";
-    int64_t id = 0;
-    if (netaddr_parse(argv[0], &a) == 0) {
+    int64_t want = 0;
+    if (netaddr_parse(arg, &a) == 0) {
         netaddr_format(&a, ip);
     } else {
         char *end;
-        id = strtoll(argv[0], &end, 10);
-        if (*end || id <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", argv[0]);
+        want = strtoll(arg, &end, 10);
+        if (*end || want <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", arg);
     }
-    struct db_param p[] = {DB_STR(ip), DB_INT(id)};
-    uint64_t affected = 0;
+    struct db_param p[] = {DB_STR(ip), DB_INT(want)};
+    int r = db_query_int(ctl_db(ctx), "SELECT id FROM servers WHERE ip = ? OR id = ?", p, 2, id);
+    if (r < 0) return ctl_db_fail(ctx, "looking up the server");
+    if (r == 0) return ctl_fail("no server %s", arg);
+    return 0;
+}
+
+int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 1) return ctl_fail("usage: server delete IP|ID");
+    int64_t id;
+    int rc = ctl_find_server(ctx, argv[0], &id);
+    if (rc) return rc;
+    struct db_param p[] = {DB_INT(id)};
     /* Deleted servers keep their rows (history); from deletion_on they get no assignments and leave the pool. */
-    if (db_execp(db, "UPDATE servers SET deletion_on = IFNULL(deletion_on, UTC_DATE()), in_pool = 0"
-                     " WHERE ip = ? OR id = ?",
-                 p, 2, &affected, NULL) < 0)
+    if (db_execp(ctl_db(ctx), "UPDATE servers SET deletion_on = IFNULL(deletion_on, UTC_DATE()), in_pool = 0 WHERE id = ?",
+                 p, 1, NULL, NULL) < 0)
         return ctl_db_fail(ctx, "deleting the server");
-    if (affected == 0) return ctl_fail("no server %s", argv[0]);
     printf("server %s deleted\n", argv[0]);
     return 0;
 }

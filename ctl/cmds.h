@@ -17,6 +17,10 @@ int cmd_monitor_add(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_monitor_list(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_monitor_set_status(struct ctl_ctx *ctx, int argc, char **argv);
 
+/* Resolves a server given as an IP address or an id to its id; 0, or the command's exit status after printing
+ * why (not an address or id, no such server, database error). */
+int ctl_find_server(struct ctl_ctx *ctx, const char *arg, int64_t *id);
+
 const struct opt_spec *cmd_server_specs(void);
 int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv);
