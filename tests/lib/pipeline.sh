@@ -115,10 +115,17 @@ p_start() {
     esac
 }
 
-# p_made_ids FILE: every result ULID the agents made (from their debug logs), sorted, into FILE.
+# p_made_ids FILE [MONITOR…]: every result ULID the agents (default: all) made, from their debug logs, sorted.
 p_made_ids() {
-    local m
-    for m in $P_MONITORS; do sed -n 's/.* result \([0-9A-Z]\{26\}\) server .*/\1/p' "$H_TMP/agent-$m.log"; done |
-        LC_ALL=C sort -u >"$1"
+    local out=$1 m; shift
+    for m in ${*:-$P_MONITORS}; do sed -n 's/.* result \([0-9A-Z]\{26\}\) server .*/\1/p' "$H_TMP/agent-$m.log"; done |
+        LC_ALL=C sort -u >"$out"
 }
-p_stored_ids() { h_sql "SELECT id FROM results" | LC_ALL=C sort >"$1"; }
+# p_stored_ids FILE [MONITOR]: the ids in the results table (of one monitor), sorted.
+p_stored_ids() {
+    if [ $# -gt 1 ]; then
+        h_sql "SELECT r.id FROM results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = '$2'"
+    else
+        h_sql "SELECT id FROM results"
+    fi | LC_ALL=C sort >"$1"
+}

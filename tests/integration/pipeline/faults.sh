@@ -18,6 +18,8 @@ stored_count() { h_sql "SELECT COUNT(*) FROM results"; }
 all_stored() { p_stored_ids "$stored"; [ -z "$(LC_ALL=C comm -23 "$1" "$stored" | head -1)" ]; }
 unscored() { h_sql "SELECT COUNT(*) FROM results r WHERE NOT EXISTS
                     (SELECT 1 FROM log_scores l WHERE l.result_id = r.id AND l.monitor_id IS NOT NULL)"; }
+all_scored() { [ "$(unscored)" = 0 ]; }
+actives_at_least() { [ "$(h_sql "SELECT COUNT(*) FROM server_scores WHERE status = 'active'")" -ge "$1" ]; }
 # phase_check NAME: what the agents made up to now all arrives; nothing stored that no agent made; scored once.
 phase_check() {
     local name=$1 snap=$H_TMP/snap.$RANDOM
@@ -25,11 +27,12 @@ phase_check() {
     h_wait_ok "$name: every result made so far ($(wc -l <"$snap")) is stored" 90 all_stored "$snap"
     p_made_ids "$made"; p_stored_ids "$stored"
     h_is "$(LC_ALL=C comm -13 "$made" "$stored" | wc -l)" 0 "$name: nothing stored that no agent made"
-    h_wait_ok "$name: every stored result is scored" 60 sh -c "[ \"\$(mariadb --no-defaults -S '$H_DB_SOCK' -uroot -N -B $H_DB_NAME -e \"SELECT COUNT(*) FROM results r WHERE NOT EXISTS (SELECT 1 FROM log_scores l WHERE l.result_id = r.id AND l.monitor_id IS NOT NULL)\")\" = 0 ]"
+    h_wait_ok "$name: every stored result is scored" 60 all_scored
     h_is "$(h_sql "SELECT COUNT(*) - COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL")" 0 \
         "$name: no result scored twice"
 }
 more_than() { [ "$(stored_count)" -gt "$1" ]; }
+sleep_until() { [ "$(date +%s)" -ge "$1" ]; }  # with h_wait: let time pass while nothing else is awaited
 
 h_wait_ok "results flow" 60 more_than 30
 
@@ -49,13 +52,12 @@ for d in ingest scorer selector; do
     h_wait_ok "$d restarted: results flow again" 60 more_than "$((before + 20))"
     phase_check "$d kill -9"
 done
-h_wait_ok "the selector still keeps the servers' monitors after its restart" 30 \
-    sh -c "[ \"\$(mariadb --no-defaults -S '$H_DB_SOCK' -uroot -N -B $H_DB_NAME -e \"SELECT COUNT(*) FROM server_scores WHERE status = 'active'\")\" -ge 3 ]"
+h_wait_ok "the selector still keeps the servers' monitors after its restart" 30 actives_at_least 3
 
 # ---- MariaDB stopped for 30 s ----
 h_stop_mariadb
 t0=$(date +%s)
-h_wait 60 sh -c "[ \$(( \$(date +%s) - $t0 )) -ge 30 ]"
+h_wait 60 sleep_until "$((t0 + 30))"
 h_ok "MariaDB restarts on the same datadir and port" h_restart_mariadb
 before=$(stored_count)
 h_wait_ok "results flow again after the database outage" 90 more_than "$((before + 20))"
@@ -82,7 +84,6 @@ gone() { [ "$(p_metric agent-ams1 ntpmon_agent_mqtt_connected)" = 0 ]; }
 h_wait_ok "ams1 is dropped by the broker at once" 10 gone
 h_like "$(h_log mosquitto)" "refused client 'ams1' .*token revoked|ams1.*revoked" "the broker says why"
 p_made_ids "$H_TMP/made.before_quiet"
-sleep_until() { [ "$(date +%s)" -ge "$1" ]; }
 h_wait 30 sleep_until "$(( $(date +%s) + 8 ))"
 after_rev() { h_sql "SELECT COUNT(*) FROM results r JOIN monitors m ON m.id = r.monitor_id
                      WHERE m.name = '$1' AND r.received_at > '$t_rev' + INTERVAL 2 SECOND"; }
@@ -98,8 +99,8 @@ quiet() { [ "$(p_metric "agent-$1" ntpmon_agent_servers_assigned)" = 0 ] && [ "$
 h_wait_ok "lax1's work list empties and its spool drains (every result confirmed)" 60 quiet lax1
 h_wait_ok "syd1's work list empties and its spool drains (every result confirmed)" 60 quiet syd1
 for m in lax1 syd1; do
-    sed -n 's/.* result \([0-9A-Z]\{26\}\) server .*/\1/p' "$H_TMP/agent-$m.log" | LC_ALL=C sort -u >"$H_TMP/made.$m"
-    h_sql "SELECT r.id FROM results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = '$m'" | LC_ALL=C sort >"$H_TMP/stored.$m"
+    p_made_ids "$H_TMP/made.$m" "$m"
+    p_stored_ids "$H_TMP/stored.$m" "$m"
     n=$(wc -l <"$H_TMP/made.$m")
     h_num_between "$n" 50 1000000 "$m made $n results"
     if cmp -s "$H_TMP/made.$m" "$H_TMP/stored.$m"; then h_pass "$m: stored exactly the $n results it made"
@@ -107,8 +108,8 @@ for m in lax1 syd1; do
 done
 # ams1: everything up to the revocation is stored; what it made after stays in its spool (not lost)
 h_stop agent-ams1
-sed -n 's/.* result \([0-9A-Z]\{26\}\) server .*/\1/p' "$H_TMP/agent-ams1.log" | LC_ALL=C sort -u >"$H_TMP/made.ams1"
-h_sql "SELECT r.id FROM results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = 'ams1'" | LC_ALL=C sort >"$H_TMP/stored.ams1"
+p_made_ids "$H_TMP/made.ams1" ams1
+p_stored_ids "$H_TMP/stored.ams1" ams1
 sed -n 's/^R \([0-9A-Z]\{26\}\) .*/\1/p' "$H_TMP/agent-ams1/$P_ENV/spool.log" 2>/dev/null | LC_ALL=C sort -u >"$H_TMP/spool.ams1"
 h_is "$(LC_ALL=C comm -23 "$H_TMP/made.ams1" "$H_TMP/stored.ams1" | LC_ALL=C comm -23 - "$H_TMP/spool.ams1" | wc -l)" 0 \
     "ams1: every result it made is stored or still in its spool"

@@ -6,18 +6,9 @@
 # configuration exits 2 with a clear message.
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
-h_start_mariadb
-# the broker with the auth plugin, as in production: every party logs in with its role's token
-h_start_broker_auth
-SCORER_TOKEN=$(h_token scorer)
-FEED_TOKEN=$(h_token admin "" 1h)      # publishes for every monitor, and the bad input
-WATCH_TOKEN=$(h_token watcher)
-tok_sub() { /usr/bin/python3 -c 'import sys, json, base64; p = sys.argv[1].split(".")[1]; p += "=" * (-len(p) % 4); print(json.loads(base64.urlsafe_b64decode(p))["sub"])' "$1"; }
-WATCH_USER=$(tok_sub "$WATCH_TOKEN")
+. "$(dirname "$0")/scorer-lib.bash"
 SELECTOR_TOKEN=$(h_token selector)
 SELECTOR_USER=$(tok_sub "$SELECTOR_TOKEN")
-ctl() { "$H_BIN/ntpmonctl" "$@"; }
-py() { /usr/bin/python3 "$(dirname "$0")/stream.py" "$@"; }
 feed() { MQTT_TOKEN=$FEED_TOKEN "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"; }
 rows_of() { h_sql "SELECT COUNT(*) FROM log_scores WHERE result_id = '$1' AND monitor_id IS NOT NULL"; }
 scored() { [ "$(rows_of "$1")" = 1 ]; }
