@@ -116,7 +116,12 @@ h_spawn() {
     "$@" >>"${H_LOG[$name]}" 2>&1 &
     H_PID[$name]=$!
     H_NAMES+=("$name")
+    # Also on disk: a spawn from a subshell (e.g. inside h_ok's $(…)) leaves H_PID unchanged, and cleanup must still
+    # stop it. The start time tells a recorded PID from a later process that reuses the number.
+    echo "$! $(_h_starttime $!)" >>"$H_TMP/.spawned"
 }
+# _h_starttime PID: the process's start time (clock ticks since boot), empty when it is gone or a zombie.
+_h_starttime() { sed -n 's/.*) \([^Z]\) /\1 /p' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
 h_alive() { local p=${H_PID[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 # h_stop NAME [SIGNAL]: signals the process (TERM by default) and waits for it (KILL after 15 s). Returns its status.
 h_stop() {
@@ -150,6 +155,15 @@ h_cleanup() {
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
+    # whatever a subshell spawned (missing from H_PID) and is still the process we started
+    local pid start
+    [ -f "$H_TMP/.spawned" ] && while read -r pid start; do
+        [ -n "$start" ] && [ "$(_h_starttime "$pid")" = "$start" ] || continue
+        kill -TERM "$pid" 2>/dev/null
+        local n=0
+        while [ "$(_h_starttime "$pid")" = "$start" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+        [ "$(_h_starttime "$pid")" = "$start" ] && kill -KILL "$pid" 2>/dev/null
+    done <"$H_TMP/.spawned"
     if [ "$H_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
         for name in "${H_NAMES[@]}"; do
             echo "# ---- last lines of $name.log ----"

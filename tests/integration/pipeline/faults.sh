@@ -58,7 +58,7 @@ h_wait_ok "the selector still keeps the servers' monitors after its restart" 30 
 h_stop_mariadb
 t0=$(date +%s)
 h_wait 60 sleep_until "$((t0 + 30))"
-h_ok "MariaDB restarts on the same datadir and port" h_restart_mariadb
+h_restart_mariadb; h_is "$?" 0 "MariaDB restarts on the same datadir and port"
 before=$(stored_count)
 h_wait_ok "results flow again after the database outage" 90 more_than "$((before + 20))"
 phase_check "MariaDB stopped 30 s"
