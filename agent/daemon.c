@@ -195,7 +195,7 @@ static void on_pump(struct evloop *loop, void *arg)
         char topic[MSG_TOPIC_MAX];
         if (msg_topic_build(topic, sizeof topic, a->o->common.env, &t) < 0) {
             LOG(ERROR, "spool: result %s has an unusable server id %" PRId64 "; dropping it", e->id, e->server_id);
-            char id[27];
+            char id[ULID_LEN + 1];
             memcpy(id, e->id, sizeof id);
             free(payload);
             spool_confirm(a->spool, id);

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ulid.h"
+
 struct spool;
 
 struct spool_entry {
-    char id[27];
+    char id[ULID_LEN + 1];
     bool live;
     int64_t server_id;
     uint64_t offset; /* of the payload in the file */

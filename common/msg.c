@@ -561,11 +561,10 @@ int msg_result_decode(const char *payload, size_t len, struct msg_result *out, c
     if (get_int(o, "v", true, 1, 1, &i64, err) < 0) goto done;
     out->v = 1;
     if (get_str(o, "id", true, out->id, sizeof out->id, err) < 0) goto done;
-    if (!ulid_is_valid(out->id)) {
+    if (!ulid_canonical(out->id, out->id)) {
         set_err(err, "field 'id' is not a ULID");
         goto done;
     }
-    for (char *p = out->id; *p; p++) *p = (char)toupper((unsigned char)*p);
     if (get_str(o, "monitor", true, out->monitor, sizeof out->monitor, err) < 0) goto done;
     if (!msg_name_is_valid(out->monitor)) {
         set_err(err, "field 'monitor' is not a valid monitor name");
@@ -697,7 +696,7 @@ char *msg_result_samples_encode(const struct msg_result *r)
     return finish(samples_array(r));
 }
 
-void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX])
+void msg_result_peek(const char *payload, size_t len, char id[ULID_LEN + 1], char monitor[MSG_NAME_MAX])
 {
     id[0] = '\0';
     monitor[0] = '\0';
@@ -706,12 +705,7 @@ void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[
     json_object *o = parse_object_max(payload, len, MSG_PEEK_MAX_PAYLOAD, err);
     if (!o) return;
     json_object *v = field(o, "id");
-    if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&
-        ulid_is_valid(json_object_get_string(v))) {
-        const char *s = json_object_get_string(v);
-        for (int k = 0; k < 26; k++) id[k] = (char)toupper((unsigned char)s[k]);
-        id[26] = '\0';
-    }
+    if (v && json_object_is_type(v, json_type_string)) ulid_canonical(json_object_get_string(v), id);
     v = field(o, "monitor");
     if (v && json_object_is_type(v, json_type_string) && msg_name_is_valid(json_object_get_string(v)))
         snprintf(monitor, MSG_NAME_MAX, "%s", json_object_get_string(v));
@@ -940,13 +934,14 @@ char *msg_stored_encode(const struct msg_stored *s)
     return finish(o);
 }
 
-static int decode_id_list(json_object *o, const char *key, char (**dst)[27], size_t *n_out, char err[MSG_ERR_LEN])
+static int decode_id_list(json_object *o, const char *key, char (**dst)[ULID_LEN + 1], size_t *n_out,
+                          char err[MSG_ERR_LEN])
 {
     int st;
     json_object *arr = get_array(o, key, false, MAX_STORED_IDS, err, &st);
     if (st < 0) return -1;
     size_t n = arr ? json_object_array_length(arr) : 0;
-    *dst = calloc(n ? n : 1, 27);
+    *dst = calloc(n ? n : 1, ULID_LEN + 1);
     if (!*dst) {
         set_err(err, "out of memory");
         return -1;
@@ -954,12 +949,10 @@ static int decode_id_list(json_object *o, const char *key, char (**dst)[27], siz
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i);
         const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-        if (!s || !ulid_is_valid(s)) {
+        if (!s || !ulid_canonical(s, (*dst)[i])) {
             set_err(err, "%s[%zu] is not a ULID", key, i);
             return -1;
         }
-        for (int k = 0; k < 26; k++) (*dst)[i][k] = (char)toupper((unsigned char)s[k]);
-        (*dst)[i][26] = '\0';
     }
     *n_out = n;
     return 0;

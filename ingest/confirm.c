@@ -105,8 +105,8 @@ void confirm_batch(struct confirm *c, const struct batch *b)
         size_t j = i;
         st.n_ids = st.n_rejected = 0;
         for (; j < n && strcmp(v[j]->publisher, v[i]->publisher) == 0; j++) {
-            if (v[j]->outcome == OUTCOME_STORED) memcpy(st.ids[st.n_ids++], v[j]->id, 27);
-            else memcpy(st.rejected[st.n_rejected++], v[j]->id, 27);
+            if (v[j]->outcome == OUTCOME_STORED) memcpy(st.ids[st.n_ids++], v[j]->id, ULID_LEN + 1);
+            else memcpy(st.rejected[st.n_rejected++], v[j]->id, ULID_LEN + 1);
         }
         enqueue(c, v[i]->publisher, &st);
         i = j;

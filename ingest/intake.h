@@ -21,7 +21,7 @@ enum entry_outcome { OUTCOME_PENDING = 0, OUTCOME_STORED, OUTCOME_REJECTED };
 struct entry {
     enum entry_kind kind;
     char publisher[MSG_NAME_MAX]; /* the monitor that gets the confirmation; "" when nobody can be told */
-    char id[27];                  /* the ULID; "" when the payload had no readable one */
+    char id[ULID_LEN + 1];                  /* the ULID; "" when the payload had no readable one */
     char monitor[MSG_NAME_MAX];   /* the payload's monitor ("" when unreadable) */
     /* the result's fields (kind RESULT) */
     int64_t server_id;
