@@ -55,6 +55,13 @@ $(B)/bin/%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
 
+# ---- benchmark programs: bench/<name>.c -> build/bench/<name>, never beside the shipped binaries in build/bin;
+# those that link a part's library get their own rule in that part's module.mk ----
+BENCH_PROGRAMS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+$(B)/bench/%: bench/%.c $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
+
 include $(sort $(wildcard */module.mk))
 
 # ---- generic compile rules ----
@@ -66,7 +73,7 @@ $(B)/pic/%.o: %.c
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-all: $(COMMON_LIB) $(PROGRAMS) $(TEST_TOOLS) $(EXTRA_TARGETS)
+all: $(COMMON_LIB) $(PROGRAMS) $(TEST_TOOLS) $(BENCH_PROGRAMS) $(EXTRA_TARGETS)
 unit-tests: $(UNIT_TESTS)
 build-all: all unit-tests
 

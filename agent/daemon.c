@@ -383,7 +383,7 @@ static void load_saved_assign(struct agent *a)
     if (access(a->assign_path, F_OK) < 0) return;
     size_t len;
     char err[256];
-    char *text = state_read_file(a->assign_path, MSG_MAX_ASSIGN_PAYLOAD, &len, err, sizeof err);
+    char *text = file_read_all(a->assign_path, MSG_MAX_ASSIGN_PAYLOAD, &len, err, sizeof err);
     if (!text) {
         LOG(ERROR, "cannot read the saved assignment: %s", err);
         return;

@@ -4,4 +4,3 @@ $(eval $(call part,agent,ntpmon-agent))
 $(B)/bench/agent-spool: bench/agent-spool.c $(agent_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iagent $(LDFLAGS) -o $@ $< $(agent_LIB) $(COMMON_LIB) $(LIBS)
-EXTRA_TARGETS += $(B)/bench/agent-spool

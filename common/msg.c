@@ -637,6 +637,28 @@ int msg_result_validate(const char *env, const char *topic, const char *payload,
     return 0;
 }
 
+void msg_result_record_of(const struct msg_result *r, struct msg_result_record *out)
+{
+    *out = (struct msg_result_record){
+        .v = r->v,
+        .server_id = r->has_server_id ? r->server_id : 0,
+        .ts_us = r->ts_us,
+        .status = r->status,
+        .has_offset = r->has_offset,
+        .has_rtt = r->has_rtt,
+        .offset = r->offset,
+        .rtt = r->rtt,
+        .stratum = r->stratum,
+        .leap = r->leap,
+    };
+    memcpy(out->id, r->id, sizeof out->id);
+    memcpy(out->monitor, r->monitor, sizeof out->monitor);
+    memcpy(out->ip, r->ip, sizeof out->ip);
+    memcpy(out->refid, r->refid, sizeof out->refid);
+    memcpy(out->error, r->error, sizeof out->error);
+    memcpy(out->agent, r->agent, sizeof out->agent);
+}
+
 bool msg_error_is_no_response(const char *error)
 {
     return strcmp(error, "timeout") == 0 || strncmp(error, "network:", 8) == 0;

@@ -178,6 +178,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     char shortopts[2 * MAX_SPECS + 8];
     size_t k = 0, si = 0;
     shortopts[si++] = '+'; /* stop at the first positional: we permute by hand to allow flags after commands */
+    shortopts[si++] = ':'; /* a short option missing its value is ':', not an unknown option */
     shortopts[si++] = 'h';
     for (size_t i = 0; i < n; i++) {
         longopts[k++] = (struct option){specs[i]->name, specs[i]->type == OPT_FLAG ? optional_argument : required_argument,

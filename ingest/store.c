@@ -58,22 +58,22 @@ static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct 
 static void bind_result(void *arg, size_t i, struct db_param *p, char *ts)
 {
     const struct entry *e = ((struct entry *const *)arg)[i];
-    time_format_sql_us(e->ts_us, ts);
-    *p++ = DB_STRN(e->id, ULID_LEN);
+    time_format_sql_us(e->rec.ts_us, ts);
+    *p++ = DB_STRN(e->rec.id, ULID_LEN);
     *p++ = DB_INT(e->monitor_id);
-    *p++ = DB_INT(e->server_id);
+    *p++ = DB_INT(e->rec.server_id);
     *p++ = DB_STR(ts);
-    *p++ = DB_STR(e->ip);
-    *p++ = e->status != MSG_STATUS_NONE ? DB_STR(msg_pair_status_str(e->status)) : DB_NULL;
-    *p++ = DB_DOUBLE_IF(e->has_offset, e->offset);
-    *p++ = DB_DOUBLE_IF(e->has_rtt, e->rtt);
-    *p++ = DB_INT(e->stratum);
-    *p++ = DB_INT(e->leap);
-    *p++ = DB_STR(e->refid);
-    *p++ = DB_STR(e->error);
+    *p++ = DB_STR(e->rec.ip);
+    *p++ = e->rec.status != MSG_STATUS_NONE ? DB_STR(msg_pair_status_str(e->rec.status)) : DB_NULL;
+    *p++ = DB_DOUBLE_IF(e->rec.has_offset, e->rec.offset);
+    *p++ = DB_DOUBLE_IF(e->rec.has_rtt, e->rec.rtt);
+    *p++ = DB_INT(e->rec.stratum);
+    *p++ = DB_INT(e->rec.leap);
+    *p++ = DB_STR(e->rec.refid);
+    *p++ = DB_STR(e->rec.error);
     *p++ = DB_STR(e->samples_json);
-    *p++ = DB_STR(e->agent);
-    *p++ = DB_INT(e->v);
+    *p++ = DB_STR(e->rec.agent);
+    *p++ = DB_INT(e->rec.v);
 }
 
 struct results_ctx {
@@ -117,9 +117,9 @@ int store_rejected(struct db *db, const struct entry *e)
         DB_STRN(e->payload, e->payload_len),
         DB_INT(e->payload_size),
         DB_STR(e->reason),
-        e->id[0] ? DB_STR(e->id) : DB_NULL,
-        e->monitor[0] ? DB_STR(e->monitor) : DB_NULL,
-        e->id[0] ? DB_STR(e->id) : DB_NULL,
+        e->rec.id[0] ? DB_STR(e->rec.id) : DB_NULL,
+        e->rec.monitor[0] ? DB_STR(e->rec.monitor) : DB_NULL,
+        e->rec.id[0] ? DB_STR(e->rec.id) : DB_NULL,
         DB_STR(e->topic),
     };
     return db_execp(db, sql, p, sizeof p / sizeof p[0], NULL, NULL);

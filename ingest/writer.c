@@ -61,7 +61,7 @@ struct tx_ctx {
 static int cmp_id(const void *a, const void *b)
 {
     const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
-    return strcmp(x->id, y->id);
+    return strcmp(x->rec.id, y->rec.id);
 }
 
 /* Errors that belong to one row's data, not to the database's health. */
@@ -106,13 +106,13 @@ static int tx_one_by_one(struct db *db, void *arg)
         int rc = store_results(db, &e, 1, &c->inserted, &w);
         if (rc == 0) continue;
         if (rc > 0 && c->inserted > before) { /* stored, but not exactly as sent */
-            LOG(WARN, "result %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
+            LOG(WARN, "result %s from %s was stored with a warning: %s", e->rec.id, e->rec.monitor, w.message);
             continue;
         }
         if (rc < 0 && !is_row_error(db_errno(db))) return -1;
         const char *why = rc > 0 ? w.message : db_error(db);
-        LOG(WARN, "the database refused result %s from %s: %s; recording it in results_rejected", e->id,
-            e->monitor, why);
+        LOG(WARN, "the database refused result %s from %s: %s; recording it in results_rejected", e->rec.id,
+            e->rec.monitor, why);
         entry_reject(e, "database refused the result: %s", why);
     }
     return write_rejected(db, c);
@@ -155,17 +155,17 @@ static int check_references(struct writer *w, struct batch *b)
         struct entry *e = &b->entries[i];
         if (e->kind != ENTRY_RESULT) continue;
         enum lookup_answer ans;
-        if (lookup_monitor(w->lookup, w->db, e->monitor, &ans, &e->monitor_id) < 0) return -1;
+        if (lookup_monitor(w->lookup, w->db, e->rec.monitor, &ans, &e->monitor_id) < 0) return -1;
         if (ans == LOOKUP_UNKNOWN) {
-            entry_reject(e, "unknown monitor '%s'", e->monitor);
+            entry_reject(e, "unknown monitor '%s'", e->rec.monitor);
             continue;
         }
         if (ans == LOOKUP_DELETED) {
-            entry_reject(e, "monitor '%s' is deleted", e->monitor);
+            entry_reject(e, "monitor '%s' is deleted", e->rec.monitor);
             continue;
         }
-        if (lookup_server(w->lookup, w->db, e->server_id, &ans) < 0) return -1;
-        if (ans != LOOKUP_OK) entry_reject(e, "unknown server %lld", (long long)e->server_id);
+        if (lookup_server(w->lookup, w->db, e->rec.server_id, &ans) < 0) return -1;
+        if (ans != LOOKUP_OK) entry_reject(e, "unknown server %lld", (long long)e->rec.server_id);
     }
     return 0;
 }
@@ -206,7 +206,7 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
         if (e->kind == ENTRY_RESULT) {
             e->outcome = OUTCOME_STORED;
             rep->results++;
-            int64_t lag = now_us - e->ts_us;
+            int64_t lag = now_us - e->rec.ts_us;
             if (lag < 0) lag = 0;
             rep->lag_n++;
             rep->lag_sum_us += lag;

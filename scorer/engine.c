@@ -354,6 +354,21 @@ int32_t eng_rtt_us(double rtt_s)
     return (int32_t)us;
 }
 
+struct eng_input eng_input_of(const struct msg_result_record *r, int64_t monitor_id)
+{
+    return (struct eng_input){
+        .monitor_id = monitor_id,
+        .ts_us = r->ts_us,
+        .has_offset = r->has_offset,
+        .has_rtt = r->has_rtt,
+        .offset = r->offset,
+        .rtt = r->rtt,
+        .stratum = r->stratum,
+        .leap = r->leap,
+        .error = r->error,
+    };
+}
+
 void eng_score(struct eng *e, struct eng_server *s, const struct eng_input *in, int64_t clock_us,
                struct eng_outcome *out)
 {

@@ -72,6 +72,9 @@ struct eng_input {
     const char *error;  /* "" when good */
 };
 
+/* The engine's input for a result record of monitor_id (the record must outlive the input: error points into it). */
+struct eng_input eng_input_of(const struct msg_result_record *r, int64_t monitor_id);
+
 struct eng_outcome {
     struct step step;
     double pair_score;

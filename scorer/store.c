@@ -14,23 +14,6 @@
 
 #define MAX_CHUNK 256
 
-void sc_result_from_msg(struct sc_result *out, const struct msg_result *r)
-{
-    memcpy(out->id, r->id, sizeof out->id);
-    memcpy(out->monitor, r->monitor, sizeof out->monitor);
-    out->server_id = r->server_id;
-    out->monitor_id = 0;
-    out->ts_us = r->ts_us;
-    out->has_offset = r->has_offset;
-    out->has_rtt = r->has_rtt;
-    out->offset = r->offset;
-    out->rtt = r->rtt;
-    out->stratum = r->stratum;
-    out->leap = r->leap;
-    memcpy(out->error, r->error, sizeof out->error);
-    out->received_mono_us = 0;
-}
-
 bool shard_has(const struct shard *s, int64_t server_id) { return s->n <= 1 || server_id % s->n == s->k; }
 
 /* ---- directory ---- */
@@ -387,18 +370,18 @@ static int unscored_row(void *arg, const struct db_row *row)
 {
     struct unscored_ctx *c = arg;
     struct sc_result r = {0};
-    snprintf(r.id, sizeof r.id, "%s", db_row_str(row, 0));
+    snprintf(r.rec.id, sizeof r.rec.id, "%s", db_row_str(row, 0));
     r.monitor_id = db_row_int(row, 1);
-    snprintf(r.monitor, sizeof r.monitor, "%s", db_row_str(row, 2));
-    r.server_id = db_row_int(row, 3);
-    r.ts_us = db_row_time_us(row, 4);
-    r.has_offset = !db_row_is_null(row, 5);
-    r.offset = db_row_double(row, 5);
-    r.has_rtt = !db_row_is_null(row, 6);
-    r.rtt = db_row_double(row, 6);
-    r.stratum = (int)db_row_int(row, 7);
-    r.leap = (int)db_row_int(row, 8);
-    snprintf(r.error, sizeof r.error, "%s", db_row_str(row, 9));
+    snprintf(r.rec.monitor, sizeof r.rec.monitor, "%s", db_row_str(row, 2));
+    r.rec.server_id = db_row_int(row, 3);
+    r.rec.ts_us = db_row_time_us(row, 4);
+    r.rec.has_offset = !db_row_is_null(row, 5);
+    r.rec.offset = db_row_double(row, 5);
+    r.rec.has_rtt = !db_row_is_null(row, 6);
+    r.rec.rtt = db_row_double(row, 6);
+    r.rec.stratum = (int)db_row_int(row, 7);
+    r.rec.leap = (int)db_row_int(row, 8);
+    snprintf(r.rec.error, sizeof r.rec.error, "%s", db_row_str(row, 9));
     c->cb(c->arg, &r);
     c->n++;
     return 0;

@@ -11,7 +11,7 @@ static void add(struct batch *b, const char *publisher, const char *id, enum ent
     struct entry *e = &b->entries[b->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->publisher, sizeof e->publisher, "%s", publisher);
-    snprintf(e->id, sizeof e->id, "%s", id);
+    snprintf(e->rec.id, sizeof e->rec.id, "%s", id);
     e->outcome = outcome;
 }
 
