@@ -3,6 +3,7 @@
 #
 #   make            build everything (build/)
 #   make test       install deps, build normal + ASan/UBSan variants, run every test; ends "N passed, N failed"
+#   make test-stress  the same suite STRESS_RUNS times (5) beside STRESS_HOGS (2) CPU-bound loops
 #   make demo       install deps, build, run the whole pipeline on loopback (see README)
 #   make fuzz       build and run the libFuzzer targets for a bounded time
 #   make bench      run every benchmark under bench/ and write bench/RESULTS.md
@@ -89,6 +90,13 @@ test:
 	@$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) SAN=1 OPT=-O1
 	@tests/run.sh --build $(B) --asan-build $(ASAN_BUILD)
 
+# The whole suite N times (STRESS_RUNS, default 5) beside STRESS_HOGS (2) CPU-bound loops; not part of `make test`.
+test-stress:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$$(nproc) build-all
+	@$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) SAN=1 OPT=-O1
+	@tests/stress.sh --build $(B) --asan-build $(ASAN_BUILD) --runs $(or $(STRESS_RUNS),5) --hogs $(or $(STRESS_HOGS),2)
+
 test-unit: build-all
 	@tests/run.sh --build $(B) --only unit
 
@@ -109,5 +117,5 @@ bench:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit-tests build-all deps test test-unit demo fuzz bench clean
+.PHONY: all unit-tests build-all deps test test-stress test-unit demo fuzz bench clean
 .SECONDARY:
