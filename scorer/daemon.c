@@ -264,10 +264,9 @@ static int batch_tx(struct db *db, void *arg)
         /* deletion follows the server list (reloaded periodically): a deleted server leaves the pool */
         const struct dir_server *ds = dir_server(sc->dir, r->rec.server_id);
         if (ds) s->deleted = ds->deleted;
-        struct eng_input in = eng_input_of(&r->rec, r->monitor_id);
         struct outcome_rec *o = &b->out[b->n_out++];
         o->result = i;
-        eng_score(sc->e, s, &in, b->now_us, &o->oc);
+        eng_score(sc->e, s, r->monitor_id, &r->rec, b->now_us, &o->oc);
         o->in_pool_ts_us = s->in_pool_ts_us;
         o->in_pool_score = s->in_pool_score;
         struct eng_pair *p = eng_pair_get(s, r->monitor_id, false);

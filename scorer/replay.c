@@ -210,9 +210,8 @@ int replay_run(FILE *in, FILE *out, const struct replay_opts *o, struct replay_s
         if (r->status != MSG_STATUS_NONE) p->status = r->status;
         struct msg_result_record rec;
         msg_result_record_of(r, &rec);
-        struct eng_input input = eng_input_of(&rec, mid);
         struct eng_outcome oc;
-        eng_score(e, s, &input, clock_us, &oc);
+        eng_score(e, s, mid, &rec, clock_us, &oc);
         stats->scored++;
         emit_monitor_row(out, o->format, r, &oc);
         if (oc.recorded) {

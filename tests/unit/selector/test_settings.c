@@ -151,6 +151,8 @@ TEST(unknown_keys_and_bad_documents)
     CHECK_INT(strlen(unknown) < 3, 1);
     CHECK_INT(sel_settings_parse("", &s, err, NULL, 0), 0);
     CHECK(sel_settings_equal(&s, &d));
+    CHECK_INT(sel_settings_parse(NULL, &s, err, NULL, 0), 0); /* no row in system_settings: the defaults */
+    CHECK(sel_settings_equal(&s, &d));
     CHECK_INT(sel_settings_parse("[]", &s, err, NULL, 0), -1);
     CHECK_CONTAINS(err, "must be a JSON object");
     CHECK_INT(sel_settings_parse("{\"a\":", &s, err, NULL, 0), -1);
