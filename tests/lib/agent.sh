@@ -51,8 +51,8 @@ ag_assign() {
 ag_results() { grep "^result " "${H_LOG[responder]}" | { if [ -n "${1:-}" ]; then grep " monitor $1 "; else cat; fi; }; }
 # ag_status NAME: the retained status message of a monitor (empty when none)
 ag_status() {
-    timeout 3 mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$AG_ADMIN" -t "ntpmon/test/monitors/$1/status" \
-        -C 1 -W 2 2>/dev/null
+    timeout 12 mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$AG_ADMIN" -t "ntpmon/test/monitors/$1/status" \
+        -C 1 -W 10 2>/dev/null
 }
 # ag_status_like NAME REGEX: true when the monitor's retained status matches (for h_wait)
 ag_status_like() { [[ "$(ag_status "$1")" =~ $2 ]]; }
