@@ -88,8 +88,22 @@ struct scorer {
 
 /* ---- queue ---- */
 
+/* The ring grows (doubling, up to --max-pending) only when it is full: its memory follows the longest queue seen,
+ * not the configured maximum (a ring allocated at the maximum is touched page by page as its head goes round). */
+static void q_grow(struct scorer *sc)
+{
+    size_t cap = sc->q_cap * 2 < sc->o->max_pending ? sc->q_cap * 2 : sc->o->max_pending;
+    struct sc_result *q = xmalloc(cap * sizeof *q);
+    for (size_t i = 0; i < sc->q_len; i++) q[i] = sc->q[(sc->q_head + i) % sc->q_cap];
+    free(sc->q);
+    sc->q = q;
+    sc->q_head = 0;
+    sc->q_cap = cap;
+}
+
 static void q_push(struct scorer *sc, const struct sc_result *r)
 {
+    if (sc->q_len == sc->q_cap && sc->q_cap < sc->o->max_pending) q_grow(sc);
     if (sc->q_len == sc->o->max_pending) {
         /* The database has been away too long: drop the oldest. It is in the results table (ingest stored it),
          * so the next rescan scores it. */
@@ -764,7 +778,7 @@ int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const stru
     sc->loop = evloop_new();
     sc->e = eng_new(&o->params);
     sc->dir = dir_new();
-    sc->q_cap = o->max_pending + 1;
+    sc->q_cap = o->max_pending < 1024 ? o->max_pending : 1024; /* grows with use: q_grow */
     sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
     batch_alloc(&sc->b, o->batch_max);
     evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
