@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && n_words < 2; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) break;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) want_help = true;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) want_help = true;
         if (a[0] == '-' && a[1]) {
             const struct opt_spec *s = find_spec(all, a);
             if (s && s->type != OPT_FLAG && !strchr(a, '=') && !(a[1] != '-' && a[2])) i++;
