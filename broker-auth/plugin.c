@@ -4,7 +4,8 @@
  *
  * Options: plugin_opt_env (required), plugin_opt_key_file (required), plugin_opt_revoked_file,
  * plugin_opt_leeway (seconds, default 30), plugin_opt_purge_interval (seconds between purges of expired offline
- * sessions, default 60). Unknown or missing options stop the broker at start.
+ * sessions, default 60). Unknown or missing options stop the broker at start. A publish larger than any reader of
+ * its topic accepts (common/msg: 64 KiB; assign: the work-list cap) is refused.
  *
  * Per-client state is keyed by the broker's client context, and kept after a disconnect when the client has a
  * persistent session: mosquitto checks READ access for offline sessions while it queues their messages, so
@@ -50,6 +51,7 @@ struct client {
     uint64_t revoked_gen; /* the revocation generation `revoked` was computed for */
     bool revoked;
     bool logged_expired, logged_revoked;
+    uint64_t oversized; /* publishes refused for their size (logged at 1, 2, 4, 8, …) */
 };
 
 struct plugin {
@@ -326,7 +328,23 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     case MOSQ_ACL_UNSUBSCRIBE: a = AUTH_UNSUBSCRIBE; break;
     default: return MOSQ_ERR_ACL_DENIED;
     }
-    return auth_session_allows(c->session, &pol, a, ed->topic, now) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+    if (!auth_session_allows(c->session, &pol, a, ed->topic, now)) return MOSQ_ERR_ACL_DENIED;
+    if (a == AUTH_WRITE) {
+        /* No reader accepts more (they refuse bigger payloads before parsing): do not let any token push more
+         * through the broker. */
+        size_t max = msg_max_payload(p->cfg.env, ed->topic);
+        if (ed->payloadlen > max) {
+            c->oversized++;
+            if ((c->oversized & (c->oversized - 1)) == 0)
+                mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                     LOG_PREFIX "client '%s' (%s): refused a %lu-byte publish on %s (limit %zu; %llu "
+                                                "refused so far)",
+                                     c->id, c->session->sub, (unsigned long)ed->payloadlen, ed->topic, max,
+                                     (unsigned long long)c->oversized);
+            return MOSQ_ERR_ACL_DENIED;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
 }
 
 static int on_disconnect(int event, void *event_data, void *userdata)

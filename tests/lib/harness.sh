@@ -251,6 +251,8 @@ autosave_interval 1
 max_queued_messages 1000000
 max_queued_bytes 268435456
 max_inflight_messages 100
+# as conf/mosquitto.conf: MSG_MAX_PACKET of common/msg.h
+max_packet_size 2097152
 set_tcp_nodelay true
 log_dest stderr
 log_type error

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "msg.h"
 #include "token.h"
 #include "unit.h"
 
@@ -219,6 +220,35 @@ TEST(purge_interval_option)
     free(m);
 }
 
+/* Issue 19: any monitor token could push 20 MB through the broker. A publish above the largest payload any reader
+ * of the topic accepts is refused: 64 KiB, except assign (the work-list cap). */
+TEST(oversized_publishes_are_refused)
+{
+    fake_now_s = NOW;
+    CHECK_INT(start(NULL, NULL), MOSQ_ERR_SUCCESS);
+    struct mosquitto *m = connect_as(TOKEN_ROLE_MONITOR, "m1", 3600, true);
+    struct mosquitto *sel = connect_as(TOKEN_ROLE_SELECTOR, NULL, 3600, true);
+    CHECK(m && sel);
+    if (!m || !sel) return;
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/results/7/m1", 65536), MOSQ_ERR_SUCCESS);
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/results/7/m1", 65537), MOSQ_ERR_ACL_DENIED);
+    CHECK_CONTAINS(fake_broker_log(), "client 'm1' (m1): refused a 65537-byte publish on " E "/results/7/m1 (limit 65536; 1 refused so far)");
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/results/7/m1", 20 * 1024 * 1024), MOSQ_ERR_ACL_DENIED);
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/responses/m1/r1", 65537), MOSQ_ERR_ACL_DENIED);
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/monitors/m1/status", 65537), MOSQ_ERR_ACL_DENIED);
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_WRITE, E "/results/7/m1", 300), MOSQ_ERR_SUCCESS);
+    /* delivery checks are not about size: the broker only delivers what it accepted */
+    CHECK_INT(fake_broker_acl(m, MOSQ_ACL_READ, E "/monitors/m1/assign", 1024 * 1024), MOSQ_ERR_SUCCESS);
+    CHECK_INT(fake_broker_acl(sel, MOSQ_ACL_WRITE, E "/monitors/m1/assign", 1024 * 1024), MOSQ_ERR_SUCCESS);
+    CHECK_INT(fake_broker_acl(sel, MOSQ_ACL_WRITE, E "/monitors/m1/assign", MSG_MAX_ASSIGN_PAYLOAD), MOSQ_ERR_SUCCESS);
+    CHECK_INT(fake_broker_acl(sel, MOSQ_ACL_WRITE, E "/monitors/m1/assign", MSG_MAX_ASSIGN_PAYLOAD + 1),
+              MOSQ_ERR_ACL_DENIED);
+    CHECK_INT(fake_broker_acl(sel, MOSQ_ACL_WRITE, E "/status/selection/7", 65537), MOSQ_ERR_ACL_DENIED);
+    fake_broker_stop();
+    free(m);
+    free(sel);
+}
+
 int main(void)
 {
     write_key();
@@ -226,6 +256,7 @@ int main(void)
     RUN(purged_offline_session_is_not_reached_through_the_cache);
     RUN(every_dropped_client_leaves_the_cache);
     RUN(purge_interval_option);
+    RUN(oversized_publishes_are_refused);
     remove_key();
     return unit_done();
 }
