@@ -10,8 +10,9 @@
 AG_STATE=$H_TMP/state
 AG_NTP_PORT=${AG_NTP_PORT:-$(h_free_port udp)}
 export DEPLOYMENT_MODE=test
+# --timeout 1: the fake servers answer at once, but under load a reply can wait for the CPU
 AG_FAST=(--allow-loopback --ntp-port "$AG_NTP_PORT" --min-interval 0.5 --first-probe-max 0.3 --sample-spacing 0.05
-         --timeout 0.3 --status-interval 1 --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5
+         --timeout 1 --status-interval 1 --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5
          --clock-cache 2 --shutdown-timeout 2)
 
 ag_broker() {
