@@ -145,9 +145,23 @@ static void store_or_die(const struct opt_program *prog, const struct opt_spec *
     if (why) opts_usage_error(prog, "invalid value '%s' for %s: %s", text, source, why);
 }
 
+/* What opts_parse allocated (list arrays, copies of list variables): kept for the process, released by the next
+ * opts_parse, so a program or a test may parse more than once without leaking. */
+static void **owned;
+static size_t n_owned, cap_owned;
+
+static void own(void *p)
+{
+    if (!p) return;
+    if (n_owned == cap_owned) owned = xrealloc(owned, (cap_owned = cap_owned ? cap_owned * 2 : 16) * sizeof *owned);
+    owned[n_owned++] = p;
+}
+
 int opts_parse(const struct opt_program *prog, int argc, char **argv)
 {
     current_prog = prog;
+    for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+    n_owned = 0;
     const struct opt_spec *specs[MAX_SPECS];
     size_t n = collect(prog, specs);
     bool seen[MAX_SPECS] = {false};
@@ -167,6 +181,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
                 struct opt_list *l = s->dst;
                 l->n = 0;
                 char *copy = xstrdup(ev);
+                own(copy);
                 for (char *tok = strtok(copy, " ,"); tok; tok = strtok(NULL, " ,")) store_or_die(prog, s, tok, source);
             } else {
                 store_or_die(prog, s, ev, source);
@@ -195,6 +210,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
 
     /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. */
     char **positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    own(positional); /* --help, --version and usage errors exit from inside the loop */
     int n_pos = 0;
     optind = 1;
     opterr = 0;
@@ -253,7 +269,8 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     /* Put positionals at the end of argv in order. */
     int first = argc - n_pos;
     for (int i = 0; i < n_pos; i++) argv[first + i] = positional[i];
-    free(positional);
+    for (size_t i = 0; i < n; i++)
+        if (specs[i]->type == OPT_LIST) own(((struct opt_list *)specs[i]->dst)->items);
     return first;
 }
 
