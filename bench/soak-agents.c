@@ -1,13 +1,13 @@
 /* soak-agents.c — many simulated monitors in one process for bench/soak.sh: each monitor its own MQTT session
  * with its own token (client id = its name), publishing results QoS 1 on results/<server>/<name> exactly as the
  * agent does (the same encoder, three samples), keeping every result until a `stored` message names it and
- * re-sending what is unconfirmed after --resend-timeout and after every reconnect (the agent's spool contract, as
- * tests/tools/result-publisher.c). Together the monitors make --rate results/s, each cycling through the servers
+ * re-sending what is unconfirmed after --resend-timeout and after every reconnect, with at most --spool-window
+ * publishes unacknowledged by the broker at a time (the agent's spool contract and pump, agent/daemon.c). Together the monitors make --rate results/s, each cycling through the servers
  * 1..--servers from its own starting point; after --duration they stop making results and wait (at most --drain)
  * for the last confirmations.
  *
  *   soak-agents --mqtt-url URL --token-dir DIR --monitors N --servers S --rate R --duration 600s
- *               [--prefix soak-] [--ids-out FILE] [--resend-timeout 120s] [--drain 120s]
+ *               [--prefix soak-] [--ids-out FILE] [--resend-timeout 120s] [--spool-window 200] [--drain 120s]
  * Tokens are read from DIR/<name>.jwt, names <prefix>001 … The status a result carries is the one bench/soak.sh
  * seeds for the pair: (server + monitor index) mod N < 7 active, < 12 testing, else candidate. Prints one line
  * "made=… confirmed=… rejected=… resent=… unconfirmed=… connects=… elapsed=…" and exits 0 when every result
@@ -33,7 +33,12 @@ struct pending { /* one unconfirmed result */
     int64_t server_id;
     char *payload;
     int64_t last_send_mono;
-    bool used;
+    bool used, queued; /* queued: waiting in the monitor's send queue */
+};
+
+struct idq { /* the ids due to be sent, in order (a ring that grows) */
+    char (*ids)[ULID_LEN + 1];
+    size_t head, len, cap;
 };
 
 struct monitor {
@@ -43,15 +48,16 @@ struct monitor {
     struct mqtt_session *sess;
     char *token;
     int64_t next_server; /* 0-based position in 1..servers */
-    double due;          /* results owed at the current time (rate pacing) */
+    double owed;         /* results owed at the current time (rate pacing) */
     struct pending *tab; /* open addressing by id hash; grows */
     size_t cap, n;
+    struct idq due;
     int connects;
 };
 
 static struct opts_common common;
-static const char *url, *token_dir, *prefix, *ids_out;
-static int64_t n_monitors, n_servers, rate, duration, resend_timeout, drain;
+static const char *url, *token_dir, *prefix, *ids_out, *unconfirmed_out;
+static int64_t n_monitors, n_servers, rate, duration, resend_timeout, drain, window;
 static const struct opt_spec specs[] = {
     {"mqtt-url", 0, "MQTT_URL", OPT_STRING, &url, "mqtt://127.0.0.1:1883", 0, 0, "URL", "broker"},
     {"token-dir", 0, NULL, OPT_STRING, &token_dir, ".", 0, 0, "DIR", "monitor tokens, DIR/<name>.jwt"},
@@ -62,8 +68,12 @@ static const struct opt_spec specs[] = {
     {"duration", 0, NULL, OPT_DURATION, &duration, "600s", 0.1, 86400, "DURATION", "how long results are made"},
     {"resend-timeout", 0, NULL, OPT_DURATION, &resend_timeout, "120s", 0.1, 86400, "DURATION",
      "re-send a result unconfirmed for this long (the agent's default)"},
+    {"spool-window", 0, NULL, OPT_INT, &window, "200", 1, 100000, "N",
+     "publishes unacknowledged by the broker at most, per monitor (the agent's default)"},
     {"drain", 0, NULL, OPT_DURATION, &drain, "120s", 0, 86400, "DURATION", "wait this long for the last confirmations"},
     {"ids-out", 0, NULL, OPT_STRING, &ids_out, NULL, 0, 0, "FILE", "write \"<ULID> <monitor>\" for every result made"},
+    {"unconfirmed-out", 0, NULL, OPT_STRING, &unconfirmed_out, NULL, 0, 0, "FILE",
+     "at the end, write the ids still unconfirmed (still in the simulated spools: late, not lost)"},
     {0},
 };
 
@@ -122,6 +132,24 @@ static enum msg_pair_status seeded_status(const struct monitor *m, int64_t serve
 
 static double rnd(void) { return rand_r(&seed) / (double)RAND_MAX; }
 
+static void due_push(struct monitor *m, struct pending *p)
+{
+    struct idq *q = &m->due;
+    if (p->queued) return;
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1024;
+        char(*ids)[ULID_LEN + 1] = xmalloc(cap * sizeof *ids);
+        for (size_t i = 0; i < q->len; i++) memcpy(ids[i], q->ids[(q->head + i) % q->cap], sizeof ids[i]);
+        free(q->ids);
+        q->ids = ids;
+        q->head = 0;
+        q->cap = cap;
+    }
+    memcpy(q->ids[(q->head + q->len) % q->cap], p->id, sizeof p->id);
+    q->len++;
+    p->queued = true;
+}
+
 /* A result as the agent makes it: three samples 2 s apart, the best one's values on top; one in twenty a timeout. */
 static char *make_result(const struct monitor *m, const char *id, int64_t server_id)
 {
@@ -179,7 +207,26 @@ static bool send_pending(struct monitor *m, struct pending *p)
     return true;
 }
 
-/* Makes one result: spooled (kept) first, then published; a publish that fails now goes out with the re-sends. */
+/* The agent's pump: due results go out while fewer than --spool-window publishes await the broker's PUBACK. */
+static void pump(struct monitor *m)
+{
+    struct idq *q = &m->due;
+    while (q->len && mqtt_session_connected(m->sess) && mqtt_session_unacked(m->sess) < window) {
+        struct pending *p = slot_for(m, q->ids[q->head]);
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+        if (!p->used) continue; /* confirmed meanwhile */
+        p->queued = false;
+        bool again = p->last_send_mono != 0;
+        if (!send_pending(m, p)) {
+            due_push(m, p);
+            break;
+        }
+        if (again) resent++;
+    }
+}
+
+/* Makes one result: spooled (kept) first, then queued for the pump. */
 static void make_one(struct monitor *m)
 {
     if ((m->n + 1) * 2 > m->cap) grow(m);
@@ -193,11 +240,17 @@ static void make_one(struct monitor *m)
     m->n++;
     made++;
     if (ids_file) fprintf(ids_file, "%s %s\n", id, m->name);
-    if (mqtt_session_connected(m->sess)) send_pending(m, p);
+    due_push(m, p);
+    pump(m);
 }
 
 static void finish(void)
 {
+    FILE *f = unconfirmed_out ? fopen(unconfirmed_out, "w") : NULL;
+    for (int64_t i = 0; f && i < n_monitors; i++)
+        for (size_t k = 0; k < mons[i].cap; k++)
+            if (mons[i].tab[k].used) fprintf(f, "%s\n", mons[i].tab[k].id);
+    if (f) fclose(f);
     uint64_t left = 0;
     for (int64_t i = 0; i < n_monitors; i++) left += mons[i].n;
     int connects = 0;
@@ -228,10 +281,10 @@ static void on_pace(struct evloop *l, void *arg)
         double per = (double)rate / (double)n_monitors * dt;
         for (int64_t i = 0; i < n_monitors; i++) {
             struct monitor *m = &mons[i];
-            m->due += per;
-            while (m->due >= 1) {
+            m->owed += per;
+            while (m->owed >= 1) {
                 make_one(m);
-                m->due -= 1;
+                m->owed -= 1;
             }
         }
     }
@@ -247,11 +300,10 @@ static void on_resend(struct evloop *l, void *arg)
         if (!mqtt_session_connected(m->sess)) continue;
         for (size_t k = 0; k < m->cap; k++) {
             struct pending *p = &m->tab[k];
-            bool sent_before = p->last_send_mono != 0; /* made while disconnected: its first send is no re-send */
-            if (p->used && (!sent_before || now - p->last_send_mono >= resend_timeout) && send_pending(m, p) &&
-                sent_before)
-                resent++;
+            if (p->used && !p->queued && p->last_send_mono && now - p->last_send_mono >= resend_timeout)
+                due_push(m, p);
         }
+        pump(m);
     }
     evloop_timer_start(l, &resend_timer, 1000000);
 }
@@ -287,11 +339,17 @@ static void on_connect(struct mqtt_session *s, bool present, void *arg)
     (void)present;
     struct monitor *m = arg;
     m->connects++;
-    for (size_t k = 0; k < m->cap; k++) { /* the agent's rule: everything unconfirmed goes again after a reconnect */
-        struct pending *p = &m->tab[k];
-        bool sent_before = p->last_send_mono != 0;
-        if (p->used && send_pending(m, p) && sent_before) resent++;
-    }
+    for (size_t k = 0; k < m->cap; k++) /* the agent's rule: everything unconfirmed goes again after a reconnect */
+        if (m->tab[k].used) due_push(m, &m->tab[k]);
+    pump(m);
+}
+
+static void on_publish(struct mqtt_session *s, int mid, int reason, void *arg)
+{
+    (void)s;
+    (void)mid;
+    (void)reason;
+    pump(arg);
 }
 
 static void on_message(struct mqtt_session *s, const struct mosquitto_message *msg, const mosquitto_property *props,
@@ -351,7 +409,7 @@ int main(int argc, char **argv)
         msg_topic_build(m->stored_topic, sizeof m->stored_topic, common.env, &t);
         struct mqtt_config cfg = {.url = url, .client_id = m->name, .username = m->name, .password = m->token,
                                   .backoff_min_us = 100000, .backoff_max_us = 2000000, .receive_maximum = 1000};
-        struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message};
+        struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message, .on_publish = on_publish};
         m->sess = mqtt_session_new(loop, &cfg, &h, m, err, sizeof err);
         if (!m->sess) opts_usage_error(&prog, "%s", err);
         mqtt_session_subscribe(m->sess, m->stored_topic, 1);
@@ -377,6 +435,7 @@ int main(int argc, char **argv)
         mqtt_session_free(m->sess);
         for (size_t k = 0; k < m->cap; k++) free(m->tab[k].payload);
         free(m->tab);
+        free(m->due.ids);
         free(m->token);
     }
     free(mons);

@@ -132,7 +132,7 @@ soak_run_load() {
     T_START=$(date +%s)
     h_spawn soak-agents "$H_BUILD/bench/soak-agents" --mqtt-url "$MQTT_URL" --token-dir "$H_TMP/tokens" \
         --monitors "$MONITORS" --servers "$SERVERS" --rate "$RATE" --duration "${DURATION}s" --drain 180s \
-        --ids-out "$H_TMP/made"
+        --ids-out "$H_TMP/made" --unconfirmed-out "$H_TMP/unconfirmed"
     SOAK_PID[soak-agents]=${H_PID[soak-agents]}
     soak_sample start
     local next=$((T_START + 60))
@@ -159,7 +159,9 @@ soak_count() {
     h_sql "SELECT id FROM results" | LC_ALL=C sort >"$H_TMP/stored.ids"
     MADE=$(wc -l <"$H_TMP/made.ids")
     STORED=$(wc -l <"$H_TMP/stored.ids")
-    LOST=$(LC_ALL=C comm -23 "$H_TMP/made.ids" "$H_TMP/stored.ids" | wc -l)
+    LC_ALL=C sort "$H_TMP/unconfirmed" 2>/dev/null >"$H_TMP/unconfirmed.ids"
+    LATE=$(LC_ALL=C comm -23 "$H_TMP/made.ids" "$H_TMP/stored.ids" | LC_ALL=C comm -12 - "$H_TMP/unconfirmed.ids" | wc -l)
+    LOST=$(LC_ALL=C comm -23 "$H_TMP/made.ids" "$H_TMP/stored.ids" | LC_ALL=C comm -23 - "$H_TMP/unconfirmed.ids" | wc -l)
     FOREIGN=$(LC_ALL=C comm -13 "$H_TMP/made.ids" "$H_TMP/stored.ids" | wc -l)
     MADE_DUP=$(( MADE - $(LC_ALL=C sort -u "$H_TMP/made.ids" | wc -l) ))
     SCORED=$(h_sql "SELECT COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL AND result_id NOT LIKE '0HISTORY%'")
@@ -220,10 +222,11 @@ echo "|---|---:|"
 echo "| made by the simulated agents | $MADE |"
 echo "| stored (results table) | $STORED |"
 echo "| scored (per-monitor log rows) | $SCORED |"
-echo "| lost: made, not stored (by ULID) | $LOST |"
+echo "| lost: made, not stored and no longer in an agent's spool (by ULID) | $LOST |"
+echo "| late: not stored yet, still in an agent's spool at the end | $LATE |"
 echo "| doubled: stored or scored twice | $(( MADE_DUP + SCORED_DUP )) |"
 echo "| stored but never made (by ULID) | $FOREIGN |"
-echo "| stored, not scored | $UNSCORED |"
+echo "| stored, not scored | ${UNSCORED:-?} |"
 echo "| refused (results_rejected) | $REJECTED |"
 echo
 echo "| latency | p50 / p99 / max |"

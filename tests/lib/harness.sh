@@ -213,6 +213,7 @@ h_mariadb_template() {
 h_start_mariadb() {
     h_mariadb_template || { echo "# mariadb-install-db failed"; cat "$H_BUILD/test-cache/install-db.log"; exit 1; }
     H_DB_DIR=$H_TMP/mariadb
+    mkdir -p "$H_DB_DIR.tmp" # its own tmpdir: a shared /tmp cleaned by others must not break its temporary tables
     cp -a "$H_BUILD/test-cache/mariadb-template" "$H_DB_DIR"
     H_DB_PORT=$(h_free_port tcp)
     H_DB_SOCK=$H_TMP/mariadb.sock
@@ -228,7 +229,7 @@ _h_mariadbd() {
     h_spawn mariadb mariadbd --no-defaults --datadir="$H_DB_DIR" --user=root --socket="$H_DB_SOCK" \
         --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --log-error="$H_TMP/mariadb.err" --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
-        --innodb-flush-log-at-trx-commit=2 --skip-log-bin ${H_DB_EXTRA_ARGS:-}
+        --innodb-flush-log-at-trx-commit=2 --skip-log-bin --tmpdir="$H_DB_DIR.tmp" ${H_DB_EXTRA_ARGS:-}
 }
 # Stops MariaDB (for outage tests) keeping its datadir; h_restart_mariadb brings it back on the same port.
 h_stop_mariadb() { h_stop mariadb "${1:-TERM}"; }
