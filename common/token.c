@@ -217,6 +217,7 @@ struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN])
         set_err(err, "key file: %s", rerr);
         return NULL;
     }
+    size_t size = len + 1; /* the buffer, NUL included: what is wiped below (len shrinks for an HMAC secret) */
     struct token_key *k;
     if (strstr((char *)buf, "-----BEGIN")) {
         k = key_from_pem(path, buf, len, err);
@@ -230,7 +231,7 @@ struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN])
             k = key_new(JWT_ALG_HS256, buf, len, err);
         }
     }
-    OPENSSL_cleanse(buf, KEY_FILE_MAX + 1);
+    OPENSSL_cleanse(buf, size);
     free(buf);
     return k;
 }

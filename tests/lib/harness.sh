@@ -197,10 +197,12 @@ h_mariadb_template() {
         (
             flock 9
             if [ ! -d "$tpl/mysql" ]; then
-                rm -rf "$tpl.tmp"
-                mariadb-install-db --no-defaults --datadir="$tpl.tmp" --user=root \
+                rm -rf "$tpl.tmp" "$tpl.tmpdir"
+                mkdir -p "$tpl.tmpdir" # its own tmpdir: a shared /tmp cleaned by others broke the install once
+                mariadb-install-db --no-defaults --datadir="$tpl.tmp" --user=root --tmpdir="$tpl.tmpdir" \
                     --auth-root-authentication-method=normal --skip-test-db >"$H_BUILD/test-cache/install-db.log" 2>&1 \
                     && mv "$tpl.tmp" "$tpl"
+                rm -rf "$tpl.tmpdir"
             fi
         ) 9>"$H_BUILD/test-cache/.lock"
     fi
