@@ -25,7 +25,9 @@ phase_check() {
     local name=$1 snap=$H_TMP/snap.$RANDOM
     p_made_ids "$snap"
     h_wait_ok "$name: every result made so far ($(wc -l <"$snap")) is stored" 90 all_stored "$snap"
-    p_made_ids "$made"; p_stored_ids "$stored"
+    # stored first: whatever is stored by then was made (and logged) before the second snapshot; the other order
+    # lets a result made and stored between the two look like one no agent made
+    p_stored_ids "$stored"; p_made_ids "$made"
     h_is "$(LC_ALL=C comm -13 "$made" "$stored" | wc -l)" 0 "$name: nothing stored that no agent made"
     h_wait_ok "$name: every stored result is scored" 60 all_scored
     h_is "$(h_sql "SELECT COUNT(*) - COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL")" 0 \
