@@ -28,7 +28,7 @@ static const struct role_def roles[TOKEN_ROLE_COUNT] = {
                             {"results/+/@", "monitors/@/status", "responses/@/+", "monitors/@/token/request"},
                             {"monitors/@/#"}},
     [TOKEN_ROLE_INGEST] = {"ingest", "ingest", 30 * 86400, {"monitors/+/stored"}, {"results/#"}},
-    [TOKEN_ROLE_SCORER] = {"scorer", "scorer", 30 * 86400, {"scores/#", "status/servers/#"},
+    [TOKEN_ROLE_SCORER] = {"scorer", "scorer", 30 * 86400, {"scores/#", "status/servers/#", "status/zones/#"},
                            {"results/#", "status/selection/#"}},
     [TOKEN_ROLE_SELECTOR] = {"selector", "selector", 30 * 86400, {"monitors/+/assign", "status/selection/#"},
                              {"results/#", "monitors/+/status"}},

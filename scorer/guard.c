@@ -1,9 +1,10 @@
 /* guard.c — the mass-outage guard's rule (see guard.h). A zone is "losing servers en masse" when the servers hit
- * within the answer window — those that left, those held, those that recovered from a hold, and this one —
- * are at least min_count and more than `fraction` of the zone's servers at the start of the window (in the pool
- * now, plus those that left); or when daily_cap servers of the zone have left since 00:00 UTC. Recovered
- * servers count for one window so that the last few of a recovering zone are not dropped just before their own
- * scores bring them back. */
+ * within the answer window — those that left, those held, those about to leave (at risk: at least half of their
+ * monitors get no good answer), those that recovered from a hold, and this one — are at least min_count and more
+ * than `fraction` of the zone's servers at the start of the window (in the pool now, plus those that left); or
+ * when daily_cap servers of the zone have left since 00:00 UTC. Counting the servers at risk lets the first
+ * servers of a cut region be held too, not only those after the threshold; recovered servers count for one
+ * window so that the last few of a recovering zone are not dropped just before their own scores bring them back. */
 #include "guard.h"
 
 #include <stdio.h>
@@ -38,6 +39,7 @@ void guard_count(const struct guard_settings *g, const struct guard_member *m, i
     if (m->in_pool) {
         c->in_pool++;
         if (m->held_since_us) c->held++;
+        else if (m->at_risk) c->at_risk++;
         else if (m->recovered_us && m->recovered_us >= since) c->recovered++;
     } else if (m->left_us && m->left_us >= since) {
         c->left++;
@@ -50,8 +52,8 @@ bool guard_zone_in_event(const struct guard_settings *g, const struct guard_coun
 {
     (void)now_us;
     fig->zone_in_pool = c->in_pool + 1;
-    fig->zone_leaving = c->left + c->held + 1;
-    fig->zone_event = c->left + c->held + c->recovered + 1;
+    fig->zone_leaving = c->left + c->held + c->at_risk + 1;
+    fig->zone_event = c->left + c->held + c->at_risk + c->recovered + 1;
     fig->zone_base = c->in_pool + c->left + 1;
     fig->zone_fraction = (double)fig->zone_event / fig->zone_base;
     bool mass = fig->zone_event >= g->min_count && fig->zone_fraction > g->fraction;
@@ -123,6 +125,22 @@ void guard_decide(const struct guard_settings *g, const struct guard_input *in, 
     verdict(out, held ? GUARD_KEEP : GUARD_HOLD, true, true);
     snprintf(out->reason, sizeof out->reason, "held: %s; answers %d monitor%s", zone_text, in->answering,
              in->answering == 1 ? "" : "s");
+}
+
+bool guard_tally_at_risk(const struct guard_tally *t)
+{
+    return t->monitors > 0 && (t->monitors - t->good) * 2 >= t->monitors;
+}
+
+void guard_tally_server(const struct eng_server *s, int64_t now_us, int64_t window_us, struct guard_tally *t)
+{
+    t->monitors = t->good = 0;
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        const struct eng_row *r = eng_pair_row_at(&s->pairs[i], now_us);
+        if (!r || r->ts_us < now_us - window_us) continue;
+        t->monitors++;
+        if (r->error == 0 && r->step > 0) t->good++;
+    }
 }
 
 int guard_answering(const struct eng *e, const struct eng_server *s, int64_t now_us, int64_t window_us,

@@ -22,6 +22,7 @@ struct guard_counts {
     int held;          /* held in the pool */
     int left;          /* out of the pool, having left within the answer window */
     int recovered;     /* in the pool again after a hold that ended by recovery within the answer window */
+    int at_risk;       /* in the pool, not held, but at least half of its monitors get no good answer: would leave */
     int removed_today; /* left the pool since 00:00 UTC (any of them, in or out now) */
 };
 
@@ -85,7 +86,17 @@ int guard_apply(const struct guard_settings *g, const struct eng *e, struct eng_
 struct guard_member {
     bool in_pool;
     int64_t held_since_us, left_us, recovered_us; /* 0: none */
+    bool at_risk; /* see guard_at_risk */
 };
+/* One monitor's latest result within the window: whether it was a good answer (no error, positive step). */
+struct guard_tally {
+    int monitors, good;
+};
+/* True when the tally says the server would leave: it has monitors reporting, and at least half of them got no
+ * good answer on their latest result. */
+bool guard_tally_at_risk(const struct guard_tally *t);
+/* The tally of server s at now_us from its pairs (as guard_answering counts). */
+void guard_tally_server(const struct eng_server *s, int64_t now_us, int64_t window_us, struct guard_tally *t);
 /* Adds one of the zone's other servers to the counts, as of now. */
 void guard_count(const struct guard_settings *g, const struct guard_member *m, int64_t now_us, struct guard_counts *c);
 /* The start of now's UTC day (removals "today" count from here). */

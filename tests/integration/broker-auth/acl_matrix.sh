@@ -41,7 +41,7 @@ check_role ingest a ingest-a \
      sub:$E/# sub:$E/monitors/+/status sub:$E/monitors/m1/# sub:# sub:\$share/ingest/#"
 
 check_role scorer a scorer-a \
-    "pub:$E/scores/1 pub:$E/status/servers/1 sub:$E/results/# sub:$E/status/selection/#" \
+    "pub:$E/scores/1 pub:$E/status/servers/1 pub:$E/status/zones/au sub:$E/results/# sub:$E/status/selection/#" \
     "pub:$E/status/selection/1 pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/monitors/m1/stored
      sub:$E/scores/# sub:$E/monitors/+/status sub:$E/status/# sub:$E/#"
 

@@ -129,6 +129,45 @@ TEST(fraction_exceeded_not_equalled)
     CHECK_INT(decide(&in, &d), GUARD_HOLD);
 }
 
+TEST(servers_at_risk_count_as_leaving)
+{
+    reset_settings();
+    struct guard_decision d;
+    /* the first server of a cut region to fall: nobody left or held yet, but 4 others already fail from most of
+     * their monitors: 5 of 20 */
+    struct guard_input in = leaving(1, (struct guard_counts){.in_pool = 19, .at_risk = 4});
+    CHECK_INT(decide(&in, &d), GUARD_HOLD);
+    CHECK_INT(d.zone_leaving, 5);
+    in.counts.at_risk = 3;
+    CHECK_INT(decide(&in, &d), GUARD_FOLLOW);
+    /* at risk: at least half of the monitors reporting got no good answer */
+    struct guard_tally t = {0, 0};
+    CHECK(!guard_tally_at_risk(&t)); /* nobody reports: unknown, not at risk */
+    t = (struct guard_tally){1, 0};
+    CHECK(guard_tally_at_risk(&t));
+    t = (struct guard_tally){2, 1};
+    CHECK(guard_tally_at_risk(&t));
+    t = (struct guard_tally){3, 2};
+    CHECK(!guard_tally_at_risk(&t));
+    t = (struct guard_tally){3, 1};
+    CHECK(guard_tally_at_risk(&t));
+    t = (struct guard_tally){7, 4};
+    CHECK(!guard_tally_at_risk(&t));
+    t = (struct guard_tally){7, 3};
+    CHECK(guard_tally_at_risk(&t));
+    /* counted only for servers in the pool and not held */
+    struct guard_counts c = {0};
+    struct guard_member m1 = {.in_pool = true, .at_risk = true};
+    struct guard_member m2 = {.in_pool = true, .held_since_us = T0, .at_risk = true};
+    struct guard_member m3 = {.in_pool = false, .at_risk = true};
+    guard_count(&g, &m1, T0, &c);
+    guard_count(&g, &m2, T0, &c);
+    guard_count(&g, &m3, T0, &c);
+    CHECK_INT(c.at_risk, 1);
+    CHECK_INT(c.held, 1);
+    CHECK_INT(c.in_pool, 2);
+}
+
 TEST(minimum_count)
 {
     reset_settings();
@@ -325,6 +364,11 @@ TEST(answer_window)
     CHECK_INT(ids[0], 1);
     CHECK_INT(ids[1], 6);
     CHECK_INT(guard_answering(e, s, T0 + 1, w, NULL, 0), 1); /* one µs later monitor 1 falls out */
+    struct guard_tally t;
+    guard_tally_server(s, T0, w, &t);
+    CHECK_INT(t.monitors, 5); /* 1, 3, 4, 5, 6 reported within the window */
+    CHECK_INT(t.good, 2);
+    CHECK(guard_tally_at_risk(&t));
     /* a result after `now` is not seen: the latest row at or before now counts */
     result(s, 6, T0 + 10 * S, 0, "timeout", &oc);
     CHECK_INT(guard_answering(e, s, T0, w, NULL, 0), 2);
@@ -499,6 +543,7 @@ int main(void)
     RUN(defaults_and_settings);
     RUN(not_the_guards_business);
     RUN(fraction_exceeded_not_equalled);
+    RUN(servers_at_risk_count_as_leaving);
     RUN(minimum_count);
     RUN(daily_cap);
     RUN(nobody_answers);
