@@ -24,6 +24,7 @@ struct guard_counts {
     int recovered;     /* in the pool again after a hold that ended by recovery within the answer window */
     int at_risk;       /* in the pool, not held, but at least half of its monitors get no good answer: would leave */
     int removed_today; /* left the pool since 00:00 UTC (any of them, in or out now) */
+    bool released;     /* an operator released the zone's holds within the answer window: hold none */
 };
 
 enum guard_verdict {

@@ -215,6 +215,8 @@ int main(int argc, char **argv)
         .idle_evict_us = idle_evict,
         .republish = !no_republish,
     };
+    char *guard_json = guard_overrides(&prog);
+    o.guard_overrides = guard_json;
     if (!parse_shard(shard_text, &o.shard))
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
     fill_params(&o.params);
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
     }
     int rc = daemon_run(&o, &dsn, &mc);
     metrics_stop();
+    free(guard_json);
     free(token);
     free(username);
     return rc;

@@ -11,12 +11,14 @@ ALTER TABLE servers
   ADD COLUMN hold_recovered_at DATETIME(6) NULL AFTER pool_left_at,
   ADD KEY servers_zone (zone, in_pool);
 
--- The zone alerts the scorer has retained on E/status/zones/<zone>: one row while an alert stands (so a restarted
--- scorer, or another shard, clears it when the holds end), with what was published.
+-- Per zone: the alert the scorer has retained on E/status/zones/<zone> while it stands (so a restarted scorer, or
+-- another shard, clears it when the holds end), and `ntpmonctl zone release` (the scorer ends the zone's holds
+-- and holds none there for one answer window after released_at).
 CREATE TABLE IF NOT EXISTS guard_zones (
   zone VARCHAR(16) CHARACTER SET ascii NOT NULL PRIMARY KEY,
-  alert_since DATETIME(6) NOT NULL,
-  alert JSON NOT NULL,
+  alert JSON NULL,                                -- NULL: no alert standing
+  alert_since DATETIME(6) NULL,
+  released_at DATETIME(6) NULL,
   updated_at DATETIME(6) NOT NULL,
-  CHECK (JSON_VALID(alert))
+  CHECK (alert IS NULL OR JSON_VALID(alert))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

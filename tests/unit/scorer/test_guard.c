@@ -295,6 +295,15 @@ TEST(no_zone_deleted_and_off)
     h = held(T0 - S, 3, mass);
     h.deleted = true;
     CHECK_INT(decide(&h, &d), GUARD_LEAVE);
+    /* ntpmonctl zone release: holds end, none start */
+    h = held(T0 - S, 3, mass);
+    h.counts.released = true;
+    CHECK_INT(decide(&h, &d), GUARD_LEAVE);
+    CHECK_CONTAINS(d.reason, "hold ended: the zone was released by hand");
+    in = leaving(3, mass);
+    in.counts.released = true;
+    CHECK_INT(decide(&in, &d), GUARD_FOLLOW);
+    CHECK(!d.in_pool);
 }
 
 TEST(counting_members)
