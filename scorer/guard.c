@@ -105,8 +105,8 @@ void guard_decide(const struct guard_settings *g, const struct guard_input *in, 
     if (!g->enabled) why = "the guard is off";
     else if (in->deleted) why = "the server is deleted";
     else if (!zoned) why = "the server has no zone";
-    else if (in->answering <= 0) why = "no monitor gets a good answer";
     else if (in->counts.released) why = "the zone was released by hand";
+    else if (in->answering <= 0) why = "no monitor gets a good answer";
     else if (held && in->now_us - in->held_since_us >= (int64_t)g->max_hold_s * 1000000) {
         snprintf(buf, sizeof buf, "held for the longest hold (%d s)", g->max_hold_s);
         why = buf;

@@ -150,17 +150,39 @@ int guarddb_write_server(struct db *db, const struct eng_server *s, bool in_pool
                     p, 6, NULL, NULL);
 }
 
+/* Rows per server, monitor, ts: a monitor counts when its latest result for some held server is a good answer. */
 struct names_ctx {
     char (*names)[MSG_NAME_MAX];
     size_t max, n;
+    int64_t server, monitor;
+    bool good;
+    char name[MSG_NAME_MAX];
 };
+
+static void names_flush(struct names_ctx *c)
+{
+    if (!c->server || !c->good) return;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], c->name) == 0) return;
+    if (c->n < c->max) snprintf(c->names[c->n++], MSG_NAME_MAX, "%s", c->name);
+}
 
 static int name_row(void *arg, const struct db_row *row)
 {
     struct names_ctx *c = arg;
-    if (c->n < c->max) snprintf(c->names[c->n++], MSG_NAME_MAX, "%s", db_row_str(row, 0));
+    int64_t server = db_row_int(row, 0), monitor = db_row_int(row, 1);
+    if (server != c->server || monitor != c->monitor) names_flush(c);
+    c->server = server;
+    c->monitor = monitor;
+    snprintf(c->name, sizeof c->name, "%s", db_row_str(row, 2));
+    const char *error = db_row_str(row, 5);
+    struct step_input si = {.no_response = msg_error_is_no_response(error), .stratum = (int)db_row_int(row, 4),
+                            .error = error, .has_offset = !db_row_is_null(row, 3), .offset = db_row_double(row, 3)};
+    c->good = !*error && step_compute(&si).step > 0;
     return 0;
 }
+
+static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
 
 int guarddb_zone_monitors(struct db *db, const char *zone, int64_t since_us, char names[][MSG_NAME_MAX], size_t max,
                           size_t *n)
@@ -168,12 +190,14 @@ int guarddb_zone_monitors(struct db *db, const char *zone, int64_t since_us, cha
     char since[32];
     time_format_sql_us(since_us, since);
     struct db_param p[] = {DB_STR(since), DB_STR(zone)};
-    struct names_ctx c = {names, max, 0};
+    struct names_ctx c = {.names = names, .max = max};
     int rc = db_query(db,
-                      "SELECT DISTINCT m.name FROM servers s JOIN results r ON r.server_id = s.id AND r.ts >= ?"
-                      " AND r.error = '' JOIN monitors m ON m.id = r.monitor_id"
-                      " WHERE s.zone = ? AND s.held_since IS NOT NULL ORDER BY m.name",
+                      "SELECT r.server_id, r.monitor_id, m.name, r.`offset`, r.stratum, r.error FROM servers s"
+                      " JOIN results r ON r.server_id = s.id AND r.ts >= ? JOIN monitors m ON m.id = r.monitor_id"
+                      " WHERE s.zone = ? AND s.held_since IS NOT NULL ORDER BY r.server_id, r.monitor_id, r.ts, r.id",
                       p, 2, name_row, &c);
+    names_flush(&c);
+    qsort(names, c.n, sizeof names[0], cmp_name);
     *n = c.n;
     return rc < 0 ? -1 : 0;
 }

@@ -35,8 +35,8 @@ int guarddb_zone_at_risk(struct db *db, const struct guard_settings *g, const ch
 /* Writes s's membership and guard state when they change (held_reason: the reason of a hold that starts now,
  * NULL when not held; a hold that goes on is not written again). 0 or -1. */
 int guarddb_write_server(struct db *db, const struct eng_server *s, bool in_pool, const char *held_reason);
-/* The names of the monitors that got a good answer within the window from the zone's held servers, sorted, at
- * most max. 0 or -1. */
+/* The names of the monitors whose latest result (since since_us) for one of the zone's held servers is a good
+ * answer, sorted, at most max. 0 or -1. */
 int guarddb_zone_monitors(struct db *db, const char *zone, int64_t since_us, char names[][MSG_NAME_MAX], size_t max,
                           size_t *n);
 /* The ids of the shard's held servers (malloc'd). 0 or -1. */

@@ -5,13 +5,14 @@ active, each probing every server every 540 s. Everything answers for the first 
 as servers in the pool have them); from 10 h to 10 h 45 the servers hit fail as the scenario says; from then on all
 answer again; the stream ends at 15 h. One JSON result per line,
 in time order, deterministic (seeded).
-  guard-scenario.py SCENARIO [AU] [DE] [--zones FILE] [--hours H]
+  guard-scenario.py SCENARIO [AU] [DE] [--zones FILE] [--hours H] [--start UNIX]
 SCENARIO:
   cut       40 % of au (servers 1..AU*0.4) time out from lax1 and lax2 but answer zrh1 (a cut trans-Pacific link)
   dead      the same servers time out from every monitor (really down)
   single    server AU+1 (in de, a calm zone) times out from lax1 and lax2 but answers zrh1
   calm      nothing fails
---zones FILE writes the zones file (lines "server_id zone") for replay --zones."""
+--zones FILE writes the zones file (lines "server_id zone") for replay --zones; --start: the first result's time
+(default 2026-11-23 19:00:00Z); --hours: how much of the 15 h to write."""
 import json
 import random
 import sys
@@ -51,6 +52,11 @@ def main():
         i = args.index("--zones")
         zones_file = args[i + 1]
         del args[i:i + 2]
+    start = START
+    if "--start" in args:
+        i = args.index("--start")
+        start = int(args[i + 1])
+        del args[i:i + 2]
     if "--hours" in args:
         i = args.index("--hours")
         hours = float(args[i + 1])
@@ -72,7 +78,7 @@ def main():
         for k in range(n):
             s, m = k // len(MONITORS) + 1, MONITORS[k % len(MONITORS)]
             t = r * INTERVAL + k * INTERVAL // n
-            us = (START + t) * 1000000 + rnd.randrange(1000000)
+            us = (start + t) * 1000000 + rnd.randrange(1000000)
             res = {"v": 1, "id": ulid(us // 1000, rnd), "monitor": m, "server_id": s,
                    "ip": "192.0.%d.%d" % (s // 250, s % 250 + 1), "ts": ts_text(us), "status": "active"}
             if fails(scenario, s, m, au, t):
