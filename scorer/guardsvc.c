@@ -23,6 +23,7 @@ struct event {
 
 struct snapshot {
     unsigned zone;
+    int64_t loaded_mono_us;
     bool released;
     struct guarddb_member *m;
     size_t n;
@@ -40,6 +41,7 @@ struct guardsvc {
     struct db *db;  /* the current attempt's connection */
     size_t result;
     bool failed;
+    bool committed; /* the last attempt was committed: the zone snapshots it updated hold */
     struct event *ev;
     size_t n_ev, cap_ev;
     struct snapshot *snap;
@@ -55,7 +57,7 @@ static struct snapshot *snapshot_of(struct guardsvc *gs, unsigned zone, int64_t 
 {
     for (size_t i = 0; i < gs->n_snap; i++)
         if (gs->snap[i].zone == zone) return &gs->snap[i];
-    struct snapshot s = {.zone = zone};
+    struct snapshot s = {.zone = zone, .loaded_mono_us = time_mono_us()};
     if (guarddb_zone_members(gs->db, &gs->g, zone_code(zone), now_us, &s.m, &s.n) < 0) return NULL;
     if (guarddb_zone_released(gs->db, &gs->g, zone_code(zone), now_us, &s.released) < 0) {
         free(s.m);
@@ -184,10 +186,18 @@ int guardsvc_load_settings(struct guardsvc *gs, struct db *db)
 
 const struct guard_settings *guardsvc_settings(const struct guardsvc *gs) { return &gs->g; }
 
+/* Zone snapshots live for zone_cache_s across batches (kept in step with this process's own decisions); after a
+ * rollback they may hold decisions that never happened: then all go. */
 void guardsvc_begin(struct guardsvc *gs, struct db *db)
 {
-    for (size_t i = 0; i < gs->n_snap; i++) free(gs->snap[i].m);
-    gs->n_snap = 0;
+    int64_t oldest = time_mono_us() - (int64_t)gs->g.zone_cache_s * 1000000;
+    size_t kept = 0;
+    for (size_t i = 0; i < gs->n_snap; i++) {
+        if (db && gs->committed && gs->snap[i].loaded_mono_us > oldest) gs->snap[kept++] = gs->snap[i];
+        else free(gs->snap[i].m);
+    }
+    gs->n_snap = kept;
+    gs->committed = false;
     gs->n_ev = 0;
     gs->failed = false;
     gs->db = db;
@@ -303,6 +313,7 @@ static void refresh_alert(struct guardsvc *gs, struct db *db, unsigned zone, gua
 
 void guardsvc_publish(struct guardsvc *gs, struct db *db, guardsvc_publish_fn pub, void *arg)
 {
+    gs->committed = true;
     unsigned zones[64];
     size_t n_zones = 0;
     for (size_t i = 0; i < gs->n_ev; i++) {

@@ -29,7 +29,8 @@ void guardsvc_free(struct guardsvc *gs);
 int guardsvc_load_settings(struct guardsvc *gs, struct db *db);
 const struct guard_settings *guardsvc_settings(const struct guardsvc *gs);
 
-/* A transaction attempt starts (on db): the previous attempt's decisions and zone snapshots are forgotten. */
+/* A transaction attempt starts (on db): the previous attempt's decisions are forgotten, and so are the zone
+ * snapshots when it was not committed or they are older than zone_cache_s. */
 void guardsvc_begin(struct guardsvc *gs, struct db *db);
 /* The result (index in the batch) being scored next, for the decisions' bookkeeping. */
 void guardsvc_set_result(struct guardsvc *gs, size_t result);
@@ -37,7 +38,7 @@ void guardsvc_set_result(struct guardsvc *gs, size_t result);
 bool guardsvc_failed(const struct guardsvc *gs);
 /* True when a decision on that result publishes its own status/servers message (hold, release, end of hold). */
 bool guardsvc_has_status(const struct guardsvc *gs, size_t result);
-/* After the commit: the decisions' status messages and the alerts of the zones they touched (guard_zones is
+/* After the commit (call it after every commit, also with no decision): the decisions' status messages and the alerts of the zones they touched (guard_zones is
  * updated outside the batch's transaction). */
 void guardsvc_publish(struct guardsvc *gs, struct db *db, guardsvc_publish_fn pub, void *arg);
 /* The alerts of every zone with a held server or a standing alert (the periodic refresh; it also converges what
