@@ -14,15 +14,9 @@ gen=tests/tools/guard-scenario.py
 /usr/bin/python3 $gen cut "$AU" "$DE" --zones "$H_TMP/zones.txt" >"$H_TMP/cut.jsonl"
 /usr/bin/python3 $gen calm "$AU" "$DE" >"$H_TMP/calm.jsonl"
 n=$(wc -l <"$H_TMP/cut.jsonl")
-cpu() { # best user+sys seconds of three runs
-    local best="" f=$1; shift
-    for _ in 1 2 3; do
-        /usr/bin/time -f "%U %S" -o "$H_TMP/t" "$@" <"$f" >/dev/null 2>/dev/null
-        best=$(awk -v b="$best" '{t = $1 + $2; if (b == "" || t < b) b = t; printf "%.3f", b}' "$H_TMP/t")
-    done
-    echo "$best"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+. bench/lib.bash
+cpu() { bench_cpu "$@"; }
+rate() { bench_rate "$@"; }
 per() { awk -v n="$1" -v on="$2" -v off="$3" 'BEGIN { printf "%.2f", (on - off) / n * 1e6 }'; }
 echo "## scorer: the mass-outage guard's cost (guard on vs off, same run)"
 echo

@@ -21,17 +21,13 @@ void sc_score_message(struct msg_score *m, int64_t server_id, int64_t ts_us, dou
 void sc_status_message(struct msg_server_status *m, int64_t server_id, bool in_pool, int64_t ts_us, double score,
                        double in_pool_score)
 {
-    memset(m, 0, sizeof *m);
-    m->server_id = server_id;
-    m->in_pool = in_pool;
-    m->ts_us = ts_us;
-    m->score = score;
-    char s[48], t[48];
+    char s[48], t[48], reason[MSG_ERROR_MAX];
     msg_format_number(score, s);
     msg_format_number(in_pool_score, t);
-    if (in_pool) snprintf(m->reason, sizeof m->reason, "overall score %s >= %s", s, t);
-    else if (score >= in_pool_score) snprintf(m->reason, sizeof m->reason, "server deleted");
-    else snprintf(m->reason, sizeof m->reason, "overall score %s < %s", s, t);
+    if (in_pool) snprintf(reason, sizeof reason, "overall score %s >= %s", s, t);
+    else if (score >= in_pool_score) snprintf(reason, sizeof reason, "server deleted");
+    else snprintf(reason, sizeof reason, "overall score %s < %s", s, t);
+    sc_guard_status_message(m, server_id, in_pool, false, ts_us, score, reason);
 }
 
 void sc_guard_status_message(struct msg_server_status *m, int64_t server_id, bool in_pool, bool held, int64_t ts_us,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# asan: yes
 # The mass-outage guard in `ntpmon-scorer replay --zones` (tests/tools/guard-scenario.py makes the streams): a zone
 # of 20 where 40 % fail from two monitors but answer a third → held, the zone alert published, released when
 # their scores recover, alert cleared; the same servers failing from every monitor → they leave exactly as without

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# asan: yes
 # The mass-outage guard in the scoring service, against a real broker and database: zone au of 20 servers and de of
 # 10, monitors lax1, lax2 and zrh1; 8 servers of au stop answering lax1 and lax2 (zrh1 still sees them). The
 # stream (tests/tools/guard-scenario.py) is timed so that it ends now, during the outage. Then: those 8 are held
