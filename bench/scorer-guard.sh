@@ -48,15 +48,18 @@ h_sql "INSERT INTO accounts (name) VALUES ('bench');
 now=$(date +%s)
 /usr/bin/python3 $gen cut "$AU" "$DE" --start $((now - 15 * 3600 - 600)) >"$H_TMP/svc.jsonl"
 /usr/bin/python3 tests/integration/scorer/stream.py tsv "$H_TMP/svc.jsonl" lax1=1,lax2=2,zrh1=3 >"$H_TMP/svc.tsv"
+# the rows ingest would store (the guard reads who is at risk from them); received "tomorrow", so that the
+# scorer's start-up scan leaves them to the stream and each run measures the MQTT path
 mariadb --no-defaults -S "$H_DB_SOCK" -uroot ntpmon_test --local-infile=1 -e "LOAD DATA LOCAL INFILE '$H_TMP/svc.tsv'
-    INTO TABLE results (id, monitor_id, server_id, ts, ip, status, \`offset\`, rtt, stratum, leap, refid, error, samples, agent)"
+    INTO TABLE results (id, monitor_id, server_id, ts, ip, status, \`offset\`, rtt, stratum, leap, refid, error, samples, agent)
+    SET received_at = UTC_TIMESTAMP(6) + INTERVAL 1 DAY"
 N=$(wc -l <"$H_TMP/svc.jsonl")
 service() { # GUARD(true|false) → results/s and the holds
     h_sql "DELETE FROM log_scores; UPDATE server_scores SET score_raw = 0, score_ts = NULL;
            UPDATE servers SET score_raw = 0, score_ts = NULL, in_pool = 0, held_since = NULL, held_reason = NULL,
            pool_left_at = NULL, hold_recovered_at = NULL; DELETE FROM guard_zones;"
     h_spawn "scorer$1" env MQTT_TOKEN="$SCORER_TOKEN" "$B/ntpmon-scorer" -e bench --max-age 16h --rescan-interval 0 \
-        --guard-setting "enabled=$1"
+        --guard-setting "enabled=$1" --metrics-listen "127.0.0.1:$2"
     h_wait 20 grep -q "connected to the broker" "${H_LOG[scorer$1]}"
     local t0 t1
     t0=$(date +%s%N)
@@ -66,8 +69,8 @@ service() { # GUARD(true|false) → results/s and the holds
     h_stop "scorer$1"
     awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }'
 }
-off_rate=$(service false)
-on_rate=$(service true)
+off_rate=$(service false "$(h_free_port)")
+on_rate=$(service true "$(h_free_port)")
 holds=$(grep -c " held: " "$H_TMP/scorertrue.log")
 echo
 echo "| service (broker + MariaDB) | guard off | guard on | cost per result | holds |"

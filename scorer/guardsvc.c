@@ -23,7 +23,8 @@ struct event {
 
 struct snapshot {
     unsigned zone;
-    int64_t loaded_mono_us;
+    int64_t loaded_mono_us; /* wall time of the load … */
+    int64_t at_us;          /* … and the decision time it was read for (results may be hours old: a backlog) */
     bool released;
     struct guarddb_member *m;
     size_t n;
@@ -53,11 +54,20 @@ struct guardsvc {
 
 /* ---- the hook ---- */
 
+/* A zone's snapshot read for decisions at now_us: reused while it is younger than zone_cache_s in wall time and
+ * was read for a decision time within zone_cache_s of now_us. */
 static struct snapshot *snapshot_of(struct guardsvc *gs, unsigned zone, int64_t now_us)
 {
-    for (size_t i = 0; i < gs->n_snap; i++)
-        if (gs->snap[i].zone == zone) return &gs->snap[i];
-    struct snapshot s = {.zone = zone, .loaded_mono_us = time_mono_us()};
+    int64_t ttl = (int64_t)gs->g.zone_cache_s * 1000000;
+    for (size_t i = 0; i < gs->n_snap; i++) {
+        if (gs->snap[i].zone != zone) continue;
+        int64_t drift = now_us - gs->snap[i].at_us;
+        if (drift <= ttl && drift >= -ttl) return &gs->snap[i];
+        free(gs->snap[i].m);
+        gs->snap[i] = gs->snap[--gs->n_snap];
+        break;
+    }
+    struct snapshot s = {.zone = zone, .loaded_mono_us = time_mono_us(), .at_us = now_us};
     if (guarddb_zone_members(gs->db, &gs->g, zone_code(zone), now_us, &s.m, &s.n) < 0) return NULL;
     if (guarddb_zone_released(gs->db, &gs->g, zone_code(zone), now_us, &s.released) < 0) {
         free(s.m);
