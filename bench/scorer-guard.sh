@@ -66,12 +66,14 @@ service() { # GUARD(true|false) → results/s and the holds
     MQTT_TOKEN=$FEED_TOKEN "$B/result-feed" "$MQTT_URL" --env bench --window 1000 --input "$H_TMP/svc.jsonl" >/dev/null
     h_wait 600 bash -c "[ \$(mariadb --no-defaults -S '$H_DB_SOCK' -uroot -N -B ntpmon_test -e 'SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL') -ge $N ]"
     t1=$(date +%s%N)
+    curl -s "http://127.0.0.1:$2/metrics" | sed -n 's/^ntpmon_scorer_guard_decisions_total{verdict="held"} //p' >"$H_TMP/holds.$1"
     h_stop "scorer$1"
     awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }'
 }
 off_rate=$(service false "$(h_free_port)")
 on_rate=$(service true "$(h_free_port)")
-holds=$(grep -c " held: " "$H_TMP/scorertrue.log")
+holds=$(cat "$H_TMP/holds.true")
+[ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$H_TMP"/scorer*.log "$BENCH_KEEP_LOGS"/
 echo
 echo "| service (broker + MariaDB) | guard off | guard on | cost per result | holds |"
 echo "|---|---|---|---|---|"

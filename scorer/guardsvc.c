@@ -30,9 +30,11 @@ struct snapshot {
     size_t n;
 };
 
-struct zone_metric {
+struct zone_metric { /* per zone seen: the held gauge and when its alert was last recomputed */
     unsigned zone;
     struct metric *held;
+    int64_t refreshed_mono_us;
+    bool dirty; /* decisions since: recompute when zone_cache_s has passed (or at the periodic refresh) */
 };
 
 struct guardsvc {
@@ -235,18 +237,18 @@ static void publish_status(struct guardsvc *gs, int64_t id, bool in_pool, bool h
     pub(arg, &t, msg_server_status_encode(&st));
 }
 
-static struct metric *held_gauge(struct guardsvc *gs, unsigned zone)
+static struct zone_metric *zone_state(struct guardsvc *gs, unsigned zone)
 {
     for (size_t i = 0; i < gs->n_zm; i++)
-        if (gs->zm[i].zone == zone) return gs->zm[i].held;
+        if (gs->zm[i].zone == zone) return &gs->zm[i];
     char labels[64];
     snprintf(labels, sizeof labels, "zone=\"%s\"", zone_code(zone));
     gs->zm = xrealloc(gs->zm, (gs->n_zm + 1) * sizeof *gs->zm);
     /* the registry keeps the label text: it lives as long as the process */
     gs->zm[gs->n_zm] = (struct zone_metric){zone, metrics_gauge("ntpmon_scorer_guard_held",
                                                                 "servers held in the pool by the guard, per zone",
-                                                                xstrdup(labels))};
-    return gs->zm[gs->n_zm++].held;
+                                                                xstrdup(labels)), 0, false};
+    return &gs->zm[gs->n_zm++];
 }
 
 static bool same_alert(const struct msg_zone_alert *a, const struct msg_zone_alert *b)
@@ -267,6 +269,9 @@ static void refresh_alert(struct guardsvc *gs, struct db *db, unsigned zone, gua
 {
     const char *code = zone_code(zone);
     int64_t now = time_now_us();
+    struct zone_metric *zs = zone_state(gs, zone);
+    zs->refreshed_mono_us = time_mono_us();
+    zs->dirty = false;
     struct guarddb_member *m = NULL;
     size_t n = 0;
     char *stored = NULL;
@@ -279,7 +284,7 @@ static void refresh_alert(struct guardsvc *gs, struct db *db, unsigned zone, gua
     struct guard_counts all = {0};
     for (size_t i = 0; i < n; i++) guard_count(&gs->g, &m[i].m, now, &all);
     free(m);
-    metric_set(held_gauge(gs, zone), all.held);
+    metric_set(zs->held, all.held);
     struct msg_topic t = {.kind = MSG_TOPIC_ZONE_STATUS};
     snprintf(t.zone, sizeof t.zone, "%s", code);
     if (all.held == 0) {
@@ -324,7 +329,7 @@ static void refresh_alert(struct guardsvc *gs, struct db *db, unsigned zone, gua
 void guardsvc_publish(struct guardsvc *gs, struct db *db, guardsvc_publish_fn pub, void *arg)
 {
     gs->committed = true;
-    unsigned zones[64];
+    unsigned zones[64]; /* more zones in one batch: the periodic refresh has them */
     size_t n_zones = 0;
     for (size_t i = 0; i < gs->n_ev; i++) {
         const struct event *ev = &gs->ev[i];
@@ -338,7 +343,12 @@ void guardsvc_publish(struct guardsvc *gs, struct db *db, guardsvc_publish_fn pu
         if (!seen && n_zones < sizeof zones / sizeof zones[0]) zones[n_zones++] = ev->zone;
     }
     gs->n_ev = 0;
-    for (size_t k = 0; k < n_zones; k++) refresh_alert(gs, db, zones[k], pub, arg);
+    /* a zone's alert is recomputed at most every zone_cache_s while decisions keep coming (a mass event decides
+     * on many servers in a row); the periodic refresh catches what is left */
+    for (size_t k = 0; k < n_zones; k++) zone_state(gs, zones[k])->dirty = true;
+    int64_t due = time_mono_us() - (int64_t)gs->g.zone_cache_s * 1000000;
+    for (size_t i = 0; i < gs->n_zm; i++)
+        if (gs->zm[i].dirty && gs->zm[i].refreshed_mono_us <= due) refresh_alert(gs, db, gs->zm[i].zone, pub, arg);
 }
 
 void guardsvc_refresh_alerts(struct guardsvc *gs, struct db *db, guardsvc_publish_fn pub, void *arg)
