@@ -15,7 +15,7 @@ static const struct conftab_row rows[] = {
     I(answer_window_s, 1800, 1, 86400, "seconds a monitor's good answer counts as evidence; window of departures"),
     I(max_hold_s, 21600, 1, 604800, "no server is held longer than this many seconds"),
     I(refresh_s, 60, 1, 86400, "seconds between re-reads of these settings and checks of held servers"),
-    I(zone_cache_s, 5, 0, 3600, "the scorer re-reads a zone's servers (other shards' decisions) after this many seconds"),
+    I(zone_cache_s, 30, 0, 3600, "seconds (of wall time and of result time) a zone read from the database is reused"),
 };
 
 static const struct conftab table = {GUARD_SETTINGS_KEY, rows, sizeof rows / sizeof rows[0],

@@ -20,7 +20,7 @@ struct guard_settings {
     int answer_window_s; /* 1800: a monitor's answer counts for this long; also the window of recent departures */
     int max_hold_s;      /* 21600: no server is held longer */
     int refresh_s;       /* 60: the scorer re-reads these, re-checks held servers and zone alerts this often */
-    int zone_cache_s;    /* 5: the service reads a zone's servers from the database at most this often */
+    int zone_cache_s;    /* 30: the service reuses a zone read from the database this long (wall and result time) */
 };
 
 /* The defaults. */

@@ -602,6 +602,7 @@ static void on_reload_timer(struct evloop *loop, void *arg)
 static int guard_check_tx(struct db *db, void *arg)
 {
     struct scorer *sc = arg;
+    guardsvc_forget_zones(sc->gs);
     guardsvc_begin(sc->gs, db);
     int64_t *ids = NULL;
     size_t n = 0;

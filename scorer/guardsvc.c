@@ -215,6 +215,12 @@ void guardsvc_begin(struct guardsvc *gs, struct db *db)
     gs->db = db;
 }
 
+void guardsvc_forget_zones(struct guardsvc *gs)
+{
+    for (size_t i = 0; i < gs->n_snap; i++) free(gs->snap[i].m);
+    gs->n_snap = 0;
+}
+
 void guardsvc_set_result(struct guardsvc *gs, size_t result) { gs->result = result; }
 bool guardsvc_failed(const struct guardsvc *gs) { return gs->failed; }
 

@@ -32,6 +32,8 @@ const struct guard_settings *guardsvc_settings(const struct guardsvc *gs);
 /* A transaction attempt starts (on db): the previous attempt's decisions are forgotten, and so are the zone
  * snapshots when it was not committed or they are older than zone_cache_s. */
 void guardsvc_begin(struct guardsvc *gs, struct db *db);
+/* Drops every zone snapshot (the periodic check decides on fresh ones: a `zone release` is seen at once). */
+void guardsvc_forget_zones(struct guardsvc *gs);
 /* The result (index in the batch) being scored next, for the decisions' bookkeeping. */
 void guardsvc_set_result(struct guardsvc *gs, size_t result);
 /* True when the database failed inside the hook during this attempt (roll it back and retry). */
