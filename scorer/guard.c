@@ -111,20 +111,20 @@ void guard_decide(const struct guard_settings *g, const struct guard_input *in, 
         snprintf(buf, sizeof buf, "held for the longest hold (%d s)", g->max_hold_s);
         why = buf;
     } else if (!event) {
-        snprintf(buf, sizeof buf, "%s%s", held ? "the outage is over: " : "no outage: ", zone_text);
+        snprintf(buf, sizeof buf, "%s%.88s", held ? "the outage is over: " : "no outage: ", zone_text);
         why = buf;
     }
     if (why) {
         if (held) {
             verdict(out, GUARD_LEAVE, false, false);
-            snprintf(out->reason, sizeof out->reason, "hold ended: %s", why);
+            snprintf(out->reason, sizeof out->reason, "hold ended: %.112s", why);
         } else {
-            snprintf(out->reason, sizeof out->reason, "not held: %s", why);
+            snprintf(out->reason, sizeof out->reason, "not held: %.112s", why);
         }
         return;
     }
     verdict(out, held ? GUARD_KEEP : GUARD_HOLD, true, true);
-    snprintf(out->reason, sizeof out->reason, "held: %s; answers %d monitor%s", zone_text, in->answering,
+    snprintf(out->reason, sizeof out->reason, "held: %.85s; answers %d monitor%s", zone_text, in->answering,
              in->answering == 1 ? "" : "s");
 }
 
