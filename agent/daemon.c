@@ -824,15 +824,6 @@ static int fatal(const char *msg)
     return 2;
 }
 
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int agent_monitor(const struct agent_opts *o, char **argv)
 {
     struct agent A = {.o = o, .lock_fd = -1, .inotify_fd = -1, .clock_state = -2, .exit_code = 0};
@@ -867,7 +858,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
                      " dropped so far", agent_version_string(), a->st.name, o->common.env, a->dir, ss.live,
                ss.dropped);
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    agent_raise_fd_limit();
     a->loop = evloop_new();
     evloop_signal(a->loop, SIGTERM, on_signal, a);
     evloop_signal(a->loop, SIGINT, on_signal, a);
