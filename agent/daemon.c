@@ -190,7 +190,8 @@ static void on_pump(struct evloop *loop, void *arg)
             spool_mark_sent(a->spool, e, now);
             continue;
         }
-        struct msg_topic t = {.kind = MSG_TOPIC_RESULT, .server_id = e->server_id};
+        struct msg_topic t = {.kind = e->kind == SPOOL_TRACE ? MSG_TOPIC_TRACE : MSG_TOPIC_RESULT,
+                              .server_id = e->server_id};
         snprintf(t.monitor, sizeof t.monitor, "%s", a->st.name);
         char topic[MSG_TOPIC_MAX];
         if (msg_topic_build(topic, sizeof topic, a->o->common.env, &t) < 0) {
