@@ -1320,6 +1320,40 @@ static int decode_hop(json_object *o, int prev_ttl, struct msg_trace_hop *h, cha
     return 0;
 }
 
+static int decode_hops(json_object *hops, struct msg_trace *out, char err[MSG_ERR_LEN])
+{
+    size_t n = json_object_array_length(hops);
+    int prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        char sub[MSG_ERR_LEN];
+        if (decode_hop(json_object_array_get_idx(hops, i), prev, &out->hops[i], sub) < 0) {
+            set_err(err, "hops[%zu]: %s", i, sub);
+            return -1;
+        }
+        prev = out->hops[i].ttl;
+        out->n_hops = i + 1;
+    }
+    return 0;
+}
+
+int msg_trace_hops_decode(const char *json, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN])
+{
+    out->n_hops = 0;
+    if (!json || len == 0 || len > MSG_MAX_PAYLOAD) {
+        set_err(err, "no hops");
+        return -1;
+    }
+    json_object *arr = json_tokener_parse(json);
+    if (!arr || !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) > MSG_TRACE_MAX_HOPS) {
+        set_err(err, "hops must be an array of at most %d hops", MSG_TRACE_MAX_HOPS);
+        json_object_put(arr);
+        return -1;
+    }
+    int rc = decode_hops(arr, out, err);
+    json_object_put(arr);
+    return rc;
+}
+
 int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
@@ -1360,18 +1394,8 @@ int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, cha
     out->port = (int)i64;
     if (get_bool(o, "reached", true, &out->reached, err) < 0) goto done;
     json_object *hops = get_array(o, "hops", true, MSG_TRACE_MAX_HOPS, err, &st);
-    if (st < 0) goto done;
-    size_t n = json_object_array_length(hops);
-    int prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        char sub[MSG_ERR_LEN];
-        if (decode_hop(json_object_array_get_idx(hops, i), prev, &out->hops[i], sub) < 0) {
-            set_err(err, "hops[%zu]: %s", i, sub);
-            goto done;
-        }
-        prev = out->hops[i].ttl;
-        out->n_hops = i + 1;
-    }
+    if (st < 0 || decode_hops(hops, out, err) < 0) goto done;
+    size_t n = out->n_hops;
     if (out->reached && (n == 0 || !out->hops[n - 1].has_addr || strcmp(out->hops[n - 1].addr, out->ip) != 0)) {
         set_err(err, "a trace that reached the server ends with the server's own hop");
         goto done;

@@ -299,6 +299,8 @@ char *msg_trace_encode(const struct msg_trace *t);
 char *msg_trace_path_encode(const struct msg_trace *t);
 /* The hops array alone (what ingest stores in traceroutes.hops): the same bytes msg_trace_encode emits. */
 char *msg_trace_hops_encode(const struct msg_trace *t);
+/* Decodes a stored hops array (traceroutes.hops) into out->hops/n_hops with the message's checks. */
+int msg_trace_hops_decode(const char *json, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
 /* Decodes and checks a whole trace message (server_id optional). */
 int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
 /* The validator ingest and watchers share: schema, a server_id present, and the topic's server id and monitor
