@@ -1017,6 +1017,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
         probe_cancel(a->adhocs->probe);
         adhoc_free(a->adhocs);
     }
+    tracing_get_counters(a->tracing, &a->traces); /* for the last summary */
     tracing_free(a->tracing);
     a->tracing = NULL;
     probe_engine_free(a->eng);
