@@ -49,7 +49,7 @@ int agent_trace(const struct agent_opts *o, const char *ip)
         fprintf(stderr, "%s: the trace of %s stopped: %s\n", AGENT_NAME, ip, run.error);
         if (run.m->n_hops == 0 || (run.m->n_hops == 1 && !run.m->hops[0].has_addr)) rc = 1;
     }
-    LOG(INFO, "trace of %s: %zu hops, %s, %llu packets, %.3f s", ip, run.m->n_hops,
+    LOG(INFO, "trace of %s: %zu hops, %s, %llu packets, %.6f s", ip, run.m->n_hops,
         run.m->reached ? "reached" : "not reached", (unsigned long long)run.sent, run.duration_us / 1e6);
     char *json = msg_trace_path_encode(run.m);
     if (!json) {
