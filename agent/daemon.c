@@ -264,7 +264,7 @@ static void on_probe_done(struct probe *p, const struct probe_outcome *oc, void 
         free(json);
         kick_pump(a);
     }
-    tracing_note_result(a->tracing, srv->id, &srv->addr, r);
+    tracing_note_result(a->tracing, srv->id, &srv->addr, r, &srv->trace_state);
     free(r);
     sched_probe_done(a->sched, srv);
     if (a->o->once && a->once_armed && a->once_expected > 0) a->once_expected--;

@@ -1,6 +1,7 @@
-/* tracing.c — triggers, limits, and finished traces into the spool or a response. Per-address state (last answer
- * state, last trace time) lives in a small open-addressing table keyed by the address: about 40 bytes per server
- * the agent has ever seen, never on the probe path's way (one lookup per result). */
+/* tracing.c — triggers, limits, and finished traces into the spool or a response. The answering/failing memory is
+ * one byte the daemon keeps in each work-list entry; the per-server limit needs the time of each address's last
+ * trace, kept in a small open-addressing table of traced addresses only (entries older than the interval are
+ * dropped whenever it would grow), so memory follows the traces made, not the servers assigned. */
 #include "tracing.h"
 
 #include <errno.h>
@@ -21,8 +22,7 @@ enum answer_state { ST_UNKNOWN = 0, ST_ANSWERING, ST_FAILING };
 struct addr_state {
     struct netaddr addr;
     bool used;
-    uint8_t state;        /* enum answer_state */
-    int64_t last_trace_us; /* monotonic; 0 = never */
+    int64_t last_trace_us; /* monotonic */
 };
 
 struct job {
@@ -61,27 +61,42 @@ static uint64_t addr_hash(const struct netaddr *a)
     return h;
 }
 
-static struct addr_state *lookup(struct tracing *t, const struct netaddr *a, bool create)
+/* Rebuilds the table with room for one more, leaving out entries whose interval has passed. */
+static bool still_limited(const struct tracing *t, const struct addr_state *e, int64_t now)
 {
-    if (t->cap == 0 || (create && (t->used + 1) * 2 > t->cap)) {
-        size_t ncap = t->cap ? t->cap * 2 : 64;
-        struct addr_state *ntab = xcalloc(ncap, sizeof *ntab);
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->tab[i].used) continue;
-            size_t s = addr_hash(&t->tab[i].addr) & (ncap - 1);
-            while (ntab[s].used) s = (s + 1) & (ncap - 1);
-            ntab[s] = t->tab[i];
-        }
-        free(t->tab);
-        t->tab = ntab;
-        t->cap = ncap;
+    return e->used && e->last_trace_us && now - e->last_trace_us < t->cfg.server_interval_us;
+}
+
+static void rebuild(struct tracing *t)
+{
+    int64_t now = evloop_now(t->loop);
+    size_t keep = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (still_limited(t, &t->tab[i], now)) keep++;
+    size_t ncap = 16;
+    while ((keep + 1) * 2 > ncap) ncap *= 2;
+    struct addr_state *ntab = xcalloc(ncap, sizeof *ntab);
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!still_limited(t, &t->tab[i], now)) continue;
+        size_t s = addr_hash(&t->tab[i].addr) & (ncap - 1);
+        while (ntab[s].used) s = (s + 1) & (ncap - 1);
+        ntab[s] = t->tab[i];
     }
+    free(t->tab);
+    t->tab = ntab;
+    t->cap = ncap;
+    t->used = keep;
+}
+
+/* The entry of an address, created when missing (last_trace_us 0: never traced). */
+static struct addr_state *lookup(struct tracing *t, const struct netaddr *a)
+{
+    if ((t->used + 1) * 2 > t->cap) rebuild(t);
     size_t s = addr_hash(a) & (t->cap - 1);
     while (t->tab[s].used) {
         if (t->tab[s].addr.family == a->family && memcmp(t->tab[s].addr.bytes, a->bytes, 16) == 0) return &t->tab[s];
         s = (s + 1) & (t->cap - 1);
     }
-    if (!create) return NULL;
     memset(&t->tab[s], 0, sizeof t->tab[s]);
     t->tab[s].used = true;
     t->tab[s].addr = *a;
@@ -181,8 +196,8 @@ static struct job *start(struct tracing *t, const struct netaddr *addr, enum msg
         return NULL;
     }
     int64_t now = evloop_now(t->loop);
-    struct addr_state *st = lookup(t, addr, true);
-    if (st->last_trace_us && now - st->last_trace_us < t->cfg.server_interval_us) {
+    struct addr_state *st = lookup(t, addr);
+    if (still_limited(t, st, now)) {
         snprintf(why, why_len, "rate limited: %s was traced %.0f s ago (one trace per %.0f s)", ip,
                  (now - st->last_trace_us) / 1e6, t->cfg.server_interval_us / 1e6);
         t->c.limited_server++;
@@ -212,12 +227,12 @@ bool tracing_result_failing(const struct msg_result *r)
     return msg_error_is_no_response(r->error) || (r->stratum == 0 && r->error[0] != '\0');
 }
 
-void tracing_note_result(struct tracing *t, int64_t server_id, const struct netaddr *addr, const struct msg_result *r)
+void tracing_note_result(struct tracing *t, int64_t server_id, const struct netaddr *addr, const struct msg_result *r,
+                         uint8_t *state)
 {
     uint8_t now_state = tracing_result_failing(r) ? ST_FAILING : ST_ANSWERING;
-    struct addr_state *st = lookup(t, addr, true);
-    uint8_t before = st->state;
-    st->state = now_state;
+    uint8_t before = *state;
+    *state = now_state;
     if (before == ST_UNKNOWN || before == now_state) return;
     char ip[NETADDR_STRLEN], why[MSG_ERR_LEN];
     netaddr_format(addr, ip);

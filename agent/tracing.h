@@ -55,9 +55,10 @@ struct tracing *tracing_new(struct evloop *loop, const struct tracing_config *cf
                             struct mqtt_session *mq, const struct tracing_hooks *hooks, void *arg);
 /* Cancels running traces (nothing is spooled for them) and frees the service. */
 void tracing_free(struct tracing *t);
-/* One result of an assigned server: a flip between answering and failing starts a status-change trace. */
+/* One result of an assigned server: a flip between answering and failing starts a status-change trace. *state is
+ * one byte the caller keeps per server (0 at first: unknown), so the service holds nothing per assigned server. */
 void tracing_note_result(struct tracing *t, int64_t server_id, const struct netaddr *addr,
-                         const struct msg_result *r);
+                         const struct msg_result *r, uint8_t *state);
 /* A message on requests/traceroute (the daemon has checked the topic is ours). */
 void tracing_handle_request(struct tracing *t, const struct mosquitto_message *m, const mosquitto_property *props);
 /* Totals (summary line, tests). */

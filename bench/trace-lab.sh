@@ -6,7 +6,7 @@
 #  2. probe timing precision against that chronyd (it serves this machine's clock: every offset is measurement
 #     error) from one event loop, without traces and with 10 traces running back to back on the same loop
 #     (bench/trace-precision.c), in the same run.
-#   bench/trace-lab.sh [--build DIR]     env: RUNS (50), PROBES (1000)
+#   bench/trace-lab.sh [--build DIR]     env: RUNS (50), PEER_RUNS (5: traceroute takes seconds), PROBES (1000)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${NTPMON_BUILD:-${BUILD:-$ROOT/build}}
@@ -14,6 +14,7 @@ B=${NTPMON_BUILD:-${BUILD:-$ROOT/build}}
 case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 export NTPMON_BUILD=$B
 RUNS=${RUNS:-50}
+PEER_RUNS=${PEER_RUNS:-5}
 PROBES=${PROBES:-1000}
 . "$ROOT/tests/lib/netlab.sh"
 nl_enter "$@"
@@ -42,7 +43,7 @@ ours() { # ours IP: "median_ms p95_ms runs" of the engine's own duration
 pkts() { nl_exec m1 "$B/bin/ntpmon-agent" --log-level info trace "$1" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) hops, .*, \([0-9]*\) packets.*/\2 \1/p'; }
 peer() { # wall time of traceroute -U -p 123 -q 3 -n -w 1 (ms); its last output is kept for the hop count
     local ip=$1 i t0 t1
-    for i in $(seq 1 "$RUNS"); do
+    for i in $(seq 1 "$PEER_RUNS"); do
         t0=$(date +%s%N); nl_exec m1 traceroute -U -p 123 -q 3 -n -w 1 "$ip" >"$H_TMP/traceroute.out" 2>&1; t1=$(date +%s%N)
         echo "$(( (t1 - t0) / 1000 ))" | awk '{print $1 / 1000}'
     done | stats
