@@ -20,8 +20,7 @@ PROBES=${PROBES:-1000}
 nl_enter "$@"
 . "$ROOT/tests/lib/harness.sh" >/dev/null
 nl_init >/dev/null
-nl_host m1; nl_router r1; nl_router r2; nl_router r3; nl_host s1
-nl_link m1 r1; nl_link r1 r2; nl_link r2 r3; nl_link r3 s1 servers
+nl_chain m1 r1 r2 r3 s1
 nl_routes
 nl_chronyd s1 >/dev/null
 nl_warm m1 s1 >/dev/null || { echo "the lab path does not work"; exit 1; }

@@ -551,6 +551,62 @@ static char *finish(json_object *o)
 
 /* ---------- result ---------- */
 
+/* The fields results and traces share: v (=1), id (a ULID, upper-cased), monitor, server_id (optional), ip
+ * (canonical text). 0, or -1 with err set. */
+static int decode_head(json_object *o, int *v, char id[27], char monitor[MSG_NAME_MAX], bool *has_server_id,
+                       int64_t *server_id, char ip[MSG_IP_MAX], char err[MSG_ERR_LEN])
+{
+    int64_t i64;
+    int r;
+    struct netaddr addr;
+    if (get_int(o, "v", true, 1, 1, &i64, err) < 0) return -1;
+    *v = 1;
+    if (get_str(o, "id", true, id, 27, err) < 0) return -1;
+    if (!ulid_is_valid(id)) {
+        set_err(err, "field 'id' is not a ULID");
+        return -1;
+    }
+    for (char *p = id; *p; p++) *p = (char)toupper((unsigned char)*p);
+    if (get_str(o, "monitor", true, monitor, MSG_NAME_MAX, err) < 0) return -1;
+    if (!msg_name_is_valid(monitor)) {
+        set_err(err, "field 'monitor' is not a valid monitor name");
+        return -1;
+    }
+    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, server_id, err)) < 0) return -1;
+    *has_server_id = r == 1;
+    if (get_str(o, "ip", true, ip, MSG_IP_MAX, err) < 0) return -1;
+    if (netaddr_parse(ip, &addr) < 0) {
+        set_err(err, "field 'ip' is not an IP address");
+        return -1;
+    }
+    netaddr_format(&addr, ip);
+    return 0;
+}
+
+/* The shared validators' topic rule: E/<what>/<server_id>/<monitor> naming the payload's server and monitor. */
+static int topic_agrees(const char *env, const char *topic, enum msg_topic_kind kind, const char *what,
+                        bool has_server_id, int64_t server_id, const char *monitor, char err[MSG_ERR_LEN])
+{
+    struct msg_topic t;
+    if (msg_topic_parse(env, topic, &t) != kind) {
+        set_err(err, "topic is not ntpmon/%s/%s/<server_id>/<monitor>", env, what);
+        return -1;
+    }
+    if (!has_server_id) {
+        set_err(err, "field 'server_id' is missing");
+        return -1;
+    }
+    if (server_id != t.server_id) {
+        set_err(err, "server_id %lld does not match the topic's %lld", (long long)server_id, (long long)t.server_id);
+        return -1;
+    }
+    if (strcmp(monitor, t.monitor) != 0) {
+        set_err(err, "monitor '%s' does not match the topic's '%s'", monitor, t.monitor);
+        return -1;
+    }
+    return 0;
+}
+
 static int decode_sample_fields(json_object *o, bool top, int64_t *ts, bool *has_offset, double *offset,
                                 bool *has_rtt, double *rtt, int *stratum, int *leap, char *refid, char *error,
                                 char err[MSG_ERR_LEN])
@@ -581,31 +637,9 @@ int msg_result_decode(const char *payload, size_t len, struct msg_result *out, c
     json_object *o = parse_object(payload, len, err);
     if (!o) return -1;
     int rc = -1, r;
-    int64_t i64;
     char status[16];
-    struct netaddr addr;
-
-    if (get_int(o, "v", true, 1, 1, &i64, err) < 0) goto done;
-    out->v = 1;
-    if (get_str(o, "id", true, out->id, sizeof out->id, err) < 0) goto done;
-    if (!ulid_is_valid(out->id)) {
-        set_err(err, "field 'id' is not a ULID");
+    if (decode_head(o, &out->v, out->id, out->monitor, &out->has_server_id, &out->server_id, out->ip, err) < 0)
         goto done;
-    }
-    for (char *p = out->id; *p; p++) *p = (char)toupper((unsigned char)*p);
-    if (get_str(o, "monitor", true, out->monitor, sizeof out->monitor, err) < 0) goto done;
-    if (!msg_name_is_valid(out->monitor)) {
-        set_err(err, "field 'monitor' is not a valid monitor name");
-        goto done;
-    }
-    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, &out->server_id, err)) < 0) goto done;
-    out->has_server_id = r == 1;
-    if (get_str(o, "ip", true, out->ip, sizeof out->ip, err) < 0) goto done;
-    if (netaddr_parse(out->ip, &addr) < 0) {
-        set_err(err, "field 'ip' is not an IP address");
-        goto done;
-    }
-    netaddr_format(&addr, out->ip);
     if ((r = get_str(o, "status", false, status, sizeof status, err)) < 0) goto done;
     if (r == 1 && (out->status = msg_pair_status_parse(status)) == MSG_STATUS_NONE) {
         set_err(err, "field 'status' must be active, testing, candidate or paused");
@@ -643,26 +677,14 @@ int msg_result_validate(const char *env, const char *topic, const char *payload,
                         struct msg_result *out, char err[MSG_ERR_LEN])
 {
     struct msg_topic t;
-    if (msg_topic_parse(env, topic, &t) != MSG_TOPIC_RESULT) {
+    if (msg_topic_parse(env, topic, &t) != MSG_TOPIC_RESULT) { /* before decoding: a wrong topic is the reason */
         memset(out, 0, sizeof *out);
         set_err(err, "topic is not ntpmon/%s/results/<server_id>/<monitor>", env);
         return -1;
     }
     if (msg_result_decode(payload, len, out, err) < 0) return -1;
-    if (!out->has_server_id) {
-        set_err(err, "field 'server_id' is missing");
-        return -1;
-    }
-    if (out->server_id != t.server_id) {
-        set_err(err, "server_id %lld does not match the topic's %lld", (long long)out->server_id,
-                (long long)t.server_id);
-        return -1;
-    }
-    if (strcmp(out->monitor, t.monitor) != 0) {
-        set_err(err, "monitor '%s' does not match the topic's '%s'", out->monitor, t.monitor);
-        return -1;
-    }
-    return 0;
+    return topic_agrees(env, topic, MSG_TOPIC_RESULT, "results", out->has_server_id, out->server_id, out->monitor,
+                        err);
 }
 
 bool msg_error_is_no_response(const char *error)
@@ -1366,31 +1388,11 @@ int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, cha
     memset(out, 0, sizeof *out);
     json_object *o = parse_object(payload, len, err);
     if (!o) return -1;
-    int rc = -1, r, st;
+    int rc = -1, st;
     int64_t i64;
     char trigger[24];
-    struct netaddr addr;
-    if (get_int(o, "v", true, 1, 1, &i64, err) < 0) goto done;
-    out->v = 1;
-    if (get_str(o, "id", true, out->id, sizeof out->id, err) < 0) goto done;
-    if (!ulid_is_valid(out->id)) {
-        set_err(err, "field 'id' is not a ULID");
+    if (decode_head(o, &out->v, out->id, out->monitor, &out->has_server_id, &out->server_id, out->ip, err) < 0)
         goto done;
-    }
-    for (char *p = out->id; *p; p++) *p = (char)toupper((unsigned char)*p);
-    if (get_str(o, "monitor", true, out->monitor, sizeof out->monitor, err) < 0) goto done;
-    if (!msg_name_is_valid(out->monitor)) {
-        set_err(err, "field 'monitor' is not a valid monitor name");
-        goto done;
-    }
-    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, &out->server_id, err)) < 0) goto done;
-    out->has_server_id = r == 1;
-    if (get_str(o, "ip", true, out->ip, sizeof out->ip, err) < 0) goto done;
-    if (netaddr_parse(out->ip, &addr) < 0) {
-        set_err(err, "field 'ip' is not an IP address");
-        goto done;
-    }
-    netaddr_format(&addr, out->ip);
     if (get_time(o, "ts", true, &out->ts_us, err) < 0) goto done;
     if (get_str(o, "trigger", true, trigger, sizeof trigger, err) < 0) goto done;
     if ((out->trigger = msg_trace_trigger_parse(trigger)) == MSG_TRIGGER_NONE) {
@@ -1424,20 +1426,7 @@ int msg_trace_validate(const char *env, const char *topic, const char *payload, 
         return -1;
     }
     if (msg_trace_decode(payload, len, out, err) < 0) return -1;
-    if (!out->has_server_id) {
-        set_err(err, "field 'server_id' is missing");
-        return -1;
-    }
-    if (out->server_id != t.server_id) {
-        set_err(err, "server_id %lld does not match the topic's %lld", (long long)out->server_id,
-                (long long)t.server_id);
-        return -1;
-    }
-    if (strcmp(out->monitor, t.monitor) != 0) {
-        set_err(err, "monitor '%s' does not match the topic's '%s'", out->monitor, t.monitor);
-        return -1;
-    }
-    return 0;
+    return topic_agrees(env, topic, MSG_TOPIC_TRACE, "traces", out->has_server_id, out->server_id, out->monitor, err);
 }
 
 bool msg_trace_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])

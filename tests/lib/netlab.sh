@@ -10,8 +10,7 @@
 #   nl_enter "$@"                  # FIRST: re-runs this script under `unshare -n` (or prints a TAP skip and exits)
 #   . "$(dirname "$0")/../../lib/harness.sh"
 #   nl_init                        # prefix, record, sweep, hub address; exports NL_MQTT_URL, NL_BROKER_LISTENER
-#   nl_host m1; nl_router r1; nl_router r2; nl_host s1
-#   nl_link m1 r1; nl_link r1 r2; nl_link r2 s1 servers
+#   nl_chain m1 r1 r2 s1           # hosts m1, s1 and routers r1, r2, linked in that order (or nl_host/nl_router/nl_link)
 #   nl_mgmt m1                     # m1 reaches the hub (the broker) on a link of its own, outside the data path
 #   nl_routes                      # shortest-path static routes everywhere (IPv4 and IPv6); call after the links
 #   ag_broker "$NL_BROKER_LISTENER"        # the broker now also listens on $NL_HUB_ADDR (tests/lib/agent.sh)
@@ -24,6 +23,10 @@
 #                                  and 2001:db8:100:K::/64; "servers" = 192.0.2.0/24 and 2001:db8:200:K::/64
 #                                  (a different /24 and /48 than the monitors', which the selector's network rules
 #                                  care about). The first node named gets .1/::1 of the link, the second .2/::2.
+#   nl_chain A R… B                hosts A and B with routers R… between them, linked in that order (the last link in
+#                                  the "servers" pool), e.g. nl_chain m1 r1 r2 r3 s1; nodes that exist are reused
+#   nl_path_addrs FAM A R… B       the addresses a trace from A sees along that chain: each router's address on the
+#                                  link it was entered by, then B's
 #   nl_mgmt NODE                   a link NODE<->hub from 203.0.113.0/24 (/30) and a host route to $NL_HUB_ADDR
 #   nl_routes                      installs routes: transit only through routers; re-run after adding links
 #   nl_addr NODE [4|6] [PEER]      NODE's address on its link to PEER (default: its first data link)
@@ -222,6 +225,25 @@ nl_link() {
     NL_LINKS+=("$a|$b")
     [ -n "${NL_FIRST[$a]:-}" ] || NL_FIRST[$a]=$b
     [ -n "${NL_FIRST[$b]:-}" ] || NL_FIRST[$b]=$a
+}
+
+nl_chain() {
+    local nodes=("$@") i n=$#
+    for ((i = 0; i < n; i++)); do
+        [ -n "${NL_KIND[${nodes[$i]}]:-}" ] && continue
+        if [ "$i" -eq 0 ] || [ "$i" -eq $((n - 1)) ]; then nl_host "${nodes[$i]}"; else nl_router "${nodes[$i]}"; fi
+    done
+    for ((i = 1; i < n; i++)); do
+        [ -n "${NL_NET4[${nodes[$((i - 1))]}|${nodes[$i]}]:-}" ] && continue
+        nl_link "${nodes[$((i - 1))]}" "${nodes[$i]}" "$([ "$i" -eq $((n - 1)) ] && echo servers || echo lab)"
+    done
+}
+
+nl_path_addrs() {
+    local fam=$1; shift
+    local nodes=("$@") i out=()
+    for ((i = 1; i < $#; i++)); do out+=("$(nl_addr "${nodes[$i]}" "$fam" "${nodes[$((i - 1))]}")"); done
+    echo "${out[@]}"
 }
 
 nl_mgmt() {

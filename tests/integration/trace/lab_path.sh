@@ -8,16 +8,15 @@
 nl_enter "$@"
 . "$(dirname "$0")/../../lib/harness.sh"
 nl_init
-nl_host m1; nl_router r1; nl_router r2; nl_router r3; nl_host s1
-nl_link m1 r1; nl_link r1 r2; nl_link r2 r3; nl_link r3 s1 servers
+nl_chain m1 r1 r2 r3 s1
 nl_routes
 nl_chronyd s1
 S4=$(nl_addr s1 4); S6=$(nl_addr s1 6)
 h_ok "m1 reaches s1 (IPv4 and IPv6) through three routers" nl_warm m1 s1
 
 # expected path: the routers' addresses facing m1, then the server
-R4=("$(nl_addr r1 4 m1)" "$(nl_addr r2 4 r1)" "$(nl_addr r3 4 r2)" "$S4")
-R6=("$(nl_addr r1 6 m1)" "$(nl_addr r2 6 r1)" "$(nl_addr r3 6 r2)" "$S6")
+read -ra R4 < <(nl_path_addrs 4 m1 r1 r2 r3 s1)
+read -ra R6 < <(nl_path_addrs 6 m1 r1 r2 r3 s1)
 # shape: replace every rtt list by its length, so the JSON is compared exactly apart from the timings
 shape() { jq -c '.hops |= map(.rtt |= length)'; }
 want() { # want IP PORT REACHED ADDR… (a literal "null" for a silent hop)

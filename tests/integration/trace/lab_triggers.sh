@@ -11,13 +11,12 @@
 nl_enter "$@"
 . "$(dirname "$0")/../../lib/harness.sh"
 nl_init
-nl_host m1; nl_router r1; nl_router r2; nl_router r3; nl_host s1
-nl_link m1 r1; nl_link r1 r2; nl_link r2 r3; nl_link r3 s1 servers
+nl_chain m1 r1 r2 r3 s1
 nl_mgmt m1
 nl_routes
 nl_chronyd s1
 S4=$(nl_addr s1 4)
-R=("$(nl_addr r1 4 m1)" "$(nl_addr r2 4 r1)" "$(nl_addr r3 4 r2)")
+read -ra R < <(nl_path_addrs 4 m1 r1 r2 r3)
 h_ok "the lab path works" nl_warm m1 s1
 
 h_start_mariadb
