@@ -28,6 +28,7 @@
 #include "netwatch.h"
 #include "probe.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "sched.h"
 #include "spool.h"
 #include "state.h"
@@ -475,19 +476,6 @@ static void adhoc_free(struct adhoc *h)
     free(h);
 }
 
-static void reply(struct agent *a, const char *topic, const void *corr, uint16_t corr_len, const char *json)
-{
-    int rc = mqtt_publish_response(a->mq, topic, json, strlen(json), corr, corr_len, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) LOG(WARN, "cannot answer on %s: %s", topic, mosquitto_strerror(rc));
-}
-
-static void reply_error(struct agent *a, const char *topic, const void *corr, uint16_t corr_len, const char *error)
-{
-    char *json = msg_error_encode(error);
-    if (json) reply(a, topic, corr, corr_len, json);
-    free(json);
-}
-
 static void on_adhoc_done(struct probe *p, const struct probe_outcome *oc, void *arg)
 {
     (void)p;
@@ -501,7 +489,7 @@ static void on_adhoc_done(struct probe *p, const struct probe_outcome *oc, void 
     probe_outcome_to_result(oc, r);
     char *json = msg_result_encode(r);
     if (json) {
-        if (mqtt_session_connected(a->mq)) reply(a, h->topic, h->corr, h->corr_len, json);
+        if (mqtt_session_connected(a->mq)) reply_json(a->mq, h->topic, h->corr, h->corr_len, json);
         else LOG(WARN, "ad-hoc check of %s done but the broker is away; the answer is dropped", r->ip);
     }
     free(json);
@@ -536,21 +524,21 @@ static void handle_request(struct agent *a, const struct mosquitto_message *m, c
     if (decoded < 0) {
         LOG(WARN, "refusing an invalid ad-hoc request: %s", err);
         snprintf(why, sizeof why, "bad request: %s", err);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (forbidden) {
         snprintf(why, sizeof why, "forbidden address: %s is a %s address", req.ip, forbidden);
         LOG(INFO, "refusing an ad-hoc request: %s", why);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (!family_on(a, addr.family)) {
         snprintf(why, sizeof why, "IPv%d is not available on this monitor", addr.family == AF_INET ? 4 : 6);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (!ratelimit_take(&a->rl, time_mono_us())) {
         LOG(WARN, "refusing an ad-hoc request for %s: more than %" PRId64 " in %.0f s", req.ip, a->o->request_rate,
             a->o->request_window_us / 1e6);
-        reply_error(a, rt, corr, corr_len, "rate limited: too many requests, try again later");
+        reply_error(a->mq, rt, corr, corr_len, "rate limited: too many requests, try again later");
         a->refused++;
     } else {
         struct adhoc *h = xcalloc(1, sizeof *h);

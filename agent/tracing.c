@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "timeutil.h"
 #include "ulid.h"
 #include "xalloc.h"
@@ -119,23 +120,20 @@ static void job_free(struct job *j)
     free(j);
 }
 
-static void reply_json(struct tracing *t, const char *topic, const void *corr, uint16_t corr_len, const char *json)
+/* Answers a request (when it came with a response topic). */
+static void answer(struct tracing *t, const char *topic, const void *corr, uint16_t corr_len, const char *json)
 {
+    if (!topic) return;
     if (!mqtt_session_connected(t->mq)) {
         LOG(WARN, "traceroute request: the broker is away; the answer on %s is dropped", topic);
         return;
     }
-    int rc = mqtt_publish_response(t->mq, topic, json, strlen(json), corr, corr_len, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) LOG(WARN, "cannot answer on %s: %s", topic, mosquitto_strerror(rc));
-    else t->c.answered++;
+    if (reply_json(t->mq, topic, corr, corr_len, json)) t->c.answered++;
 }
 
-static void reply_error(struct tracing *t, const char *topic, const void *corr, uint16_t corr_len, const char *why)
+static void refuse(struct tracing *t, const char *topic, const void *corr, uint16_t corr_len, const char *why)
 {
-    if (!topic) return;
-    char *json = msg_error_encode(why);
-    if (json) reply_json(t, topic, corr, corr_len, json);
-    free(json);
+    if (topic && reply_error(t->mq, topic, corr, corr_len, why)) t->c.answered++;
 }
 
 static void on_trace_done(struct trace *tr, const struct trace_outcome *o, void *arg)
@@ -169,7 +167,7 @@ static void on_trace_done(struct trace *tr, const struct trace_outcome *o, void 
                 if (t->hooks.spooled) t->hooks.spooled(t->arg);
             }
         }
-        if (j->reply_topic) reply_json(t, j->reply_topic, j->corr, j->corr_len, json);
+        answer(t, j->reply_topic, j->corr, j->corr_len, json);
     }
     free(json);
     free(m);
@@ -267,7 +265,7 @@ void tracing_handle_request(struct tracing *t, const struct mosquitto_message *m
         netaddr_parse(req.ip, &addr) < 0) {
         LOG(WARN, "refusing an invalid traceroute request: %s", err);
         snprintf(why, sizeof why, "bad request: %s", err);
-        reply_error(t, rt, corr, corr_len, why);
+        refuse(t, rt, corr, corr_len, why);
         t->c.refused++;
         free(rt);
         free(corr);
@@ -277,7 +275,7 @@ void tracing_handle_request(struct tracing *t, const struct mosquitto_message *m
     struct job *j = start(t, &addr, req.trigger, sid > 0, sid, why, sizeof why);
     if (!j) {
         LOG(INFO, "refusing a traceroute request (%s) for %s: %s", msg_trace_trigger_str(req.trigger), req.ip, why);
-        reply_error(t, rt, corr, corr_len, why);
+        refuse(t, rt, corr, corr_len, why);
         free(rt);
         free(corr);
         return;

@@ -185,16 +185,19 @@ size_t msg_max_payload(const char *env, const char *topic)
     return msg_topic_parse(env, topic, &t) == MSG_TOPIC_ASSIGN ? MSG_MAX_ASSIGN_PAYLOAD : MSG_MAX_PAYLOAD;
 }
 
-int msg_filter_results(char *buf, size_t len, const char *env)
+/* E/<what>/# — or $share/<group>/E/<what>/# when group is given. */
+static int filter_all(char *buf, size_t len, const char *group, const char *env, const char *what)
 {
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/results/#", env);
+    if (!msg_env_is_valid(env) || (group && !msg_name_is_valid(group))) return -1;
+    if (group) return fmt_topic(buf, len, "$share/%s/" ROOT "/%s/%s/#", group, env, what);
+    return fmt_topic(buf, len, ROOT "/%s/%s/#", env, what);
 }
+
+int msg_filter_results(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "results"); }
 
 int msg_filter_results_shared(char *buf, size_t len, const char *group, const char *env)
 {
-    if (!msg_env_is_valid(env) || !msg_name_is_valid(group)) return -1;
-    return fmt_topic(buf, len, "$share/%s/" ROOT "/%s/results/#", group, env);
+    return group ? filter_all(buf, len, group, env, "results") : -1;
 }
 
 int msg_filter_monitor_all(char *buf, size_t len, const char *env, const char *name)
@@ -217,26 +220,16 @@ int msg_filter_token_requests(char *buf, size_t len, const char *env)
 
 int msg_filter_selection(char *buf, size_t len, const char *env)
 {
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/status/selection/#", env);
+    return filter_all(buf, len, NULL, env, "status/selection");
 }
 
-int msg_filter_scores(char *buf, size_t len, const char *env)
-{
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/scores/#", env);
-}
+int msg_filter_scores(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "scores"); }
 
-int msg_filter_traces(char *buf, size_t len, const char *env)
-{
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/traces/#", env);
-}
+int msg_filter_traces(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "traces"); }
 
 int msg_filter_traces_shared(char *buf, size_t len, const char *group, const char *env)
 {
-    if (!msg_env_is_valid(env) || !msg_name_is_valid(group)) return -1;
-    return fmt_topic(buf, len, "$share/%s/" ROOT "/%s/traces/#", group, env);
+    return group ? filter_all(buf, len, group, env, "traces") : -1;
 }
 
 /* ---------- enums and numbers ---------- */
