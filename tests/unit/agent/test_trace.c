@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "tracing.h"
 #include "unit.h"
 
 static struct netaddr addr(const char *text)
@@ -225,6 +226,28 @@ TEST(cancel_and_free_with_traces_pending)
     evloop_free(loop);
 }
 
+/* The status-change trigger's notion of failing: no reply or a KoD; other errors come from a server that answers. */
+TEST(what_counts_as_failing)
+{
+    struct msg_result r;
+    memset(&r, 0, sizeof r);
+    r.stratum = 2;
+    CHECK(!tracing_result_failing(&r));
+    strcpy(r.error, "timeout");
+    CHECK(tracing_result_failing(&r));
+    strcpy(r.error, "network: connection refused");
+    CHECK(tracing_result_failing(&r));
+    r.stratum = 0;
+    strcpy(r.error, "RATE");
+    CHECK(tracing_result_failing(&r));
+    r.stratum = 16;
+    strcpy(r.error, "bad stratum 16");
+    CHECK(!tracing_result_failing(&r));
+    r.stratum = 2;
+    strcpy(r.error, "unsynchronized");
+    CHECK(!tracing_result_failing(&r));
+}
+
 int main(void)
 {
     RUN(time_exceeded_with_our_packet_quoted_is_a_hop);
@@ -236,5 +259,6 @@ int main(void)
     RUN(engine_ipv4_loopback);
     RUN(engine_ipv6_loopback);
     RUN(cancel_and_free_with_traces_pending);
+    RUN(what_counts_as_failing);
     return unit_done();
 }
