@@ -17,6 +17,7 @@
 #include "messages.h"
 #include "metrics.h"
 #include "timeutil.h"
+#include "traces.h"
 #include "xalloc.h"
 
 #define RESCAN_PAGE 20000
@@ -382,6 +383,12 @@ static void collect_publications(struct scorer *sc, struct batch *b)
         const struct sc_result *r = &b->r[o->result];
         metric_inc(sc->m.scored);
         if (r->received_mono_us) metric_set(sc->m.latency_seconds, (double)(now_mono - r->received_mono_us) / 1e6);
+        bool guard_status = guardsvc_has_status(sc->gs, o->result); /* the guard held, released or let go */
+        if (o->oc.crossed) metric_inc(sc->m.crossings);
+        /* after the commit, so a trace request never runs ahead of the change it is about; a hold is the score
+         * crossing the line too */
+        if ((o->oc.crossed || guard_status) && sc->o->pool_change_traces && sc->mq && mqtt_session_connected(sc->mq))
+            sc_request_traces(sc->db, sc->mq, sc->o->env, r->server_id);
         if (!o->oc.recorded) continue;
         metric_inc(sc->m.recorded);
         struct msg_score ms;
@@ -389,8 +396,7 @@ static void collect_publications(struct scorer *sc, struct batch *b)
                          o->oc.monitors);
         struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = r->server_id};
         add_publication(sc, &t, msg_score_encode(&ms));
-        if (o->oc.crossed) metric_inc(sc->m.crossings);
-        if (o->oc.crossed && !guardsvc_has_status(sc->gs, o->result)) { /* else the guard's status says why */
+        if (o->oc.crossed && !guard_status) { /* else the guard's status says why */
             struct msg_server_status st;
             sc_status_message(&st, r->server_id, o->oc.in_pool, o->in_pool_ts_us, o->in_pool_score,
                               sc->o->params.in_pool_score);

@@ -26,7 +26,7 @@ static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unkno
     rescan_settle, idle_evict, history;
 static const char *shard_text, *zones_file;
 static struct opt_list guard_words;
-static bool shard_topics, no_republish, csv, messages;
+static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
 
 static const struct opt_spec guard_specs[] = {
     {"guard-setting", 0, NULL, OPT_LIST, &guard_words, NULL, 0, 0, "KEY=VALUE",
@@ -78,6 +78,8 @@ static const struct opt_spec daemon_specs[] = {
      "servers without results this long are dropped from memory"},
     {"no-republish", 0, NULL, OPT_FLAG, &no_republish, NULL, 0, 0, NULL,
      "do not republish the retained scores from the database on (re)connect"},
+    {"no-pool-change-traces", 0, NULL, OPT_FLAG, &no_pool_change_traces, NULL, 0, 0, NULL,
+     "do not ask a server's active and testing monitors to trace it when it enters or leaves the pool"},
     {0},
 };
 
@@ -214,6 +216,7 @@ int main(int argc, char **argv)
         .rescan_settle_us = rescan_settle,
         .idle_evict_us = idle_evict,
         .republish = !no_republish,
+        .pool_change_traces = !no_pool_change_traces,
     };
     char *guard_json = guard_overrides(&prog);
     o.guard_overrides = guard_json;
