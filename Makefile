@@ -120,7 +120,6 @@ DAEMON_PROGRAMS := $(filter-out $(USER_PROGRAMS),$(notdir $(PROGRAMS)))
 # One unit per daemon, shipped only for daemons this tree builds (ntpmon-web@ waits for web/).
 UNITS := $(filter $(patsubst %,conf/systemd/%@.service,$(notdir $(PROGRAMS))),$(wildcard conf/systemd/*.service))
 MAN_PAGES := $(patsubst %,$(B)/man/%.1,$(USER_PROGRAMS)) $(patsubst %,$(B)/man/%.8,$(DAEMON_PROGRAMS))
-MOSQUITTO_SNIPPET := $(B)/conf/ntpmon.conf.example
 # Man page names (the NAME line); every installed program needs one.
 MAN_NAME_ntpmon-agent := NTP pool monitoring agent
 MAN_NAME_ntpmonctl := administer an ntpmon deployment
@@ -142,19 +141,19 @@ $(B)/man/%.8: $(B)/bin/%
 
 # The conf.d snippet for Debian's mosquitto: conf/mosquitto.conf without what /etc/mosquitto/mosquitto.conf already
 # sets (persistence, its location, the log destination; mosquitto refuses duplicates) and with the installed plugin.
-$(MOSQUITTO_SNIPPET): conf/mosquitto.conf
-	@mkdir -p $(@D)
+# Written by `install` itself, so it always names this install's PLUGINDIR.
+define mosquitto_snippet
 	{ echo '# $(SYSCONFDIR)/mosquitto/conf.d/ntpmon.conf.example — the ntpmon broker settings (from conf/mosquitto.conf)'; \
 	  echo '# for a mosquitto whose main configuration sets persistence, its location and logging, as Debian'"'"'s does.'; \
 	  echo '# Copy it to ntpmon.conf (conf.d/*.conf are read), set plugin_opt_env, the key, the revocation file and the'; \
 	  echo '# TLS files, then restart mosquitto.'; \
 	  sed -e '1,/^$$/d' -e '/^persistence /d' -e '/^persistence_location /d' -e '/^log_dest /d' \
-	      -e 's|^plugin .*|plugin $(PLUGINDIR)/ntpmon_auth.so|' $<; } >$@.tmp
-	grep -q '^plugin $(PLUGINDIR)/ntpmon_auth.so$$' $@.tmp
-	mv $@.tmp $@
+	      -e 's|^plugin .*|plugin $(PLUGINDIR)/ntpmon_auth.so|' conf/mosquitto.conf; } >$(1)
+	grep -q '^plugin $(PLUGINDIR)/ntpmon_auth.so$$' $(1)
+endef
 
 # Everything `make install` ships, built with the normal (not the sanitizer) flags.
-install-files: $(PROGRAMS) $(AUTH_PLUGIN) $(MAN_PAGES) $(MOSQUITTO_SNIPPET)
+install-files: $(PROGRAMS) $(AUTH_PLUGIN) $(MAN_PAGES)
 
 install: install-files
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -168,7 +167,7 @@ install: install-files
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 conf/ntpmon-agent.default $(DESTDIR)$(SYSCONFDIR)/default/ntpmon-agent
 	install -m 0644 conf/ntpmon-server.default $(DESTDIR)$(SYSCONFDIR)/default/ntpmon-server
-	install -m 0644 $(MOSQUITTO_SNIPPET) $(DESTDIR)$(SYSCONFDIR)/mosquitto/conf.d/
+	$(call mosquitto_snippet,$(DESTDIR)$(SYSCONFDIR)/mosquitto/conf.d/ntpmon.conf.example)
 
 # Debian packages (debian/, dpkg-buildpackage) into DEB_DIR; see tools/deb.sh and the README.
 DEB_DIR ?= $(B)/deb
