@@ -18,6 +18,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$OUT" in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+# OUT/src is deleted and rebuilt: never let that be the tree itself or a system directory.
+case "$OUT" in "$ROOT" | / | /usr | /etc | /var | /tmp) echo "deb: refusing --out $OUT" >&2; exit 2 ;; esac
 for tool in dpkg-buildpackage dh lintian; do
     command -v "$tool" >/dev/null || { echo "deb: $tool is missing: run 'make deps'" >&2; exit 1; }
 done
