@@ -9,6 +9,7 @@ set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
 libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat
 mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3
+nftables iputils-ping
 build-essential dpkg-dev debhelper fakeroot lintian help2man debootstrap zstd"
 
 # The package test's root: a minimal Debian of this host's release with what the packages depend on (the runtime
