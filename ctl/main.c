@@ -99,7 +99,7 @@ static char *build_footer(void)
         char left[160];
         snprintf(left, sizeof left, "%s%s%s %s", commands[i].group, commands[i].name ? " " : "",
                  commands[i].name ? commands[i].name : "", commands[i].args);
-        len += (size_t)snprintf(out + len, cap - len, "  %-58s %s\n", left, commands[i].help);
+        len += (size_t)snprintf(out + len, cap - len, "  %-58s  %s\n", left, commands[i].help);
     }
     if (len < cap)
         snprintf(out + len, cap - len,
@@ -144,7 +144,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && n_words < 2; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) break;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) want_help = true;
+        /* --help and --version need no command: opts_parse answers them and exits. */
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) want_help = true;
         if (a[0] == '-' && a[1]) {
             const struct opt_spec *s = find_spec(all, a);
             if (s && s->type != OPT_FLAG && !strchr(a, '=') && !(a[1] != '-' && a[2])) i++;
