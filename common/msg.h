@@ -36,6 +36,8 @@
 #define MSG_MAX_RTT 3600.0
 #define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
 #define MSG_REQUEST_MAX_SAMPLES 4
+#define MSG_ZONE_MAX 16             /* = ZONE_MAX (common/zone.h) */
+#define MSG_ZONE_MONITORS_MAX 64    /* monitors named in a zone alert */
 
 /* ---------- names and topics ---------- */
 
@@ -52,6 +54,9 @@ enum msg_topic_kind {
     MSG_TOPIC_SCORES,         /* E/scores/<server_id> */
     MSG_TOPIC_SERVER_STATUS,  /* E/status/servers/<server_id> */
     MSG_TOPIC_SELECTION,      /* E/status/selection/<server_id> */
+    MSG_TOPIC_REQUEST_TRACEROUTE, /* E/monitors/<name>/requests/traceroute */
+    MSG_TOPIC_TRACE,          /* E/traces/<server_id>/<name> */
+    MSG_TOPIC_ZONE_STATUS,    /* E/status/zones/<zone> */
 };
 
 struct msg_topic {
@@ -59,6 +64,7 @@ struct msg_topic {
     char monitor[MSG_NAME_MAX];    /* kinds with <name> */
     int64_t server_id;             /* kinds with <server_id> */
     char request_id[MSG_NAME_MAX]; /* MSG_TOPIC_RESPONSE */
+    char zone[MSG_ZONE_MAX];       /* MSG_TOPIC_ZONE_STATUS: an accepted zone (common/zone.h) */
 };
 
 /* True for a valid monitor name (also usable as an MQTT topic level and a client id). */
@@ -83,6 +89,8 @@ int msg_filter_monitor_statuses(char *buf, size_t len, const char *env);        
 int msg_filter_token_requests(char *buf, size_t len, const char *env);           /* E/monitors/+/token/request */
 int msg_filter_selection(char *buf, size_t len, const char *env);                /* E/status/selection/# */
 int msg_filter_scores(char *buf, size_t len, const char *env);                   /* E/scores/# */
+int msg_filter_traces(char *buf, size_t len, const char *env);                   /* E/traces/# */
+int msg_filter_traces_shared(char *buf, size_t len, const char *group, const char *env); /* $share/G/E/traces/# */
 
 /* ---------- shared enums ---------- */
 
@@ -254,10 +262,26 @@ struct msg_server_status {
     double score;
     int64_t ts_us;
     char reason[MSG_ERROR_MAX];
+    bool held; /* held in the pool by the mass-outage guard ("held":true; absent when false); last, so positional
+                * initializers written before it still work */
 };
 char *msg_server_status_encode(const struct msg_server_status *s);
 int msg_server_status_decode(const char *payload, size_t len, struct msg_server_status *out,
                              char err[MSG_ERR_LEN]);
+
+/* The mass-outage guard's retained alert on E/status/zones/<zone> while it holds servers of the zone (an empty
+ * retained message clears it): how many servers are held, in the pool and leaving (left within the window or
+ * held), the share of the zone hit, and the monitors that still get answers from the held servers. */
+struct msg_zone_alert {
+    char zone[MSG_ZONE_MAX];
+    int held, in_pool, leaving;
+    double fraction;
+    size_t n_monitors;
+    char monitors[MSG_ZONE_MONITORS_MAX][MSG_NAME_MAX];
+    int64_t ts_us;
+};
+char *msg_zone_alert_encode(const struct msg_zone_alert *a);
+int msg_zone_alert_decode(const char *payload, size_t len, struct msg_zone_alert *out, char err[MSG_ERR_LEN]);
 
 struct msg_selection_change {
     char monitor[MSG_NAME_MAX];
@@ -273,5 +297,79 @@ struct msg_selection {
 char *msg_selection_encode(const struct msg_selection *s);
 int msg_selection_decode(const char *payload, size_t len, struct msg_selection *out, char err[MSG_ERR_LEN]);
 void msg_selection_free(struct msg_selection *s);
+
+/* ---------- traces (a traceroute over UDP to the NTP port) and traceroute requests ----------
+ * Trace fields: v (=1), id (ULID), monitor, server_id (absent only in answers to requests for an address that is
+ * not a known server), ip, ts (when the first probe went out), trigger, port, reached, hops[] — each hop: ttl
+ * (1..64, increasing), addr (an IP address, or null for a silent hop), rtt[] (seconds, at most 8; empty when
+ * addr is null); optional agent. `ntpmon-agent trace` prints the path fields alone (ip, port, reached, hops). */
+
+#define MSG_TRACE_MAX_HOPS 64
+#define MSG_TRACE_MAX_PROBES 8
+#define MSG_TRACE_MAX_RTT 60.0
+
+enum msg_trace_trigger {
+    MSG_TRIGGER_NONE = 0,
+    MSG_TRIGGER_STATUS_CHANGE, /* "status-change": the agent's own results flipped between answering and failing */
+    MSG_TRIGGER_REQUEST,       /* "request": requests/traceroute (ntpmonctl trace, web) */
+    MSG_TRIGGER_POOL_CHANGE,   /* "pool-change": the scorer, when the server entered or left the pool */
+};
+/* "status-change", "request", "pool-change" ("" for NONE). */
+const char *msg_trace_trigger_str(enum msg_trace_trigger t);
+/* Parses the names above; MSG_TRIGGER_NONE for anything else. */
+enum msg_trace_trigger msg_trace_trigger_parse(const char *s);
+
+struct msg_trace_hop {
+    int ttl;
+    bool has_addr;
+    char addr[MSG_IP_MAX];
+    size_t n_rtt;
+    double rtt[MSG_TRACE_MAX_PROBES];
+};
+
+struct msg_trace {
+    int v;
+    char id[ULID_LEN + 1];
+    char monitor[MSG_NAME_MAX];
+    bool has_server_id;
+    int64_t server_id;
+    char ip[MSG_IP_MAX];
+    int64_t ts_us;
+    enum msg_trace_trigger trigger;
+    int port;
+    bool reached;
+    size_t n_hops;
+    struct msg_trace_hop hops[MSG_TRACE_MAX_HOPS];
+    char agent[MSG_AGENT_MAX];
+};
+
+/* The whole trace message. */
+char *msg_trace_encode(const struct msg_trace *t);
+/* The path alone, as `ntpmon-agent trace` prints it: {"ip","port","reached","hops"}. */
+char *msg_trace_path_encode(const struct msg_trace *t);
+/* The hops array alone (what ingest stores in traceroutes.hops): the same bytes msg_trace_encode emits. */
+char *msg_trace_hops_encode(const struct msg_trace *t);
+/* Decodes a stored hops array (traceroutes.hops) into out->hops/n_hops with the message's checks. */
+int msg_trace_hops_decode(const char *json, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
+/* Decodes and checks a whole trace message (server_id optional). */
+int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
+/* The validator ingest and watchers share: schema, a server_id present, and the topic's server id and monitor
+ * equal to the payload's (E/traces/<server_id>/<monitor>); 0 when valid. */
+int msg_trace_validate(const char *env, const char *topic, const char *payload, size_t len, struct msg_trace *out,
+                       char err[MSG_ERR_LEN]);
+/* The monitor that published on a traces topic (its last level when a valid name), as for results. */
+bool msg_trace_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX]);
+
+/* requests/traceroute: {"ip":"…","server_id":N,"trigger":"request"|"pool-change"} (server_id and trigger
+ * optional; trigger defaults to "request"). */
+struct msg_traceroute_request {
+    char ip[MSG_IP_MAX];
+    bool has_server_id;
+    int64_t server_id;
+    enum msg_trace_trigger trigger; /* REQUEST or POOL_CHANGE */
+};
+char *msg_traceroute_request_encode(const struct msg_traceroute_request *r);
+int msg_traceroute_request_decode(const char *payload, size_t len, struct msg_traceroute_request *out,
+                                  char err[MSG_ERR_LEN]);
 
 #endif

@@ -1,5 +1,5 @@
-/* main.c — ntpmonctl: the admin tool (schema, accounts, monitors, servers, settings; tokens, logs and ad-hoc
- * checks join as their parts land). `ntpmonctl [options] GROUP COMMAND [options] ARGS`. */
+/* main.c — ntpmonctl: the admin tool (schema, accounts, monitors, servers, settings; tokens, logs, ad-hoc
+ * checks and traces). `ntpmonctl [options] GROUP COMMAND [options] ARGS`. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,16 @@ static const struct ctl_command commands[] = {
     {"monitor", "list", "", "list monitors", NULL, cmd_monitor_list},
     {"monitor", "set-status", "NAME pending|testing|active|paused|deleted", "change a monitor's global status", NULL,
      cmd_monitor_set_status},
-    {"server", "add", "IP --account A [--allow-local]", "add an NTP server (creates its candidate pairs)",
+    {"server", "add", "IP --account A [--zone Z] [--allow-local]", "add an NTP server (creates its candidate pairs)",
      cmd_server_specs, cmd_server_add},
+    {"server", "set-zone", "IP|ID ZONE|none", "set a server's zone (ISO 3166 country code or continent)", NULL,
+     cmd_server_set_zone},
     {"server", "list", "", "list servers", NULL, cmd_server_list},
     {"server", "delete", "IP|ID", "delete a server (it leaves the pool; history is kept)", NULL, cmd_server_delete},
+    {"zone", "list", "", "zones: servers, in the pool, held by the guard, leaving, removed today, alert", NULL,
+     cmd_zone_list},
+    {"zone", "release", "ZONE", "end the mass-outage guard's holds in a zone (the scorer's next check)", NULL,
+     cmd_zone_release},
     {"log", NULL, "IP|ID [--monitor '*'|NAME] [--limit N] [--since T]",
      "print a server's score log as the pool's CSV (newest first; default: the overall score)", cmd_log_specs,
      cmd_log},
@@ -40,6 +46,10 @@ static const struct ctl_command commands[] = {
      cmd_key_specs, cmd_key_gen},
     {"check", NULL, "IP [--all] [--timeout S] [--table]",
      "ad-hoc check: ask online monitors to probe IP now (MQTT, web role token)", cmd_check_specs, cmd_check},
+    {"trace", "show", "IP|ID|TRACE-ULID [--monitor NAME] [--limit N] [--json]",
+     "print stored traces of a server like traceroute (newest first)", cmd_trace_specs, cmd_trace_show},
+    {"trace", NULL, "IP [--monitor NAME…] [--json] [--timeout S]",
+     "ask monitors to trace the path to IP now (MQTT, web role token)", cmd_trace_specs, cmd_trace},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -89,7 +99,7 @@ static char *build_footer(void)
         char left[160];
         snprintf(left, sizeof left, "%s%s%s %s", commands[i].group, commands[i].name ? " " : "",
                  commands[i].name ? commands[i].name : "", commands[i].args);
-        len += (size_t)snprintf(out + len, cap - len, "  %-58s %s\n", left, commands[i].help);
+        len += (size_t)snprintf(out + len, cap - len, "  %-58s  %s\n", left, commands[i].help);
     }
     if (len < cap)
         snprintf(out + len, cap - len,
@@ -134,6 +144,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && n_words < 2; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) break;
+        /* --help and --version need no command: opts_parse answers them and exits. */
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) want_help = true;
         if (a[0] == '-' && a[1]) {
             const struct opt_spec *s = find_spec(all, a);

@@ -1,6 +1,6 @@
 /* store.c — ingest's SQL: the multi-row INSERT IGNORE of `results` through common/dbrows, binding every column
  * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text), the warnings check,
- * refusals and last_submit. */
+ * refusals and last_submit; traces into `traceroutes`. */
 #include "store.h"
 
 #include <mysql.h>
@@ -101,6 +101,35 @@ int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
     struct results_ctx c = {db, rows, inserted, warn};
     return dbrows_exec(db, &results_sql, n, bind_result_row, results_chunk_done, &c);
+}
+
+static struct dbrows traces_sql = {
+    .head = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, reached, hops, agent) "
+            "VALUES ",
+    .first = "(?,?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?,?)", .columns = 10, .max_rows = STORE_MAX_CHUNK,
+};
+
+static void bind_trace(void *arg, size_t i, struct db_param *p, char *ts)
+{
+    const struct entry *e = ((struct results_ctx *)arg)->rows[i];
+    time_format_sql_us(e->rec.ts_us, ts);
+    *p++ = DB_STRN(e->rec.id, ULID_LEN);
+    *p++ = DB_INT(e->monitor_id);
+    *p++ = DB_INT(e->rec.server_id);
+    *p++ = DB_STR(ts);
+    *p++ = DB_STR(e->rec.ip);
+    *p++ = DB_INT(e->port);
+    *p++ = DB_STR(msg_trace_trigger_str(e->trigger));
+    *p++ = DB_INT(e->reached ? 1 : 0);
+    *p++ = DB_STR(e->hops_json);
+    *p++ = DB_STR(e->rec.agent);
+}
+
+int store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn)
+{
+    if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1;
+    struct results_ctx c = {db, rows, inserted, warn};
+    return dbrows_exec(db, &traces_sql, n, bind_trace, results_chunk_done, &c);
 }
 
 int store_rejected(struct db *db, const struct entry *e)

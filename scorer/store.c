@@ -11,6 +11,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
+#include "zone.h"
 
 #define MAX_CHUNK 256
 
@@ -35,7 +36,7 @@ int store_load_monitors(struct db *db, struct directory *dir)
 
 static int server_row(void *arg, const struct db_row *row)
 {
-    dir_server_add(arg, db_row_int(row, 0), db_row_int(row, 1) != 0);
+    dir_server_add(arg, db_row_int(row, 0), db_row_int(row, 1) != 0, zone_id(db_row_str(row, 2)));
     return 0;
 }
 
@@ -44,7 +45,7 @@ int store_load_servers(struct db *db, struct directory *dir, const struct shard 
     dir_servers_begin(dir);
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
     int rc = db_query(db,
-                      "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers"
+                      "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(), IFNULL(zone, '') FROM servers"
                       " WHERE MOD(id, ?) = ?",
                       p, 2, server_row, dir) < 0 ? -1 : 0;
     dir_servers_end(dir, rc == 0);
@@ -69,6 +70,10 @@ static int server_state_row(void *arg, const struct db_row *row)
     if (s) {
         s->in_pool = db_row_int(row, 1) != 0;
         s->deleted = db_row_int(row, 2) != 0;
+        s->zone = zone_id(db_row_str(row, 3));
+        s->held_since_us = db_row_is_null(row, 4) ? 0 : db_row_time_us(row, 4);
+        s->left_us = db_row_is_null(row, 5) ? 0 : db_row_time_us(row, 5);
+        s->recovered_us = db_row_is_null(row, 6) ? 0 : db_row_time_us(row, 6);
     }
     return 0;
 }
@@ -121,7 +126,8 @@ static int last_overall_row(void *arg, const struct db_row *row)
 
 /* The four loads of servers' state, each an IN list of server ids (padded to a power of two: few shapes). */
 static struct dbrows server_state_sql = {
-    .head = "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers WHERE id IN (",
+    .head = "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(), IFNULL(zone, ''), held_since,"
+            " pool_left_at, hold_recovered_at FROM servers WHERE id IN (",
     .first = "?", .next = ",?", .tail = ")", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
 };
 static struct dbrows pairs_sql = {

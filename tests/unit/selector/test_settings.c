@@ -194,11 +194,11 @@ TEST(merge_and_words)
     CHECK(sel_settings_merge("[1]", NULL, err) == NULL);
     CHECK_CONTAINS(err, "must be a JSON object");
     CHECK(sel_settings_merge("{}", "nope", err) == NULL);
-    CHECK_CONTAINS(err, "--setting overrides");
+    CHECK_CONTAINS(err, "overrides must be a JSON object");
     const char *bad[][1] = {{"active_target"}, {"=3"}, {"active_target="}, {"active_target=three"}};
     for (size_t i = 0; i < 4; i++) {
         CHECK(sel_settings_from_words(bad[i], 1, err) == NULL);
-        CHECK_CONTAINS(err, "want KEY=NUMBER");
+        CHECK_CONTAINS(err, "want KEY=VALUE");
     }
 }
 
