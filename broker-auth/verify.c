@@ -296,6 +296,31 @@ static int filter_claim(json_object *claims, const char *name, const char *env_a
     return 0;
 }
 
+/* True when a token with this exp has expired at now_s (exp + leeway reached), without overflowing: an exp so far
+ * ahead that exp + leeway is not representable never expires. */
+static bool exp_reached(int64_t exp, int64_t leeway_s, int64_t now_s)
+{
+    int64_t limit;
+    if (__builtin_add_overflow(exp, leeway_s, &limit)) return leeway_s < 0;
+    return now_s >= limit;
+}
+
+/* How far apart two times are, for messages: a - b, saturated instead of overflowing. */
+static long long seconds_between(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d)) return a > b ? INT64_MAX : INT64_MIN;
+    return (long long)d;
+}
+
+/* True when t lies beyond now_s + leeway (nbf and iat in the future), without overflowing. */
+static bool after_leeway(int64_t t, int64_t leeway_s, int64_t now_s)
+{
+    int64_t limit;
+    if (__builtin_add_overflow(now_s, leeway_s, &limit)) return false;
+    return t > limit;
+}
+
 static int check_claims(json_object *c, const struct auth_policy *pol, const char *username, int64_t now_s,
                         struct auth_session *s, char err[AUTH_ERR_LEN])
 {
@@ -319,16 +344,16 @@ static int check_claims(json_object *c, const struct auth_policy *pol, const cha
         set_err(err, r == 0 ? "token has no exp" : "token exp is not an integer");
         return -1;
     }
-    if (now_s >= exp + pol->leeway_s) {
-        set_err(err, "token expired %lld s ago", (long long)(now_s - exp));
+    if (exp_reached(exp, pol->leeway_s, now_s)) {
+        set_err(err, "token expired %lld s ago", seconds_between(now_s, exp));
         return -1;
     }
-    if ((r = int_claim(c, "nbf", &nbf)) < 0 || (r > 0 && nbf > now_s + pol->leeway_s)) {
+    if ((r = int_claim(c, "nbf", &nbf)) < 0 || (r > 0 && after_leeway(nbf, pol->leeway_s, now_s))) {
         set_err(err, r < 0 ? "token nbf is not an integer" : "token not valid before %lld s from now",
-                (long long)(nbf - now_s));
+                seconds_between(nbf, now_s));
         return -1;
     }
-    if ((r = int_claim(c, "iat", &iat)) < 0 || (r > 0 && iat > now_s + pol->leeway_s)) {
+    if ((r = int_claim(c, "iat", &iat)) < 0 || (r > 0 && after_leeway(iat, pol->leeway_s, now_s))) {
         set_err(err, r < 0 ? "token iat is not an integer" : "token issued in the future");
         return -1;
     }
@@ -412,7 +437,7 @@ void auth_session_free(struct auth_session *s)
 
 bool auth_session_expired(const struct auth_session *s, const struct auth_policy *pol, int64_t now_s)
 {
-    return now_s >= s->exp + pol->leeway_s;
+    return exp_reached(s->exp, pol->leeway_s, now_s);
 }
 
 bool auth_session_allows(const struct auth_session *s, const struct auth_policy *pol, enum auth_access access,

@@ -1,5 +1,8 @@
 /* test_verify.c — token verification against tokens signed by common/token.c, the libjwt 1.10 pitfalls (alg none,
  * algorithm confusion), claim checks with leeway, per-session ACL decisions, and the revocation list parser. */
+#include <jwt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +35,63 @@ static char *issue(enum token_role role, const char *sub, int64_t ttl, int64_t n
 }
 
 static const struct auth_policy pol = {"test", 30};
+
+/* A token with exactly these claims (a JSON object), HS256 with SECRET. */
+static char *sign_claims(const char *claims)
+{
+    jwt_t *j = NULL;
+    char *out = NULL;
+    if (jwt_new(&j) == 0 && jwt_add_grants_json(j, claims) == 0 &&
+        jwt_set_alg(j, JWT_ALG_HS256, (const unsigned char *)SECRET, (int)strlen(SECRET)) == 0)
+        out = jwt_encode_str(j);
+    jwt_free(j);
+    CHECK(out != NULL);
+    return out;
+}
+
+/* Issue 19: exp + leeway overflowed for exp near INT64_MAX (undefined behaviour; the ASan/UBSan build aborts on it)
+ * and the refusal said "expired -9223372035058192548 s ago". Compared without overflow: such a token is valid, one
+ * with a hugely negative exp is expired, and every message is sane. */
+TEST(extreme_exp_values_do_not_overflow)
+{
+    struct auth_key *k = hmac_key();
+    struct auth_session *s = NULL;
+    char err[AUTH_ERR_LEN] = "";
+    char claims[256];
+    snprintf(claims, sizeof claims, "{\"sub\":\"m1\",\"aud\":\"test\",\"exp\":%lld,\"publ\":[\"ntpmon/test/results/+/m1\"]}",
+             (long long)INT64_MAX);
+    char *tok = sign_claims(claims);
+    CHECK_INT(auth_verify(k, &pol, "m1", tok, NOW, &s, err), 0);
+    if (s) {
+        CHECK(s->exp == INT64_MAX);
+        CHECK(!auth_session_expired(s, &pol, NOW));
+        CHECK(!auth_session_expired(s, &pol, INT64_MAX));
+        CHECK(auth_session_allows(s, &pol, AUTH_WRITE, "ntpmon/test/results/1/m1", NOW));
+        struct auth_policy big = {"test", 3600};
+        CHECK(!auth_session_expired(s, &big, INT64_MAX - 1));
+    }
+    auth_session_free(s);
+    free(tok);
+    snprintf(claims, sizeof claims, "{\"sub\":\"m1\",\"aud\":\"test\",\"exp\":%lld}", (long long)INT64_MIN);
+    tok = sign_claims(claims);
+    CHECK(auth_verify(k, &pol, "m1", tok, NOW, &s, err) < 0);
+    CHECK_CONTAINS(err, "expired");
+    CHECK(strstr(err, "-") == NULL); /* no negative "ago" */
+    free(tok);
+    snprintf(claims, sizeof claims, "{\"sub\":\"m1\",\"aud\":\"test\",\"exp\":%lld,\"nbf\":%lld,\"iat\":%lld}",
+             (long long)INT64_MAX, (long long)INT64_MAX, (long long)INT64_MIN);
+    tok = sign_claims(claims);
+    CHECK(auth_verify(k, &pol, "m1", tok, NOW, &s, err) < 0);
+    CHECK_CONTAINS(err, "not valid before");
+    free(tok);
+    snprintf(claims, sizeof claims, "{\"sub\":\"m1\",\"aud\":\"test\",\"exp\":%lld,\"nbf\":%lld}",
+             (long long)INT64_MAX, (long long)INT64_MIN);
+    tok = sign_claims(claims);
+    CHECK_INT(auth_verify(k, &pol, "m1", tok, NOW, &s, err), 0);
+    auth_session_free(s);
+    free(tok);
+    auth_key_free(k);
+}
 
 TEST(valid_token_and_acl)
 {
@@ -163,6 +223,7 @@ int main(void)
 {
     RUN(valid_token_and_acl);
     RUN(structural_refusals);
+    RUN(extreme_exp_values_do_not_overflow);
     RUN(key_loading);
     RUN(revocation_list);
     RUN(client_ids_are_bound_to_the_subject);
