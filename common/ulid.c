@@ -1,12 +1,18 @@
-/* ulid.c — ULID generation and checking (https://github.com/ulid/spec). Monotonic within a millisecond:
- * the random part is incremented rather than redrawn, so ids from one agent sort in creation order. */
+/* ulid.c — ULID generation and checking (https://github.com/ulid/spec). Monotonic within a process: the random
+ * part is incremented rather than redrawn within a millisecond, the clock is read and the id made in one critical
+ * section (so ids of one thread always increase, whatever other threads do), and an id for an explicit earlier
+ * time never pulls the generator back. Without random bytes no id is made: the process aborts with a message
+ * (an id from a predictable source could collide, and a collision loses a result). */
 #include "ulid.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "random.h"
 #include "timeutil.h"
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -17,11 +23,10 @@ static uint8_t last_rand[10];
 
 static void fill_random(uint8_t *buf, size_t len)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n > 0) got += (size_t)n;
-    }
+    if (random_fill(buf, len) == 0) return;
+    /* stderr directly: this runs in every program, the broker plugin's callers included */
+    fprintf(stderr, "ntpmon: no random bytes for a ULID (getrandom and /dev/urandom failed: %s)\n", strerror(errno));
+    abort();
 }
 
 static void encode(int64_t ms, const uint8_t r[10], char out[ULID_LEN + 1])
@@ -43,11 +48,10 @@ static void encode(int64_t ms, const uint8_t r[10], char out[ULID_LEN + 1])
     out[ULID_LEN] = '\0';
 }
 
-void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1])
+/* The next id at ms (≥ last_ms) from the shared state; ulid_lock held. */
+static int64_t next_locked(int64_t ms, uint8_t r[10])
 {
-    uint8_t r[10];
-    pthread_mutex_lock(&ulid_lock);
-    if (unix_ms == last_ms) {
+    if (ms == last_ms) {
         int i = 9;
         while (i >= 0 && ++last_rand[i] == 0) i--;
         if (i < 0) { /* 2^80 ids in one ms: cannot happen in practice; move to the next ms */
@@ -55,22 +59,33 @@ void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1])
             fill_random(last_rand, sizeof last_rand);
         }
     } else {
-        last_ms = unix_ms;
+        last_ms = ms;
         fill_random(last_rand, sizeof last_rand);
     }
-    memcpy(r, last_rand, sizeof r);
-    int64_t ms = last_ms;
+    memcpy(r, last_rand, 10);
+    return last_ms;
+}
+
+void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1])
+{
+    uint8_t r[10];
+    int64_t ms = unix_ms;
+    pthread_mutex_lock(&ulid_lock);
+    if (unix_ms >= last_ms) ms = next_locked(unix_ms, r);
+    else fill_random(r, sizeof r); /* an earlier time: a fresh id that leaves the generator where it is */
     pthread_mutex_unlock(&ulid_lock);
     encode(ms, r, out);
 }
 
 void ulid_new(char out[ULID_LEN + 1])
 {
-    int64_t ms = time_now_us() / 1000;
+    uint8_t r[10];
     pthread_mutex_lock(&ulid_lock);
+    int64_t ms = time_now_us() / 1000;
     if (ms < last_ms) ms = last_ms; /* the clock stepped back: keep ids increasing */
+    ms = next_locked(ms, r);
     pthread_mutex_unlock(&ulid_lock);
-    ulid_new_at(ms, out);
+    encode(ms, r, out);
 }
 
 static int decode_char(char c)
