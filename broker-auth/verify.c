@@ -16,6 +16,7 @@
 
 #include "jwtpeek.h"
 #include "msg.h"
+#include "token.h"
 #include "topicacl.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -108,7 +109,11 @@ struct auth_key *auth_key_from_bytes(const void *bytes, size_t len, char err[AUT
         set_err(err, "the HMAC secret is empty");
         return NULL;
     }
-    if (len < 32) set_err(warn, "the HMAC secret is only %zu bytes (use at least 32: ntpmonctl key gen)", len);
+    if (len < TOKEN_HMAC_MIN_LEN) {
+        set_err(err, "the HMAC secret is only %zu bytes; HS256 needs at least %d (RFC 7518 §3.2): ntpmonctl key gen",
+                len, TOKEN_HMAC_MIN_LEN);
+        return NULL;
+    }
     struct auth_key *k = calloc(1, sizeof *k);
     if (k) k->bytes = malloc(len + 1);
     if (!k || !k->bytes) {
@@ -161,10 +166,13 @@ void auth_key_free(struct auth_key *key)
     free(key);
 }
 
-static bool alg_fits_key(jwt_alg_t alg, enum auth_key_kind kind)
+/* The key decides the algorithm; an HMAC key also needs the hash's length (RFC 7518 §3.2: 32, 48, 64 bytes). */
+static bool alg_fits_key(jwt_alg_t alg, const struct auth_key *key)
 {
-    switch (kind) {
-    case AUTH_KEY_HMAC: return alg == JWT_ALG_HS256 || alg == JWT_ALG_HS384 || alg == JWT_ALG_HS512;
+    switch (key->kind) {
+    case AUTH_KEY_HMAC:
+        return (alg == JWT_ALG_HS256 && key->len >= 32) || (alg == JWT_ALG_HS384 && key->len >= 48) ||
+               (alg == JWT_ALG_HS512 && key->len >= 64);
     case AUTH_KEY_EC: return alg == JWT_ALG_ES256;
     case AUTH_KEY_RSA: return alg == JWT_ALG_RS256;
     }
@@ -184,7 +192,7 @@ static bool is_b64url(const char *s, size_t len)
 }
 
 /* Checks the shape and the header's alg before libjwt parses anything. */
-static int check_header(const char *token, enum auth_key_kind kind, char err[AUTH_ERR_LEN])
+static int check_header(const char *token, const struct auth_key *key, char err[AUTH_ERR_LEN])
 {
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
@@ -213,7 +221,7 @@ static int check_header(const char *token, enum auth_key_kind kind, char err[AUT
         set_err(err, "token header has no alg");
     } else {
         jwt_alg_t a = jwt_str_alg(json_object_get_string(alg));
-        if (!alg_fits_key(a, kind)) set_err(err, "token algorithm '%.20s' is not accepted by this broker's key",
+        if (!alg_fits_key(a, key)) set_err(err, "token algorithm '%.20s' is not accepted by this broker's key",
                                             json_object_get_string(alg));
         else rc = 0;
     }
@@ -390,13 +398,13 @@ int auth_verify(const struct auth_key *key, const struct auth_policy *pol, const
         set_err(err, "token longer than %d bytes", AUTH_TOKEN_MAX);
         return -1;
     }
-    if (check_header(password, key->kind, err) < 0) return -1;
+    if (check_header(password, key, err) < 0) return -1;
     jwt_t *jwt = NULL;
     if (jwt_decode(&jwt, password, key->bytes, (int)key->len) != 0 || !jwt) {
         set_err(err, "token signature or encoding is invalid");
         return -1;
     }
-    if (!alg_fits_key(jwt_get_alg(jwt), key->kind)) {
+    if (!alg_fits_key(jwt_get_alg(jwt), key)) {
         jwt_free(jwt);
         set_err(err, "token algorithm is not accepted by this broker's key");
         return -1;
