@@ -1,7 +1,7 @@
 /* ulid.c — ULID generation and checking (https://github.com/ulid/spec). Monotonic within a process: the random
  * part is incremented rather than redrawn within a millisecond, the clock is read and the id made in one critical
- * section (so ids of one thread always increase, whatever other threads do), and an id for an explicit earlier
- * time never pulls the generator back. Without random bytes no id is made: the process aborts with a message
+ * section (so ids of one thread always increase, whatever other threads do); ids for explicit times come from a
+ * generator of their own, so they never pull the clock-driven one back. Without random bytes no id is made: the process aborts with a message
  * (an id from a predictable source could collide, and a collision loses a result). */
 #include "ulid.h"
 
@@ -17,9 +17,14 @@
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* Two generators: one for ulid_new (now), one for ulid_new_at (explicit times), so that an id for an explicit
+ * time never moves the clock-driven one back, while each stays monotonic within a millisecond. */
+struct generator {
+    int64_t ms;
+    uint8_t rand[10];
+};
 static pthread_mutex_t ulid_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t last_ms = -1;
-static uint8_t last_rand[10];
+static struct generator now_gen = {-1, {0}}, at_gen = {-1, {0}};
 
 static void fill_random(uint8_t *buf, size_t len)
 {
@@ -48,31 +53,29 @@ static void encode(int64_t ms, const uint8_t r[10], char out[ULID_LEN + 1])
     out[ULID_LEN] = '\0';
 }
 
-/* The next id at ms (≥ last_ms) from the shared state; ulid_lock held. */
-static int64_t next_locked(int64_t ms, uint8_t r[10])
+/* The next id of g at ms: the same ms increments the random part, another draws a fresh one. ulid_lock held. */
+static int64_t next_locked(struct generator *g, int64_t ms, uint8_t r[10])
 {
-    if (ms == last_ms) {
+    if (ms == g->ms) {
         int i = 9;
-        while (i >= 0 && ++last_rand[i] == 0) i--;
+        while (i >= 0 && ++g->rand[i] == 0) i--;
         if (i < 0) { /* 2^80 ids in one ms: cannot happen in practice; move to the next ms */
-            last_ms++;
-            fill_random(last_rand, sizeof last_rand);
+            g->ms++;
+            fill_random(g->rand, sizeof g->rand);
         }
     } else {
-        last_ms = ms;
-        fill_random(last_rand, sizeof last_rand);
+        g->ms = ms;
+        fill_random(g->rand, sizeof g->rand);
     }
-    memcpy(r, last_rand, 10);
-    return last_ms;
+    memcpy(r, g->rand, 10);
+    return g->ms;
 }
 
 void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1])
 {
     uint8_t r[10];
-    int64_t ms = unix_ms;
     pthread_mutex_lock(&ulid_lock);
-    if (unix_ms >= last_ms) ms = next_locked(unix_ms, r);
-    else fill_random(r, sizeof r); /* an earlier time: a fresh id that leaves the generator where it is */
+    int64_t ms = next_locked(&at_gen, unix_ms, r);
     pthread_mutex_unlock(&ulid_lock);
     encode(ms, r, out);
 }
@@ -82,8 +85,8 @@ void ulid_new(char out[ULID_LEN + 1])
     uint8_t r[10];
     pthread_mutex_lock(&ulid_lock);
     int64_t ms = time_now_us() / 1000;
-    if (ms < last_ms) ms = last_ms; /* the clock stepped back: keep ids increasing */
-    ms = next_locked(ms, r);
+    if (ms < now_gen.ms) ms = now_gen.ms; /* the clock stepped back: keep ids increasing */
+    ms = next_locked(&now_gen, ms, r);
     pthread_mutex_unlock(&ulid_lock);
     encode(ms, r, out);
 }
