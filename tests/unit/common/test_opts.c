@@ -1,6 +1,7 @@
 /* test_opts.c — common/opts, the table every binary's flags are parsed through: each type (flag, string, integer,
  * number, duration, list), bounds, default < environment < flag precedence, positionals before and after flags,
- * "--", errors (exit 2 with a message naming the flag, the source and the rule), --help (every flag with its
+ * "--", long names spelled out (getopt_long alone takes any unique prefix: `setup --token X` once set
+ * --token-retry), errors (exit 2 with a message naming the flag, the source and the rule), --help (every flag with its
  * default and environment variable) and --version (exit 0), the env file reader and the shared groups. Calls that
  * exit run in a child process whose exit status and output are checked. */
 #include <fcntl.h>
@@ -15,7 +16,8 @@
 
 static bool o_flag;
 static const char *o_str;
-static int64_t o_int, o_dur;
+static int64_t o_int, o_dur, o_retry;
+static const char *o_token_file;
 static double o_num;
 static struct opt_list o_list, o_refs;
 
@@ -27,6 +29,8 @@ static const struct opt_spec table[] = {
     {"interval", 0, "T_INTERVAL", OPT_DURATION, &o_dur, "9m", 1, 86400, "D", "how often"},
     {"tag", 't', "T_TAGS", OPT_LIST, &o_list, NULL, 0, 0, "TAG", "repeatable"},
     {"ref", 0, NULL, OPT_LIST, &o_refs, NULL, 0, 0, "HOST…", "takes the words that follow"},
+    {"token-retry", 0, NULL, OPT_DURATION, &o_retry, "60", 0, 3600, "DURATION", "retry interval"},
+    {"token-file", 0, NULL, OPT_STRING, &o_token_file, NULL, 0, 0, "FILE", "the token"},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };
 static struct opts_common common;
@@ -257,6 +261,25 @@ TEST(errors_exit_2_with_a_reason)
     clear_env();
 }
 
+/* Issue 19: `ntpmon-agent setup --token X` was taken as --token-retry X. */
+TEST(abbreviations_are_refused)
+{
+    clear_env();
+    check_refused(ARGS("setup", "--token", "X"), "unknown option '--token'");
+    check_refused(ARGS("--token-r=5", "setup"), "did you mean --token-retry");
+    check_refused(ARGS("--verb"), "unknown option '--verb'");
+    check_refused(ARGS("--cou", "3"), "unknown option '--cou'");
+    check_refused(ARGS("--vers"), "unknown option '--vers'");
+    char out[2048];
+    /* exact names, "--" and what follows it, and a value that looks like a flag still work (99: parsed, no exit) */
+    CHECK_INT(run_child(ARGS("--count", "3", "--", "--token"), out, sizeof out), 99);
+    CHECK_INT(run_child(ARGS("--token-file", "--token"), out, sizeof out), 99);
+    int argc;
+    parse(ARGS("setup", "--token-retry", "5s", "--token-file=/x"), &argc);
+    CHECK_INT(o_retry, 5000000);
+    CHECK_STR(o_token_file, "/x");
+}
+
 TEST(help_lists_every_flag)
 {
     clear_env();
@@ -395,6 +418,7 @@ int main(void)
     RUN(positionals_anywhere);
     RUN(list_takes_following_words);
     RUN(errors_exit_2_with_a_reason);
+    RUN(abbreviations_are_refused);
     RUN(help_lists_every_flag);
     RUN(version);
     RUN(env_file);
