@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netaddr.h"
 
 #define MAX_METRICS 256
 
@@ -117,6 +118,15 @@ void metric_inc(struct metric *m) { metric_add(m, 1); }
 void metric_set(struct metric *m, double v) { atomic_store(&m->bits, to_bits(v)); }
 double metric_value(const struct metric *m) { return from_bits(atomic_load(&((struct metric *)m)->bits)); }
 
+bool metrics_health(char *reason, size_t len)
+{
+    pthread_mutex_lock(&health_lock);
+    bool ok = healthy;
+    if (reason && len) snprintf(reason, len, "%s", ok ? "" : health_reason);
+    pthread_mutex_unlock(&health_lock);
+    return ok;
+}
+
 void metrics_set_health(bool ok, const char *reason)
 {
     pthread_mutex_lock(&health_lock);
@@ -184,54 +194,24 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 
 int metrics_listen(const char *listen, char *err, size_t err_len)
 {
-    char host[128] = "";
-    const char *colon = strrchr(listen ? listen : "", ':');
-    if (!listen || !colon) {
-        snprintf(err, err_len, "metrics address '%s' must be ADDR:PORT", listen ? listen : "");
-        return -1;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535) {
-        snprintf(err, err_len, "metrics address '%s' has an invalid port", listen);
-        return -1;
-    }
-    size_t hl = (size_t)(colon - listen);
-    if (hl >= sizeof host) {
-        snprintf(err, err_len, "metrics address '%s' is too long", listen);
-        return -1;
-    }
-    memcpy(host, listen, hl);
-    host[hl] = '\0';
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
-            snprintf(err, err_len, "metrics address '%s' is not an IP address", listen);
-            return -1;
-        }
-        flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        if (host[0] && inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-            snprintf(err, err_len, "metrics address '%s' is not an IP address", listen);
-            return -1;
-        }
+    socklen_t ss_len;
+    char why[160];
+    if (netaddr_parse_listen(listen, &ss, &ss_len, why, sizeof why) < 0) {
+        snprintf(err, err_len, "metrics %s", why);
+        return -1;
     }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
     /* The server thread inherits our signal mask: block everything while it starts, so SIGTERM and friends
      * reach the daemon's signalfd instead of killing the process from the metrics thread. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (mhd_load(err, err_len) < 0) return -1;
-    daemon_handle = mhd.start_daemon(flags, (uint16_t)port, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+    daemon_handle = mhd.start_daemon(flags, port, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
                                      (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16,
                                      MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
