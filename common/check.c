@@ -310,11 +310,3 @@ void check_free(struct check *c)
     free(c->mons);
     free(c);
 }
-
-int check_response_filter(char *buf, size_t len, const char *env)
-{
-    char prefix[64];
-    if (msg_prefix(prefix, sizeof prefix, env) < 0) return -1;
-    int n = snprintf(buf, len, "%s/responses/+/+", prefix);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
-}

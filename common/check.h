@@ -4,7 +4,8 @@
  * correlation data), one every `spacing` unless `all` (then all at once); the check ends after `want_healthy`
  * healthy answers (no error, leap ≠ 3, stratum 1..7) unless `all`, when every asked monitor has answered, or at the
  * deadline (asked monitors still silent are then reported as "no answer (timeout)"). Runs on the caller's evloop
- * and MQTT session; the caller routes response messages to it (check_response). */
+ * and MQTT session; the caller subscribes to msg_filter_responses and routes response messages to it
+ * (check_response). */
 #ifndef NTPMON_CHECK_H
 #define NTPMON_CHECK_H
 
@@ -96,8 +97,5 @@ bool check_finished(const struct check *c);
 void check_counts(const struct check *c, int *answered, int *healthy, int *asked);
 /* Ends the check now without further callbacks and frees it (NULL is fine). */
 void check_free(struct check *c);
-
-/* The subscription for every check's responses: E/responses/+/+ . */
-int check_response_filter(char *buf, size_t len, const char *env);
 
 #endif

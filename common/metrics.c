@@ -4,10 +4,8 @@
  * daemon (≈2.4 MB of RSS in the agent) even with metrics off. */
 #include "metrics.h"
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -196,15 +194,14 @@ int metrics_listen(const char *listen, char *err, size_t err_len)
 {
     struct sockaddr_storage ss;
     socklen_t ss_len;
+    uint16_t port;
     char why[160];
-    if (netaddr_parse_listen(listen, &ss, &ss_len, why, sizeof why) < 0) {
+    if (netaddr_parse_listen(listen, &ss, &ss_len, &port, why, sizeof why) < 0) {
         snprintf(err, err_len, "metrics %s", why);
         return -1;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                   : ((struct sockaddr_in *)&ss)->sin_port);
     /* The server thread inherits our signal mask: block everything while it starts, so SIGTERM and friends
      * reach the daemon's signalfd instead of killing the process from the metrics thread. */
     sigset_t all, old;

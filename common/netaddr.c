@@ -149,7 +149,8 @@ int netaddr_parse_prefix(const char *text, struct netaddr *out, unsigned *bits)
     return 0;
 }
 
-int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t err_len)
+int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port_out, char *err,
+                         size_t err_len)
 {
     const char *colon = text ? strrchr(text, ':') : NULL;
     if (!colon) {
@@ -183,6 +184,7 @@ int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
         return -1;
     }
     *len = netaddr_to_sockaddr(&a, (uint16_t)port, ss);
+    *port_out = (uint16_t)port;
     return 0;
 }
 

@@ -29,9 +29,10 @@ const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopbac
 bool netaddr_same_prefix(const struct netaddr *a, const struct netaddr *b, unsigned prefix_bits);
 /* Parses "ADDR/BITS" (or a bare address: all its bits) into an address and a prefix length; 0 or -1. */
 int netaddr_parse_prefix(const char *text, struct netaddr *out, unsigned *bits);
-/* Parses a listen address "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every IPv4 address) into a socket address;
- * 0, or -1 with a one-line reason in err. */
-int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t err_len);
+/* Parses a listen address "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every IPv4 address) into a socket address and
+ * its port; 0, or -1 with a one-line reason in err. */
+int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port, char *err,
+                         size_t err_len);
 /* Fills a sockaddr for a UDP destination; returns its length. */
 socklen_t netaddr_to_sockaddr(const struct netaddr *a, uint16_t port, struct sockaddr_storage *ss);
 /* The address of a sockaddr. */

@@ -177,7 +177,7 @@ int cmd_check(struct ctl_ctx *ctx, int argc, char **argv)
     char filter[MSG_TOPIC_MAX];
     msg_filter_monitor_statuses(filter, sizeof filter, run.env);
     mqtt_session_subscribe(run.mqtt, filter, 1);
-    check_response_filter(filter, sizeof filter, run.env);
+    msg_filter_responses(filter, sizeof filter, run.env);
     mqtt_session_subscribe(run.mqtt, filter, 1);
     evloop_timer_init(&run.discover_timer, on_discovered, &run);
     evloop_timer_init(&run.deadline, on_deadline, &run);

@@ -69,8 +69,10 @@ TEST(defaults)
     CHECK_INT(p.spacing_us, 400000);
     CHECK_INT(p.deadline_us, 8000000);
     char f[MSG_TOPIC_MAX];
-    CHECK_INT(check_response_filter(f, sizeof f, "prod"), 0);
+    CHECK_INT(msg_filter_responses(f, sizeof f, "prod"), 0);
     CHECK_STR(f, "ntpmon/prod/responses/+/+");
+    CHECK_INT(msg_filter_status_all(f, sizeof f, "prod"), 0);
+    CHECK_STR(f, "ntpmon/prod/status/#");
 }
 
 int main(void)

@@ -127,18 +127,20 @@ TEST(prefix_and_listen)
     CHECK_INT(netaddr_parse_prefix("example.org/8", &a, &bits), -1);
     struct sockaddr_storage ss;
     socklen_t len;
+    uint16_t port = 0;
     char err[128];
-    CHECK_INT(netaddr_parse_listen("127.0.0.1:8095", &ss, &len, err, sizeof err), 0);
+    CHECK_INT(netaddr_parse_listen("127.0.0.1:8095", &ss, &len, &port, err, sizeof err), 0);
     CHECK_INT(ss.ss_family, AF_INET);
-    CHECK_INT(netaddr_parse_listen("[::1]:8095", &ss, &len, err, sizeof err), 0);
+    CHECK_INT(port, 8095);
+    CHECK_INT(netaddr_parse_listen("[::1]:8095", &ss, &len, &port, err, sizeof err), 0);
     CHECK_INT(ss.ss_family, AF_INET6);
-    CHECK_INT(netaddr_parse_listen(":80", &ss, &len, err, sizeof err), 0);
-    CHECK_INT(netaddr_parse_listen("127.0.0.1", &ss, &len, err, sizeof err), -1);
+    CHECK_INT(netaddr_parse_listen(":80", &ss, &len, &port, err, sizeof err), 0);
+    CHECK_INT(netaddr_parse_listen("127.0.0.1", &ss, &len, &port, err, sizeof err), -1);
     CHECK_CONTAINS(err, "ADDR:PORT");
-    CHECK_INT(netaddr_parse_listen("127.0.0.1:0", &ss, &len, err, sizeof err), -1);
-    CHECK_INT(netaddr_parse_listen("localhost:80", &ss, &len, err, sizeof err), -1);
+    CHECK_INT(netaddr_parse_listen("127.0.0.1:0", &ss, &len, &port, err, sizeof err), -1);
+    CHECK_INT(netaddr_parse_listen("localhost:80", &ss, &len, &port, err, sizeof err), -1);
     CHECK_CONTAINS(err, "not an IP address");
-    CHECK_INT(netaddr_parse_listen("::1:80", &ss, &len, err, sizeof err), -1);
+    CHECK_INT(netaddr_parse_listen("::1:80", &ss, &len, &port, err, sizeof err), -1);
 }
 
 int main(void)
