@@ -119,6 +119,15 @@ const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopbac
     return NULL;
 }
 
+void netaddr_unmap(struct netaddr *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (a->family != AF_INET6 || memcmp(a->bytes, mapped, 12) != 0) return;
+    a->family = AF_INET;
+    memmove(a->bytes, a->bytes + 12, 4);
+    memset(a->bytes + 4, 0, 12);
+}
+
 bool netaddr_same_prefix(const struct netaddr *a, const struct netaddr *b, unsigned prefix_bits)
 {
     if (a->family != b->family) return false;

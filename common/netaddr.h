@@ -25,6 +25,8 @@ int netaddr_version(const struct netaddr *a);
  * and ::1 through (tests, demo). IPv6 forms carrying an IPv4 address (v4-mapped, v4-compatible, NAT64 64:ff9b::/96
  * and 64:ff9b:1::/48, 6to4, Teredo) are judged as that IPv4 address. Agent, web gateway and ntpmonctl share it. */
 const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopback);
+/* Turns an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into the IPv4 address; others stay as they are. */
+void netaddr_unmap(struct netaddr *a);
 /* True when both are the same family and agree on the first prefix_bits bits. */
 bool netaddr_same_prefix(const struct netaddr *a, const struct netaddr *b, unsigned prefix_bits);
 /* Parses "ADDR/BITS" (or a bare address: all its bits) into an address and a prefix length; 0 or -1. */

@@ -3,7 +3,7 @@
 # Idempotent and quick when everything is present: apt is only touched when a package is missing.
 set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
-libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat
+libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat jq
 mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3"
 
 missing=""

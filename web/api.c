@@ -564,6 +564,7 @@ static void serve_check(struct api *a, struct http_req *r, const char *target)
                    target);
         return;
     }
+    netaddr_unmap(&addr); /* ::ffff:192.0.2.1 is checked as 192.0.2.1, by IPv4 monitors */
     char ip[NETADDR_STRLEN];
     netaddr_format(&addr, ip);
     const char *forbidden = netaddr_forbidden_reason(&addr, a->cfg.allow_loopback);

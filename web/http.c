@@ -576,7 +576,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-    LOG(INFO, "http: libmicrohttpd: %s", line);
+    /* a client that went away is normal for streams; anything else is worth a line */
+    if (strstr(line, "no longer available") || strstr(line, "Connection reset")) LOG(DEBUG, "http: libmicrohttpd: %s", line);
+    else LOG(INFO, "http: libmicrohttpd: %s", line);
 }
 
 struct http_server *http_start(struct evloop *loop, struct clients *clients, const struct http_config *cfg,

@@ -11,6 +11,7 @@
 #   P_AGENT_LOG      agents' log level (default info; debug logs every result's ULID)
 #   P_WEB            1 (default): also start ntpmon-web (the page and API on 127.0.0.1:$P_WEB_PORT; --allow-loopback)
 #   P_WEB_FLAGS      extra flags for ntpmon-web
+#   P_SCORER_FLAGS   extra flags for ntpmon-scorer (e.g. record every overall score, for live views)
 
 P_ENV=${P_ENV:-test}
 P_SERVERS=${P_SERVERS:-127.0.0.2 127.0.0.3 127.0.0.4}
@@ -19,6 +20,7 @@ P_PROXY_AGENTS=${P_PROXY_AGENTS:-}
 P_AGENT_LOG=${P_AGENT_LOG:-info}
 P_WEB=${P_WEB:-1}
 P_WEB_FLAGS=${P_WEB_FLAGS:-}
+P_SCORER_FLAGS=${P_SCORER_FLAGS:-}
 P_WEB_PORT=
 declare -A P_MON_IP=([ams1]=192.0.2.10 [lax1]=198.51.100.10 [syd1]=203.0.113.10 [fra1]=192.0.2.138)
 declare -A P_TOKEN P_METRICS P_PROXY_PORT
@@ -108,7 +110,7 @@ p_start() {
         ingest) h_spawn ingest env MQTT_TOKEN="${P_TOKEN[ingest]}" "$H_BIN/ntpmon-ingest" \
                     --summary-interval 20s --metrics-listen "127.0.0.1:$port" ;;
         scorer) h_spawn scorer env MQTT_TOKEN="${P_TOKEN[scorer]}" "$H_BIN/ntpmon-scorer" \
-                    --reload-interval 2 --rescan-interval 10s --rescan-settle 2s --metrics-listen "127.0.0.1:$port" ;;
+                    --reload-interval 2 --rescan-interval 10s --rescan-settle 2s --metrics-listen "127.0.0.1:$port" $P_SCORER_FLAGS ;;
         selector) h_spawn selector env MQTT_TOKEN="${P_TOKEN[selector]}" "$H_BIN/ntpmon-selector" \
                     --metrics-listen "127.0.0.1:$port" ;;
         web) [ -n "$P_WEB_PORT" ] || P_WEB_PORT=$(h_free_port tcp)

@@ -125,6 +125,15 @@ TEST(prefix_and_listen)
     CHECK_INT(netaddr_parse_prefix("10.0.0.0/33", &a, &bits), -1);
     CHECK_INT(netaddr_parse_prefix("10.0.0.0/", &a, &bits), -1);
     CHECK_INT(netaddr_parse_prefix("example.org/8", &a, &bits), -1);
+    char text[NETADDR_STRLEN];
+    netaddr_parse("::ffff:192.0.2.9", &a);
+    netaddr_unmap(&a);
+    netaddr_format(&a, text);
+    CHECK_STR(text, "192.0.2.9");
+    netaddr_parse("2001:db8::9", &a);
+    netaddr_unmap(&a);
+    netaddr_format(&a, text);
+    CHECK_STR(text, "2001:db8::9");
     struct sockaddr_storage ss;
     socklen_t len;
     uint16_t port = 0;
