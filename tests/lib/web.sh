@@ -9,7 +9,7 @@ W_HEADERS=$H_TMP/w.headers
 w_init() { W_URL=http://127.0.0.1:$P_WEB_PORT; export W_URL; }
 w_req() {
     local method=$1 path=$2; shift 2
-    curl -s -o "$W_BODY" -D "$W_HEADERS" -w '%{http_code}' --max-time "${W_TIMEOUT:-20}" -X "$method" "$@" "$W_URL$path"
+    curl -g -s -o "$W_BODY" -D "$W_HEADERS" -w '%{http_code}' --max-time "${W_TIMEOUT:-20}" -X "$method" "$@" "$W_URL$path"
 }
 w_body() { cat "$W_BODY"; }
 w_json() { jq -r "$1" <"$W_BODY" 2>/dev/null; }
