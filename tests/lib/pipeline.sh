@@ -12,6 +12,7 @@
 #   P_WEB            1 (default): also start ntpmon-web (the page and API on 127.0.0.1:$P_WEB_PORT; --allow-loopback)
 #   P_WEB_FLAGS      extra flags for ntpmon-web
 #   P_SCORER_FLAGS   extra flags for ntpmon-scorer (e.g. record every overall score, for live views)
+#   P_AGENT_FLAGS    extra flags for every agent's `monitor`
 
 P_ENV=${P_ENV:-test}
 P_SERVERS=${P_SERVERS:-127.0.0.2 127.0.0.3 127.0.0.4}
@@ -21,6 +22,7 @@ P_AGENT_LOG=${P_AGENT_LOG:-info}
 P_WEB=${P_WEB:-1}
 P_WEB_FLAGS=${P_WEB_FLAGS:-}
 P_SCORER_FLAGS=${P_SCORER_FLAGS:-}
+P_AGENT_FLAGS=${P_AGENT_FLAGS:-}
 P_WEB_PORT=
 declare -A P_MON_IP=([ams1]=192.0.2.10 [lax1]=198.51.100.10 [syd1]=203.0.113.10 [fra1]=192.0.2.138)
 declare -A P_TOKEN P_METRICS P_PROXY_PORT
@@ -122,7 +124,7 @@ p_start() {
         agent-*) h_spawn "$name" "$H_BIN/ntpmon-agent" -e "$P_ENV" --state-dir "$H_TMP/$name" --log-level "$P_AGENT_LOG" \
                     monitor --allow-loopback --ntp-port "$H_NTP_PORT" --min-interval 1s --sample-spacing 0.2s \
                     --timeout 1s --first-probe-max 1s --resend-timeout 10s --status-interval 10s \
-                    --mqtt-backoff-max 2s --metrics-listen "127.0.0.1:$port" ;;
+                    --mqtt-backoff-max 2s --metrics-listen "127.0.0.1:$port" $P_AGENT_FLAGS ;;
         *) echo "# p_start: unknown daemon $name"; exit 1 ;;
     esac
 }
