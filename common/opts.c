@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jwtpeek.h"
 #include "log.h"
 #include "msg.h"
 #include "timeutil.h"
@@ -363,6 +364,21 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
     if (t && *t) return xstrdup(t);
     snprintf(err, err_len, "no broker token: set --mqtt-token-file or $MQTT_TOKEN");
     return NULL;
+}
+
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username)
+{
+    char err[256];
+    *token = opts_mqtt_token(m, err, sizeof err);
+    *username = NULL;
+    if (!*token) {
+        if (m->token_file && *m->token_file) opts_usage_error(prog, "%s", err);
+        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
+        return;
+    }
+    struct jwt_claims_peek claims;
+    if (jwt_peek(*token, &claims, err, sizeof err) < 0) opts_usage_error(prog, "the broker token is not a JWT: %s", err);
+    *username = xstrdup(claims.sub);
 }
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)

@@ -10,7 +10,6 @@
 
 #include "daemon.h"
 #include "dbconf.h"
-#include "jwtpeek.h"
 #include "log.h"
 #include "metrics.h"
 #include "opts.h"
@@ -152,23 +151,8 @@ int main(int argc, char **argv)
     if (!dsn.timeout_s) dsn.timeout_s = tmo;
 
     /* the broker token: a web-role token (DESIGN.md §4); without one, anonymous (a broker without the plugin) */
-    char *token = opts_mqtt_token(&mqtto, err, sizeof err);
-    if (!token && mqtto.token_file && *mqtto.token_file) {
-        fprintf(stderr, "ntpmon-web: %s\n", err);
-        return 2;
-    }
-    char *username = NULL;
-    if (!token) {
-        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
-    } else {
-        struct jwt_claims_peek claims;
-        if (jwt_peek(token, &claims, err, sizeof err) < 0) {
-            fprintf(stderr, "ntpmon-web: the broker token is not a JWT: %s\n", err);
-            free(token);
-            return 2;
-        }
-        username = xstrdup(claims.sub);
-    }
+    char *token, *username;
+    opts_mqtt_credentials(&prog, &mqtto, &token, &username);
     /* No persistent session: everything the gateway needs is retained or live. The id must be unique per
      * process (several gateways may share a token). */
     char client_id[200], hostname[64] = "host";
