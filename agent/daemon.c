@@ -941,7 +941,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
     if (o->metrics.listen && *o->metrics.listen) {
         char merr[256];
         metrics_register();
-        if (metrics_listen(o->metrics.listen, merr, sizeof merr) < 0) {
+        if (metrics_listen(o->metrics.listen, &o->metrics.limits, merr, sizeof merr) < 0) {
             LOG_ALWAYS(ERROR, "%s", merr);
             return 2;
         }

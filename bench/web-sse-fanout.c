@@ -185,7 +185,8 @@ static struct mqtt_session *session(const char *url, const char *token, const ch
 int main(int argc, char **argv)
 {
     if (argc != 11) {
-        fprintf(stderr, "usage: web-sse-fanout WEB_PORT PATH CLIENTS MQTT_URL PUB_TOKEN SUB_TOKEN ENV SERVER_ID COUNT RATE\n");
+        fprintf(stderr, "usage: web-sse-fanout WEB_PORT PATH CLIENTS MQTT_URL PUB_TOKEN SUB_TOKEN ENV SERVER_ID "
+                        "COUNT RATE\n");
         return 2;
     }
     int port = atoi(argv[1]);

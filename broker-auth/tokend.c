@@ -277,7 +277,7 @@ int main(int argc, char **argv)
     if (metricso.listen && *metricso.listen) {
         t.m_issued = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"issued\"");
         t.m_refused = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"refused\"");
-        if (metrics_listen(metricso.listen, err, sizeof err) < 0) opts_usage_error(&prog, "%s", err);
+        if (metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) opts_usage_error(&prog, "%s", err);
     }
     mqtt_session_start(t.mqtt);
     int rc = evloop_run(t.loop);

@@ -377,7 +377,8 @@ void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqt
         return;
     }
     struct jwt_claims_peek claims;
-    if (jwt_peek(*token, &claims, err, sizeof err) < 0) opts_usage_error(prog, "the broker token is not a JWT: %s", err);
+    if (jwt_peek(*token, &claims, err, sizeof err) < 0)
+        opts_usage_error(prog, "the broker token is not a JWT: %s", err);
     *username = xstrdup(claims.sub);
 }
 
@@ -395,9 +396,17 @@ const struct opt_spec *opts_db_specs(struct opts_db *d)
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
 {
-    static struct opt_spec specs[2];
+    static struct opt_spec specs[5];
     specs[0] = (struct opt_spec){"metrics-listen", 0, "METRICS_LISTEN", OPT_STRING, &m->listen, NULL, 0, 0,
                                  "ADDR:PORT", "serve Prometheus /metrics and /healthz on this address (off by default)"};
-    specs[1] = (struct opt_spec){0};
+    /* defaults: METRICS_LIMITS_DEFAULT */
+    specs[1] = (struct opt_spec){"metrics-request-timeout", 0, NULL, OPT_DURATION, &m->limits.request_timeout_us, "5s",
+                                 0.1, 300, "DURATION",
+                                 "a whole HTTP request must arrive within this (from connect or the previous answer)"};
+    specs[2] = (struct opt_spec){"metrics-max-connections", 0, NULL, OPT_INT, &m->limits.max_connections, "128", 1,
+                                 65536, "N", "open connections to the metrics endpoint in all"};
+    specs[3] = (struct opt_spec){"metrics-max-per-ip", 0, NULL, OPT_INT, &m->limits.max_per_ip, "8", 1, 65536, "N",
+                                 "open connections to the metrics endpoint from one address"};
+    specs[4] = (struct opt_spec){0};
     return specs;
 }

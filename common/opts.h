@@ -1,6 +1,7 @@
 /* opts.h — table-driven command-line and environment configuration (one row per setting: name, env var, type,
  * bounds, default, help), --help and --version for every program, and the option groups every daemon shares:
- * -e/--env, --log-level; --mqtt-url, --mqtt-token-file, --mqtt-ca-file; --database-dsn, --database-config.
+ * -e/--env, --log-level; --mqtt-url, --mqtt-token-file, --mqtt-ca-file; --database-dsn, --database-config;
+ * --metrics-listen and its limits.
  * Precedence: flag, then environment variable, then default. Bad values are fatal with a clear message (exit 2). */
 #ifndef NTPMON_OPTS_H
 #define NTPMON_OPTS_H
@@ -8,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "metrics.h"
 
 enum opt_type {
     OPT_FLAG,     /* bool, no argument; env var true when "1", "true", "yes" or "on" */
@@ -85,7 +88,8 @@ struct opts_db {
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
 
 struct opts_metrics {
-    const char *listen; /* --metrics-listen ADDR:PORT, NULL = off */
+    const char *listen;           /* --metrics-listen ADDR:PORT, NULL = off */
+    struct metrics_limits limits; /* --metrics-request-timeout, --metrics-max-connections, --metrics-max-per-ip */
 };
 extern const struct opt_spec *opts_metrics_specs(struct opts_metrics *m);
 

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     sigaddset(&term, SIGTERM);
     sigaddset(&term, SIGINT);
     pthread_sigmask(SIG_BLOCK, &term, NULL);
-    if (metricso.listen && *metricso.listen && metrics_listen(metricso.listen, err, sizeof err) < 0)
+    if (metricso.listen && *metricso.listen && metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0)
         opts_usage_error(&prog, "%s", err);
     char where[300];
     dbconf_describe(&dsn, where, sizeof where);

@@ -212,7 +212,7 @@ int main(int argc, char **argv)
         .receive_maximum = 1000,
     };
     if (metricso.listen && *metricso.listen) {
-        if (metrics_listen(metricso.listen, err, sizeof err) < 0) {
+        if (metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) {
             fprintf(stderr, "ntpmon-scorer: --metrics-listen: %s\n", err);
             return 2;
         }

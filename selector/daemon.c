@@ -314,7 +314,7 @@ int daemon_run(const struct daemon_config *dc)
     metrics_setup(d);
     if (dc->metrics_listen) {
         char err[256];
-        if (metrics_listen(dc->metrics_listen, err, sizeof err) < 0) {
+        if (metrics_listen(dc->metrics_listen, &dc->metrics_limits, err, sizeof err) < 0) {
             LOG(ERROR, "metrics: %s", err);
             return 2;
         }

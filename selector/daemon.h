@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "dbconf.h"
+#include "metrics.h"
 #include "settings.h"
 
 struct daemon_config {
@@ -14,6 +15,7 @@ struct daemon_config {
     const char *mqtt_url, *mqtt_ca_file, *mqtt_client_id;
     const char *mqtt_username, *mqtt_token; /* NULL: anonymous (a broker without the auth plugin) */
     const char *metrics_listen;             /* NULL: off */
+    struct metrics_limits metrics_limits;   /* --metrics-request-timeout, …-max-connections, …-max-per-ip */
     const char *setting_overrides;          /* JSON object applied over system_settings, or NULL */
 };
 

@@ -99,7 +99,7 @@ static void mqtt_credentials(char **token, char *user, size_t user_len)
 static int cmd_run(void)
 {
     struct daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
-                               .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen,
+                               .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen, .metrics_limits = metricso.limits,
                                .setting_overrides = overrides};
     char err[DBCONF_ERR_LEN], user[128];
     if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dc.dsn, err) < 0) opts_usage_error(&prog, "%s", err);

@@ -186,8 +186,9 @@ static void serve_monitors(struct api *a, struct http_req *r)
         json_object_object_add(o, "ipv4", json_object_new_boolean(m->status.ipv4));
         json_object_object_add(o, "ipv6", json_object_new_boolean(m->status.ipv6));
         json_object_object_add(o, "version", json_object_new_string(m->status.version));
-        json_object_object_add(o, "clock_ok",
-                               m->status.clock_ok < 0 ? json_object_new_null() : json_object_new_boolean(m->status.clock_ok));
+        json_object *clock =
+            m->status.clock_ok < 0 ? json_object_new_null() : json_object_new_boolean(m->status.clock_ok);
+        json_object_object_add(o, "clock_ok", clock);
         json_object_object_add(o, "ts", time_or_null(m->status.ts_us != 0, m->status.ts_us));
         json_object_object_add(o, "last_seen", time_or_null(true, m->seen_us));
         json_object_array_add(arr, o);

@@ -577,7 +577,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
     /* a client that went away is normal for streams; anything else is worth a line */
-    if (strstr(line, "no longer available") || strstr(line, "Connection reset")) LOG(DEBUG, "http: libmicrohttpd: %s", line);
+    bool client_gone = strstr(line, "no longer available") || strstr(line, "Connection reset");
+    if (client_gone) LOG(DEBUG, "http: libmicrohttpd: %s", line);
     else LOG(INFO, "http: libmicrohttpd: %s", line);
 }
 

@@ -240,8 +240,8 @@ static void on_refresh(struct evloop *loop, void *arg)
 
 /* ---- MQTT ---- */
 
-static void emit(struct live *l, int64_t id, const char *event, const struct mosquitto_message *m, char *(*encode)(const void *),
-                 const void *decoded)
+static void emit(struct live *l, int64_t id, const char *event, const struct mosquitto_message *m,
+                 char *(*encode)(const void *), const void *decoded)
 {
     if (!l->h.on_event) return;
     const char *p = m->payload;
@@ -272,15 +272,15 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     const char *payload = m->payload ? m->payload : "";
     size_t len = (size_t)m->payloadlen;
     switch (msg_topic_parse(l->env, m->topic, &t)) {
-    case MSG_TOPIC_MONITOR_STATUS:
+    case MSG_TOPIC_MONITOR_STATUS: {
         if (check_roster_update(&l->roster, t.monitor, payload, len, time_now_us(), err) < 0) {
             metric_inc(l->m.invalid);
             LOG(WARN, "ignoring the status of monitor %s: %s", t.monitor, err);
         }
-        metric_set(l->m.monitors_online, (double)(check_roster_serving(&l->roster, 4) > check_roster_serving(&l->roster, 6)
-                                                     ? check_roster_serving(&l->roster, 4)
-                                                     : check_roster_serving(&l->roster, 6)));
+        size_t v4 = check_roster_serving(&l->roster, 4), v6 = check_roster_serving(&l->roster, 6);
+        metric_set(l->m.monitors_online, (double)(v4 > v6 ? v4 : v6));
         break;
+    }
     case MSG_TOPIC_SCORES: {
         struct msg_score sc;
         if (len == 0) break; /* a cleared retained score */

@@ -77,7 +77,8 @@ static const struct opt_spec stream_specs[] = {
 };
 
 static const struct opt_spec data_specs[] = {
-    {"history-limit", 0, NULL, OPT_INT, &history_default, "100", 1, 1000000, "N", "history rows when no limit is given"},
+    {"history-limit", 0, NULL, OPT_INT, &history_default, "100", 1, 1000000, "N",
+     "history rows when no limit is given"},
     {"history-max", 0, NULL, OPT_INT, &history_max, "10000", 1, 1000000, "N", "larger limits are clamped to this"},
     {"servers-refresh", 0, NULL, OPT_DURATION, &servers_refresh, "10s", 0.1, 86400, "DUR",
      "how often the server list is reloaded from the database"},
@@ -212,7 +213,8 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if (metricso.listen && *metricso.listen && metrics_listen(metricso.listen, err, sizeof err) < 0) {
+    if (metricso.listen && *metricso.listen &&
+        metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) {
         fprintf(stderr, "ntpmon-web: --metrics-listen: %s\n", err);
         return 2;
     }
