@@ -143,15 +143,6 @@ void metric_inc(struct metric *m) { metric_add(m, 1); }
 void metric_set(struct metric *m, double v) { atomic_store(&m->bits, to_bits(v)); }
 double metric_value(const struct metric *m) { return from_bits(atomic_load(&((struct metric *)m)->bits)); }
 
-bool metrics_health(char *reason, size_t len)
-{
-    pthread_mutex_lock(&health_lock);
-    bool ok = healthy;
-    if (reason && len) snprintf(reason, len, "%s", ok ? "" : health_reason);
-    pthread_mutex_unlock(&health_lock);
-    return ok;
-}
-
 void metrics_set_health(bool ok, const char *reason)
 {
     pthread_mutex_lock(&health_lock);

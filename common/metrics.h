@@ -23,8 +23,6 @@ double metric_value(const struct metric *m);
 
 /* What /healthz answers: 200 "ok" or 503 with the reason. Healthy until told otherwise. */
 void metrics_set_health(bool ok, const char *reason);
-/* The health /healthz reports: true when ok, else false with the reason copied. */
-bool metrics_health(char *reason, size_t len);
 
 /* The exposition text (malloc'd), as /metrics serves it. */
 char *metrics_render(void);

@@ -147,10 +147,24 @@ static bool route_page(struct http_req *r, const char *path)
     return true;
 }
 
-static void serve_health(struct http_req *r)
+bool api_health(const struct api *a, bool draining, char *reason, size_t len)
 {
-    char reason[512], body[600];
-    bool ok = metrics_health(reason, sizeof reason);
+    char broker[200], db[DBQ_ERR_LEN];
+    size_t n = 0;
+    reason[0] = '\0';
+    if (draining) n += (size_t)snprintf(reason, len, "shutting down");
+    if (n < len && !live_broker_up(a->live, broker, sizeof broker))
+        n += (size_t)snprintf(reason + n, len - n, "%sbroker: %s", n ? "; " : "", broker);
+    if (n < len && !dbq_healthy(a->db, db, sizeof db))
+        snprintf(reason + n, len - n, "%sdatabase: %s", n ? "; " : "", db);
+    return reason[0] == '\0';
+}
+
+/* Fresh on every request (the --metrics-listen copy is refreshed every second). */
+static void serve_health(struct api *a, struct http_req *r)
+{
+    char reason[API_HEALTH_LEN], body[API_HEALTH_LEN + 16];
+    bool ok = api_health(a, http_quiescing(r), reason, sizeof reason);
     if (ok) snprintf(body, sizeof body, "ok\n");
     else snprintf(body, sizeof body, "unhealthy: %s\n", reason);
     http_respond(r, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body,
@@ -724,7 +738,7 @@ void api_handle(struct http_req *r, void *arg)
     }
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
         if (!is_get(http_method(r))) method_not_allowed(r, "GET, HEAD");
-        else if (path[1] == 'h') serve_health(r);
+        else if (path[1] == 'h') serve_health(a, r);
         else serve_metrics(r);
         return;
     }

@@ -28,6 +28,9 @@ struct api_config {
 struct api;
 struct api *api_new(const struct api_config *cfg, struct evloop *loop, struct live *live, struct dbq *db,
                     struct streams *streams, struct checks *checks);
+#define API_HEALTH_LEN 600
+/* What /healthz says: true when healthy, else false with the reasons ("shutting down; broker: …; database: …"). */
+bool api_health(const struct api *a, bool draining, char *reason, size_t len);
 /* The http_handler: answers (or defers) one request. */
 void api_handle(struct http_req *r, void *arg);
 void api_free(struct api *a);

@@ -42,18 +42,13 @@ static void on_response(const char *monitor, const char *request_id, const void 
     checks_response(w->checks, monitor, request_id, payload, len);
 }
 
-/* ---- health: what /healthz says ---- */
+/* ---- health: what /healthz says (also on --metrics-listen) ---- */
 
 static void update_health(struct web *w)
 {
-    char reason[600] = "", broker[200], db[DBQ_ERR_LEN];
-    if (w->draining) snprintf(reason, sizeof reason, "shutting down");
-    if (!live_broker_up(w->live, broker, sizeof broker))
-        snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%sbroker: %s", reason[0] ? "; " : "",
-                 broker);
-    if (!dbq_healthy(w->db, db, sizeof db))
-        snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%sdatabase: %s", reason[0] ? "; " : "", db);
-    metrics_set_health(reason[0] == '\0', reason);
+    char reason[API_HEALTH_LEN];
+    bool ok = api_health(w->api, w->draining, reason, sizeof reason);
+    metrics_set_health(ok, reason);
 }
 
 static void on_health(struct evloop *loop, void *arg)
@@ -120,10 +115,12 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 static void teardown(struct web *w)
 {
-    evloop_timer_stop(w->loop, &w->health_timer);
-    evloop_timer_stop(w->loop, &w->expire_timer);
-    evloop_timer_stop(w->loop, &w->drain_timer);
-    evloop_timer_stop(w->loop, &w->deadline_timer);
+    if (w->loop) {
+        evloop_timer_stop(w->loop, &w->health_timer);
+        evloop_timer_stop(w->loop, &w->expire_timer);
+        evloop_timer_stop(w->loop, &w->drain_timer);
+        evloop_timer_stop(w->loop, &w->deadline_timer);
+    }
     /* nothing may still wait for a check or a query when the listener goes */
     if (w->checks) checks_finish_all(w->checks);
     if (w->db) dbq_stop(w->db);
@@ -141,6 +138,10 @@ int web_run(const struct web_options *o, const struct db_dsn *dsn)
 {
     struct web w = {.o = o};
     char err[512];
+    evloop_timer_init(&w.health_timer, on_health, &w);
+    evloop_timer_init(&w.expire_timer, on_expire, &w);
+    evloop_timer_init(&w.drain_timer, on_drain_poll, &w);
+    evloop_timer_init(&w.deadline_timer, on_drain_deadline, &w);
     w.loop = evloop_new();
     if (!w.loop) {
         LOG_ALWAYS(ERROR, "cannot create the event loop");
@@ -172,10 +173,6 @@ int web_run(const struct web_options *o, const struct db_dsn *dsn)
         return 2;
     }
     LOG_ALWAYS(INFO, "serving http://%s/ (env %s)", o->http.listen, o->live.env);
-    evloop_timer_init(&w.health_timer, on_health, &w);
-    evloop_timer_init(&w.expire_timer, on_expire, &w);
-    evloop_timer_init(&w.drain_timer, on_drain_poll, &w);
-    evloop_timer_init(&w.deadline_timer, on_drain_deadline, &w);
     evloop_timer_start(w.loop, &w.health_timer, 0);
     evloop_timer_start(w.loop, &w.expire_timer, o->client_idle_us);
     int rc = evloop_run(w.loop) < 0 ? 1 : 0;

@@ -26,7 +26,8 @@ static int64_t max_conns, max_conns_client, idle_timeout, request_deadline, resp
 static int64_t max_streams, max_streams_client, stream_ping, stream_backlog;
 static int64_t check_deadline, check_spacing, check_healthy, check_samples, check_cache;
 static double check_rate, check_burst, check_rate_global, check_burst_global, api_rate, api_burst;
-static int64_t history_default, history_max, db_workers, db_queue, db_timeout, servers_refresh, shutdown_timeout;
+static int64_t history_default, history_max, db_workers, db_queue, db_timeout, db_retry, servers_refresh;
+static int64_t shutdown_timeout, stream_retry, roster_settle, client_forget;
 
 static const struct opt_spec http_specs[] = {
     {"listen", 0, "WEB_LISTEN", OPT_STRING, &listen_addr, "127.0.0.1:8095", 0, 0, "ADDR:PORT",
@@ -73,6 +74,8 @@ static const struct opt_spec stream_specs[] = {
      "a ': ping' comment this often (finds clients that went away)"},
     {"stream-backlog", 0, NULL, OPT_INT, &stream_backlog, "262144", 1024, 1 << 30, "BYTES",
      "a client this far behind is cut"},
+    {"stream-retry", 0, NULL, OPT_DURATION, &stream_retry, "2s", 0.1, 3600, "DUR",
+     "the reconnect delay suggested to browsers (the stream's retry: field)"},
     {0},
 };
 
@@ -86,6 +89,12 @@ static const struct opt_spec data_specs[] = {
     {"db-queue", 0, NULL, OPT_INT, &db_queue, "256", 1, 100000, "N", "database jobs waiting; more get 503"},
     {"db-timeout", 0, NULL, OPT_DURATION, &db_timeout, "5s", 1, 3600, "DUR",
      "a database job waits at most this; also the connection's read/write timeout"},
+    {"db-retry", 0, NULL, OPT_DURATION, &db_retry, "1s", 0.01, 3600, "DUR",
+     "after a failed connect, database jobs fail at once for this long"},
+    {"roster-settle", 0, NULL, OPT_DURATION, &roster_settle, "3s", 0.1, 3600, "DUR",
+     "after a broker reconnect, monitors whose status did not come again within this are forgotten"},
+    {"client-forget", 0, NULL, OPT_DURATION, &client_forget, "10m", 1, 86400, "DUR",
+     "a client address idle this long is forgotten (its buckets refill anyway)"},
     {"shutdown-timeout", 0, NULL, OPT_DURATION, &shutdown_timeout, "10s", 0, 3600, "DUR",
      "on SIGTERM, how long waiting requests may still take"},
     {0},
@@ -174,19 +183,19 @@ int main(int argc, char **argv)
         .n_trusted = trusted_proxies.n,
     };
     o.dbq = (struct dbq_config){
-        .workers = (int)db_workers, .max_queue = (size_t)db_queue, .max_wait_us = db_timeout, .retry_us = 1000000};
+        .workers = (int)db_workers, .max_queue = (size_t)db_queue, .max_wait_us = db_timeout, .retry_us = db_retry};
     o.live = (struct live_config){
         .env = common.env,
         .mqtt = {.url = mqtto.url, .client_id = client_id, .username = username, .password = token,
                  .ca_file = mqtto.ca_file, .clean_start = true, .backoff_min_us = 200000, .backoff_max_us = 5000000},
         .refresh_us = servers_refresh,
-        .roster_settle_us = 3000000,
+        .roster_settle_us = roster_settle,
     };
     o.streams = (struct streams_config){.max_total = (size_t)max_streams,
                                         .max_per_client = (size_t)max_streams_client,
                                         .ping_us = stream_ping,
                                         .max_backlog = (size_t)stream_backlog,
-                                        .retry_ms = 2000};
+                                        .retry_ms = (int)(stream_retry / 1000)};
     o.checks.env = common.env;
     check_params_default(&o.checks.params);
     o.checks.params.deadline_us = check_deadline;
@@ -209,7 +218,7 @@ int main(int argc, char **argv)
         .check_deadline_us = check_deadline,
     };
     o.shutdown_timeout_us = shutdown_timeout;
-    o.client_idle_us = 600000000;
+    o.client_idle_us = client_forget;
 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
