@@ -292,15 +292,6 @@ bool check_response(struct check *c, const char *monitor, const char *request_id
 }
 
 const char *check_request_id(const struct check *c) { return c->request_id; }
-const char *check_target(const struct check *c) { return c->ip; }
-bool check_finished(const struct check *c) { return c->finished; }
-
-void check_counts(const struct check *c, int *answered, int *healthy, int *asked)
-{
-    if (answered) *answered = c->answered;
-    if (healthy) *healthy = c->healthy;
-    if (asked) *asked = c->asked;
-}
 
 void check_free(struct check *c)
 {

@@ -90,11 +90,6 @@ struct check *check_start(struct evloop *loop, struct mqtt_session *mq, const ch
 bool check_response(struct check *c, const char *monitor, const char *request_id, const void *payload, size_t len);
 /* The request id (a ULID) every response topic of this check carries. */
 const char *check_request_id(const struct check *c);
-/* The canonical target address. */
-const char *check_target(const struct check *c);
-bool check_finished(const struct check *c);
-/* Answers so far, healthy ones among them, and monitors asked. */
-void check_counts(const struct check *c, int *answered, int *healthy, int *asked);
 /* Ends the check now without further callbacks and frees it (NULL is fine). */
 void check_free(struct check *c);
 

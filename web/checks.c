@@ -226,8 +226,6 @@ struct check_entry *checks_start(struct checks *cs, const char *ip, bool all, ch
     return e;
 }
 
-bool checks_entry_done(const struct check_entry *e) { return e->done; }
-
 void checks_attach(struct checks *cs, struct check_entry *e, struct http_req *r, bool stream)
 {
     struct listener *ls = xcalloc(1, sizeof *ls);

@@ -32,8 +32,6 @@ struct check_entry *checks_start(struct checks *cs, const char *ip, bool all, ch
 /* Answers r from the entry: now when it is over, else when it ends (or, streaming, as answers come). The client's
  * `checks` counter covers the wait. */
 void checks_attach(struct checks *cs, struct check_entry *e, struct http_req *r, bool stream);
-/* True when the entry's check is over (a cache hit). */
-bool checks_entry_done(const struct check_entry *e);
 /* A message on E/responses/<monitor>/<request_id>. */
 void checks_response(struct checks *cs, const char *monitor, const char *request_id, const void *payload, size_t len);
 /* Ends every running check now: waiting requests get the answers so far (shutdown). */

@@ -155,6 +155,7 @@ static void drain_done(struct dbq *q)
     pthread_mutex_lock(&q->lock);
     struct job *list = q->done_head;
     q->done_head = q->done_tail = NULL;
+    size_t waiting = q->n_todo;
     pthread_mutex_unlock(&q->lock);
     while (list) {
         struct job *j = list;
@@ -164,7 +165,7 @@ static void drain_done(struct dbq *q)
         j->done(j->arg, j->rc, j->rc < 0 ? j->err : NULL);
         free(j);
     }
-    metric_set(q->m.queued, (double)q->n_todo);
+    metric_set(q->m.queued, (double)waiting);
 }
 
 static void on_eventfd(struct evloop *loop, int fd, unsigned events, void *arg)
@@ -232,10 +233,10 @@ int dbq_submit(struct dbq *q, dbq_work_fn work, dbq_done_fn done, void *arg)
     j->arg = arg;
     j->queued_us = time_mono_us();
     push(&q->todo_head, &q->todo_tail, j);
-    q->n_todo++;
+    size_t waiting = ++q->n_todo;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
-    metric_set(q->m.queued, (double)q->n_todo);
+    metric_set(q->m.queued, (double)waiting);
     return 0;
 }
 
@@ -247,8 +248,6 @@ bool dbq_healthy(const struct dbq *q, char *reason, size_t len)
     pthread_mutex_unlock((pthread_mutex_t *)&q->lock);
     return ok;
 }
-
-size_t dbq_queued(const struct dbq *q) { return q->n_todo; }
 
 void dbq_stop(struct dbq *q)
 {

@@ -35,7 +35,6 @@ struct dbq *dbq_start(struct evloop *loop, const struct db_dsn *dsn, const struc
 int dbq_submit(struct dbq *q, dbq_work_fn work, dbq_done_fn done, void *arg);
 /* True when the last job reached the database; otherwise why not. */
 bool dbq_healthy(const struct dbq *q, char *reason, size_t len);
-size_t dbq_queued(const struct dbq *q);
 /* Stops the workers after their current job; queued jobs complete with -1 ("shutting down") on the loop before
  * this returns. */
 void dbq_stop(struct dbq *q);

@@ -355,7 +355,6 @@ const char *http_body(const struct http_req *r, size_t *len)
     if (len) *len = r->body_len;
     return r->body ? r->body : "";
 }
-const struct netaddr *http_client_addr(const struct http_req *r) { return &r->client_addr; }
 struct client *http_client(const struct http_req *r) { return r->client; }
 bool http_quiescing(const struct http_req *r) { return r->s->quiescing; }
 
@@ -565,8 +564,6 @@ void http_stream_end(struct http_stream *st)
     stream_wake(st);
 }
 
-size_t http_stream_backlog(const struct http_stream *st) { return st->len - st->off; }
-
 /* ---- the server ---- */
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -647,7 +644,6 @@ void http_quiesce(struct http_server *s)
 }
 
 size_t http_pending(const struct http_server *s) { return s->n_pending; }
-size_t http_connections(const struct http_server *s) { return s->n_conns; }
 
 void http_free(struct http_server *s)
 {

@@ -41,8 +41,6 @@ struct http_server *http_start(struct evloop *loop, struct clients *clients, con
 void http_quiesce(struct http_server *s);
 /* Requests received and not yet finished (deferred, streaming or still sending). */
 size_t http_pending(const struct http_server *s);
-/* Open connections. */
-size_t http_connections(const struct http_server *s);
 /* Closes every connection and frees the server (every deferred request must have been answered). */
 void http_free(struct http_server *s);
 
@@ -55,8 +53,7 @@ const char *http_arg(const struct http_req *r, const char *name);
 const char *http_header(const struct http_req *r, const char *name);
 /* The request body (NUL-terminated; len may be NULL); "" when none. */
 const char *http_body(const struct http_req *r, size_t *len);
-/* The client (X-Forwarded-For resolved when the peer is a trusted proxy) and its table entry. */
-const struct netaddr *http_client_addr(const struct http_req *r);
+/* The client's table entry (by its address: X-Forwarded-For resolved when the peer is a trusted proxy). */
 struct client *http_client(const struct http_req *r);
 /* True while the server is shutting down. */
 bool http_quiescing(const struct http_req *r);
@@ -86,7 +83,5 @@ struct http_stream *http_stream_open(struct http_req *r, const char *content_typ
 int http_stream_write(struct http_stream *st, const void *data, size_t len);
 /* Ends the stream after what is queued. */
 void http_stream_end(struct http_stream *st);
-/* Bytes waiting for the client. */
-size_t http_stream_backlog(const struct http_stream *st);
 
 #endif
