@@ -193,8 +193,10 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     longopts[k++] = (struct option){"version", no_argument, NULL, 'V'};
     longopts[k] = (struct option){NULL, 0, NULL, 0};
 
-    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. */
-    char **positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. (Static, so it
+     * stays reachable — no leak report — when --help or a bad flag exits from inside the loop.) */
+    static char **positional;
+    positional = xcalloc((size_t)argc + 1, sizeof *positional);
     int n_pos = 0;
     optind = 1;
     opterr = 0;
@@ -254,6 +256,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     int first = argc - n_pos;
     for (int i = 0; i < n_pos; i++) argv[first + i] = positional[i];
     free(positional);
+    positional = NULL;
     return first;
 }
 

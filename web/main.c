@@ -21,6 +21,8 @@ static struct opts_db dbo;
 static struct opts_metrics metricso;
 static const char *listen_addr;
 static struct opt_list trusted_proxies;
+static struct netaddr *trusted; /* parsed --trusted-proxy (static: reachable when a config error exits) */
+static unsigned *trusted_bits;
 static bool allow_loopback;
 static int64_t max_conns, max_conns_client, idle_timeout, request_deadline, response_deadline;
 static int64_t max_streams, max_streams_client, stream_ping, stream_backlog;
@@ -139,10 +141,10 @@ int main(int argc, char **argv)
     uint16_t port16;
     if (netaddr_parse_listen(listen_addr, &ss, &ss_len, &port16, err, sizeof err) < 0)
         opts_usage_error(&prog, "--listen: %s", err);
-    struct netaddr *trusted = xcalloc(trusted_proxies.n + 1, sizeof *trusted);
-    unsigned *bits = xcalloc(trusted_proxies.n + 1, sizeof *bits);
+    trusted = xcalloc(trusted_proxies.n + 1, sizeof *trusted);
+    trusted_bits = xcalloc(trusted_proxies.n + 1, sizeof *trusted_bits);
     for (size_t i = 0; i < trusted_proxies.n; i++)
-        if (netaddr_parse_prefix(trusted_proxies.items[i], &trusted[i], &bits[i]) < 0)
+        if (netaddr_parse_prefix(trusted_proxies.items[i], &trusted[i], &trusted_bits[i]) < 0)
             opts_usage_error(&prog, "invalid --trusted-proxy '%s': want ADDR or ADDR/BITS", trusted_proxies.items[i]);
     char host[256];
     int port;
@@ -179,7 +181,7 @@ int main(int argc, char **argv)
         .idle_timeout_s = (unsigned)((idle_timeout + 999999) / 1000000),
         .max_body = 4096,
         .trusted = trusted,
-        .trusted_bits = bits,
+        .trusted_bits = trusted_bits,
         .n_trusted = trusted_proxies.n,
     };
     o.dbq = (struct dbq_config){
@@ -232,6 +234,6 @@ int main(int argc, char **argv)
     free(token);
     free(username);
     free(trusted);
-    free(bits);
+    free(trusted_bits);
     return rc;
 }
