@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "ask.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -168,22 +169,14 @@ static void maybe_finish(struct check *c)
 
 static void ask(struct check *c, struct asked *a)
 {
-    struct msg_topic rq = {.kind = MSG_TOPIC_REQUEST_NTP}, rs = {.kind = MSG_TOPIC_RESPONSE};
-    snprintf(rq.monitor, sizeof rq.monitor, "%s", a->name);
-    snprintf(rs.monitor, sizeof rs.monitor, "%s", a->name);
-    snprintf(rs.request_id, sizeof rs.request_id, "%s", c->request_id);
-    char rq_topic[MSG_TOPIC_MAX], rs_topic[MSG_TOPIC_MAX];
     struct msg_ntp_request body = {.samples = c->p.samples};
     snprintf(body.ip, sizeof body.ip, "%s", c->ip);
     char *payload = msg_ntp_request_encode(&body);
     a->asked = true;
     a->asked_us = time_mono_us();
     c->asked++;
-    int rc = MOSQ_ERR_NOMEM;
-    if (payload && msg_topic_build(rq_topic, sizeof rq_topic, c->env, &rq) == 0 &&
-        msg_topic_build(rs_topic, sizeof rs_topic, c->env, &rs) == 0)
-        rc = mqtt_publish_request(c->mq, rq_topic, payload, strlen(payload), rs_topic, c->request_id,
-                                  (uint16_t)strlen(c->request_id), NULL);
+    int rc = payload ? ask_monitor(c->mq, c->env, MSG_TOPIC_REQUEST_NTP, a->name, c->request_id, payload)
+                     : MOSQ_ERR_NOMEM;
     free(payload);
     if (rc != MOSQ_ERR_SUCCESS) {
         char why[96];
@@ -219,8 +212,9 @@ static void on_deadline(struct evloop *loop, void *arg)
 }
 
 struct check *check_start(struct evloop *loop, struct mqtt_session *mq, const char *env,
-                          const struct check_roster *roster, const char *ip, const struct check_params *p,
-                          const struct check_handlers *h, void *arg, char *err, size_t err_len)
+                          const struct check_roster *roster, const char *ip, const char *request_id,
+                          const struct check_params *p, const struct check_handlers *h, void *arg, char *err,
+                          size_t err_len)
 {
     struct netaddr addr;
     if (netaddr_parse(ip, &addr) < 0) {
@@ -238,7 +232,8 @@ struct check *check_start(struct evloop *loop, struct mqtt_session *mq, const ch
     c->mq = mq;
     snprintf(c->env, sizeof c->env, "%s", env);
     netaddr_format(&addr, c->ip);
-    ulid_new(c->request_id);
+    if (request_id) snprintf(c->request_id, sizeof c->request_id, "%s", request_id);
+    else ulid_new(c->request_id);
     c->p = *p;
     if (c->p.samples < 1) c->p.samples = 1;
     if (c->p.samples > MSG_REQUEST_MAX_SAMPLES) c->p.samples = MSG_REQUEST_MAX_SAMPLES;

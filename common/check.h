@@ -22,7 +22,7 @@
 #define CHECK_DEFAULT_SPACING_US 400000
 #define CHECK_DEFAULT_DEADLINE_US 8000000
 #define CHECK_DEFAULT_HEALTHY 3
-#define CHECK_REQUEST_ID_LEN (ULID_LEN + 1)
+#define CHECK_REQUEST_ID_LEN MSG_NAME_MAX
 
 /* ---------- the roster: every monitor's last status ---------- */
 
@@ -81,14 +81,16 @@ struct check_handlers {
 bool check_result_healthy(const struct msg_result *r);
 
 /* Starts a check of ip (any literal; judged by its family) with the monitors of the roster that serve its family
- * now. NULL with a reason in err when none does or the address is not a literal. The first request goes out at
- * once (when the session is connected; a request that cannot be sent is reported as that monitor's error). */
+ * now, under request_id (the last level of its response topics; NULL: a new ULID). NULL with a reason in err when
+ * no monitor serves the family or the address is not a literal. The first request goes out at once (a request
+ * that cannot be sent is reported as that monitor's error). */
 struct check *check_start(struct evloop *loop, struct mqtt_session *mq, const char *env,
-                          const struct check_roster *roster, const char *ip, const struct check_params *p,
-                          const struct check_handlers *h, void *arg, char *err, size_t err_len);
+                          const struct check_roster *roster, const char *ip, const char *request_id,
+                          const struct check_params *p, const struct check_handlers *h, void *arg, char *err,
+                          size_t err_len);
 /* Feeds a message from E/responses/<monitor>/<request_id>; true when it belonged to this check. */
 bool check_response(struct check *c, const char *monitor, const char *request_id, const void *payload, size_t len);
-/* The request id (a ULID) every response topic of this check carries. */
+/* The request id every response topic of this check carries. */
 const char *check_request_id(const struct check *c);
 /* Ends the check now without further callbacks and frees it (NULL is fine). */
 void check_free(struct check *c);

@@ -1,6 +1,7 @@
-/* cmd_check.c — `ntpmonctl check IP [--all] [--timeout S] [--table]`: the web UI's ad-hoc check from a shell. It
- * collects the monitors' retained status messages for a moment, then runs common/check (the pool's semantics, the
- * same code as ntpmon-web), prints every answer as it arrives, and exits 0 when any answer was healthy. */
+/* cmd_check.c — `ntpmonctl check IP [--all] [--timeout S] [--table]`: the web UI's ad-hoc check from a shell. On the
+ * session ctl/mqttreq opens (shared with trace) it collects the monitors' retained status messages for a moment,
+ * then runs common/check (the pool's semantics, the same code as ntpmon-web), prints every answer as it arrives,
+ * and exits 0 when any answer was healthy. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,9 @@
 #include "cmds.h"
 #include "ctl.h"
 #include "evloop.h"
-#include "jwtpeek.h"
 #include "log.h"
 #include "mqtt.h"
+#include "mqttreq.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "timeutil.h"
@@ -37,6 +38,7 @@ const struct opt_spec *cmd_check_specs(void)
 }
 
 struct run {
+    struct ctl_mqtt m;
     struct evloop *loop;
     struct mqtt_session *mqtt;
     const char *env;
@@ -120,7 +122,8 @@ static void on_discovered(struct evloop *loop, void *arg)
     p.deadline_us = opt_timeout_us - opt_discover_us > 100000 ? opt_timeout_us - opt_discover_us : 100000;
     struct check_handlers h = {.on_answer = on_answer, .on_done = on_done};
     char err[160];
-    run->check = check_start(loop, run->mqtt, run->env, &run->roster, run->ip, &p, &h, run, err, sizeof err);
+    run->check = check_start(loop, run->mqtt, run->env, &run->roster, run->ip, run->m.request_id, &p, &h, run, err,
+                             sizeof err);
     if (!run->check) {
         fprintf(stderr, "ntpmonctl: %s in env %s\n", err, run->env);
         evloop_stop(loop);
@@ -151,33 +154,17 @@ int cmd_check(struct ctl_ctx *ctx, int argc, char **argv)
     if (argc != 1) return ctl_fail("usage: check IP [--all] [--timeout S] [--table]");
     struct netaddr addr;
     if (netaddr_parse(argv[0], &addr) < 0) return ctl_fail("invalid IP address '%s'", argv[0]);
-    char err[256];
-    char *token = opts_mqtt_token(&ctx->mqtto, err, sizeof err);
-    if (!token) return ctl_fail("%s", err);
-    struct jwt_claims_peek claims;
-    if (jwt_peek(token, &claims, err, sizeof err) < 0) {
-        free(token);
-        return ctl_fail("bad broker token: %s", err);
-    }
     static struct run run;
     run.env = ctx->common.env;
     netaddr_format(&addr, run.ip);
     run.discovering = true;
-    run.loop = evloop_new();
-    char client_id[200], suffix[CHECK_REQUEST_ID_LEN];
-    ulid_new(suffix);
-    snprintf(client_id, sizeof client_id, "%s-check-%s", claims.sub, suffix);
-    struct mqtt_config cfg = {.url = ctx->mqtto.url, .client_id = client_id, .username = claims.sub,
-                              .password = token, .ca_file = ctx->mqtto.ca_file, .clean_start = true,
-                              .backoff_min_us = 200000, .backoff_max_us = 1000000};
     struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message};
-    run.mqtt = mqtt_session_new(run.loop, &cfg, &h, &run, err, sizeof err);
-    free(token);
-    if (!run.mqtt) return ctl_fail("%s", err);
+    int rc = ctl_mqtt_open(ctx, "check", &h, &run, &run.m);
+    if (rc) return rc;
+    run.loop = run.m.loop;
+    run.mqtt = run.m.mqtt;
     char filter[MSG_TOPIC_MAX];
     msg_filter_monitor_statuses(filter, sizeof filter, run.env);
-    mqtt_session_subscribe(run.mqtt, filter, 1);
-    msg_filter_responses(filter, sizeof filter, run.env);
     mqtt_session_subscribe(run.mqtt, filter, 1);
     evloop_timer_init(&run.discover_timer, on_discovered, &run);
     evloop_timer_init(&run.deadline, on_deadline, &run);
@@ -186,8 +173,7 @@ int cmd_check(struct ctl_ctx *ctx, int argc, char **argv)
     mqtt_session_start(run.mqtt);
     evloop_run(run.loop);
     check_free(run.check);
-    mqtt_session_free(run.mqtt);
+    ctl_mqtt_close(&run.m);
     check_roster_free(&run.roster);
-    evloop_free(run.loop);
     return run.healthy > 0 ? 0 : 1;
 }

@@ -1,10 +1,12 @@
 /* cmd_monitor.c — `ntpmonctl monitor add|list|set-status`: monitors, their registered addresses (the selector's
  * network rules use them) and global status. Adding one creates its candidate pairs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
 #include "ctl.h"
+#include "history.h"
 #include "msg.h"
 #include "netaddr.h"
 
@@ -133,5 +135,13 @@ int cmd_monitor_set_status(struct ctl_ctx *ctx, int argc, char **argv)
         return ctl_db_fail(ctx, "updating the monitor");
     if (affected == 0) return ctl_fail("no monitor named '%s'", argv[0]);
     printf("monitor %s: %s\n", argv[0], argv[1]);
+    return 0;
+}
+
+int ctl_find_monitor(struct ctl_ctx *ctx, const char *arg, int64_t *id)
+{
+    int r = history_find_monitor(ctl_db(ctx), arg, id);
+    if (r < 0) return ctl_db_fail(ctx, "looking up the monitor");
+    if (r == 0) return ctl_fail("no monitor '%s'", arg);
     return 0;
 }

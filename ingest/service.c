@@ -293,8 +293,9 @@ int service_run(const struct service_config *cfg)
 {
     struct service sv = {.cfg = cfg};
     sv.loop = evloop_new();
-    char filter[MSG_TOPIC_MAX], err[256];
-    if (msg_filter_results_shared(filter, sizeof filter, cfg->group, cfg->env) < 0) {
+    char filter[MSG_TOPIC_MAX], traces[MSG_TOPIC_MAX], err[256];
+    if (msg_filter_results_shared(filter, sizeof filter, cfg->group, cfg->env) < 0 ||
+        msg_filter_traces_shared(traces, sizeof traces, cfg->group, cfg->env) < 0) {
         LOG(ERROR, "invalid shared subscription group '%s'", cfg->group);
         return 2;
     }
@@ -305,6 +306,7 @@ int service_run(const struct service_config *cfg)
         return 2;
     }
     mqtt_session_subscribe(sv.mqtt, filter, 1);
+    mqtt_session_subscribe(sv.mqtt, traces, 1);
     sv.confirm = confirm_new(cfg->env, cfg->max_pending_confirms);
     sv.writer = writer_start(&cfg->writer, cfg->db);
     evloop_fd_set(sv.loop, writer_fd(sv.writer), EVLOOP_READ, on_writer, &sv);
@@ -318,8 +320,8 @@ int service_run(const struct service_config *cfg)
     evloop_signal(sv.loop, SIGINT, on_signal, &sv);
     sv.interval_start_us = sv.start_us = time_mono_us();
     evloop_timer_start(sv.loop, &sv.summary_timer, cfg->summary_interval_us);
-    LOG_ALWAYS(INFO, "ingest %s: subscribing to %s as %s; batches of %zu, flush after %.3fs, holding at most %zu",
-               NTPMON_VERSION, filter, cfg->mqtt.client_id, cfg->batch_size, cfg->flush_interval_us / 1e6,
+    LOG_ALWAYS(INFO, "ingest %s: subscribing to %s and %s as %s; batches of %zu, flush after %.3fs, holding at most %zu",
+               NTPMON_VERSION, filter, traces, cfg->mqtt.client_id, cfg->batch_size, cfg->flush_interval_us / 1e6,
                cfg->max_held);
     mqtt_session_start(sv.mqtt);
     int rc = evloop_run(sv.loop) < 0 ? 1 : 0;

@@ -23,7 +23,7 @@ static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
     rescan_settle, idle_evict, history;
 static const char *shard_text;
-static bool shard_topics, no_republish, csv, messages;
+static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
 
 static const struct opt_spec scoring_specs[] = {
     {"lookback-active", 0, NULL, OPT_DURATION, &lookback_active, "1200", 1, 86400, "DUR",
@@ -69,6 +69,8 @@ static const struct opt_spec daemon_specs[] = {
      "servers without results this long are dropped from memory"},
     {"no-republish", 0, NULL, OPT_FLAG, &no_republish, NULL, 0, 0, NULL,
      "do not republish the retained scores from the database on (re)connect"},
+    {"no-pool-change-traces", 0, NULL, OPT_FLAG, &no_pool_change_traces, NULL, 0, 0, NULL,
+     "do not ask a server's active and testing monitors to trace it when it enters or leaves the pool"},
     {0},
 };
 
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
         .rescan_settle_us = rescan_settle,
         .idle_evict_us = idle_evict,
         .republish = !no_republish,
+        .pool_change_traces = !no_pool_change_traces,
     };
     if (!parse_shard(shard_text, &o.shard))
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);

@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
 libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat jq
 mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3
-chromium"
+nftables iputils-ping chromium"
 # node with npm: this machine's node may be a repackaged one that conflicts with Debian's npm package, so nodejs is
 # only asked for when there is no node at all
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"

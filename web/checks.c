@@ -206,7 +206,7 @@ struct check_entry *checks_start(struct checks *cs, const char *ip, bool all, ch
     struct check_params p = cs->cfg.params;
     p.all = all;
     struct check_handlers h = {.on_answer = on_answer, .on_done = on_done};
-    e->c = check_start(cs->loop, live_mqtt(cs->live), cs->cfg.env, live_roster(cs->live), ip, &p, &h, e, err,
+    e->c = check_start(cs->loop, live_mqtt(cs->live), cs->cfg.env, live_roster(cs->live), ip, NULL, &p, &h, e, err,
                        err_len);
     if (!e->c) {
         json_object_put(e->answers);
