@@ -11,8 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dbconf.h"
 #include "jwtpeek.h"
 #include "log.h"
+#include "mqtt.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -371,6 +373,11 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
 
 void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username)
 {
+    char host[256];
+    int port;
+    bool tls;
+    if (mqtt_url_parse(m->url, host, sizeof host, &port, &tls) < 0)
+        opts_usage_error(prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", m->url);
     char err[256];
     *token = opts_mqtt_token(m, err, sizeof err);
     *username = NULL;
@@ -383,6 +390,15 @@ void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqt
     if (jwt_peek(*token, &claims, err, sizeof err) < 0)
         opts_usage_error(prog, "the broker token is not a JWT: %s", err);
     *username = xstrdup(claims.sub);
+}
+
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
+{
+    char err[DBCONF_ERR_LEN];
+    if (dbconf_resolve(d->dsn, d->config_file, env, out, err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        exit(2);
+    }
 }
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)

@@ -182,21 +182,11 @@ int main(int argc, char **argv)
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
     fill_params(&o.params);
 
-    char host[256];
-    int port;
-    bool tls;
-    if (mqtt_url_parse(mqtto.url, host, sizeof host, &port, &tls) < 0)
-        opts_usage_error(&prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", mqtto.url);
-
-    struct db_dsn dsn;
-    char err[DBCONF_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) {
-        fprintf(stderr, "ntpmon-scorer: %s\n", err);
-        return 2;
-    }
     /* Without a token the broker is reached anonymously (a broker without the auth plugin: tests, a lab). */
     char *token, *username;
     opts_mqtt_credentials(&prog, &mqtto, &token, &username);
+    struct db_dsn dsn;
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     char client_id[128];
     /* A persistent session needs a stable id: one per env and shard (the broker queues for it while we are away).
      * With a token it is "<sub>:shard-K-of-N", the form the broker-auth plugin accepts for that sub. */
@@ -215,6 +205,7 @@ int main(int argc, char **argv)
         .receive_maximum = 1000,
     };
     if (metricso.listen && *metricso.listen) {
+        char err[256];
         if (metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) {
             fprintf(stderr, "ntpmon-scorer: --metrics-listen: %s\n", err);
             return 2;

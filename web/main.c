@@ -146,25 +146,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < trusted_proxies.n; i++)
         if (netaddr_parse_prefix(trusted_proxies.items[i], &trusted[i], &trusted_bits[i]) < 0)
             opts_usage_error(&prog, "invalid --trusted-proxy '%s': want ADDR or ADDR/BITS", trusted_proxies.items[i]);
-    char host[256];
-    int port;
-    bool tls;
-    if (mqtt_url_parse(mqtto.url, host, sizeof host, &port, &tls) < 0)
-        opts_usage_error(&prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", mqtto.url);
+    /* the broker: a web-role token (DESIGN.md §4); without one, anonymous (a broker without the plugin) */
+    char *token, *username;
+    opts_mqtt_credentials(&prog, &mqtto, &token, &username);
     struct db_dsn dsn;
-    char derr[DBCONF_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, derr) < 0) {
-        fprintf(stderr, "ntpmon-web: %s\n", derr);
-        return 2;
-    }
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     unsigned tmo = (unsigned)(db_timeout / 1000000);
     if (!dsn.read_timeout_s) dsn.read_timeout_s = tmo;
     if (!dsn.write_timeout_s) dsn.write_timeout_s = tmo;
     if (!dsn.timeout_s) dsn.timeout_s = tmo;
 
-    /* the broker token: a web-role token (DESIGN.md §4); without one, anonymous (a broker without the plugin) */
-    char *token, *username;
-    opts_mqtt_credentials(&prog, &mqtto, &token, &username);
     /* No persistent session: everything the gateway needs is retained or live. The id must be unique per
      * process (several gateways may share a token). */
     char client_id[200], hostname[64] = "host";
