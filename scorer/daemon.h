@@ -30,6 +30,7 @@ struct daemon_opts {
     int64_t idle_evict_us;      /* servers without results this long are dropped from memory */
     bool republish;             /* republish the retained messages from the database on every connect */
     bool pool_change_traces;    /* ask a server's active and testing monitors to trace it when it crosses the line */
+    const char *guard_overrides; /* --guard-setting as a JSON object, or NULL */
     struct eng_params params;
 };
 
