@@ -220,8 +220,23 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
     evloop_stop(loop);
 }
 
+/* SIGTERM and SIGINT wait, blocked, for the event loop's signalfd from the first instruction on: one that comes during
+ * start-up is then handled like any other at the loop's first turn, instead of killing tokend half-started or —
+ * inherited as ignored, as a shell script's background job gets SIGINT — being lost. */
+static void hold_stop_signals(void)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+}
+
 int main(int argc, char **argv)
 {
+    hold_stop_signals();
     log_init("ntpmon-tokend");
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
                                        tokend_specs(), opts_metrics_specs(&metricso), NULL};

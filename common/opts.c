@@ -148,6 +148,27 @@ static void store_or_die(const struct opt_program *prog, const struct opt_spec *
     if (why) opts_usage_error(prog, "invalid value '%s' for %s: %s", text, source, why);
 }
 
+/* getopt_long takes any unique prefix of a long name ("--token X" became "--token-retry X"): a long option must be
+ * spelled out. arg is the next word getopt will read (values it consumes never reach here; nor does anything after
+ * "--", which ends the flags). */
+static void refuse_abbreviation(const struct opt_program *prog, const char *arg, const struct option *longopts)
+{
+    if (!arg || arg[0] != '-' || arg[1] != '-' || arg[2] == '\0') return;
+    const char *name = arg + 2;
+    size_t len = strcspn(name, "=");
+    char candidates[256] = "";
+    size_t cl = 0;
+    for (const struct option *o = longopts; o->name; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) return;
+        if (strncmp(o->name, name, len) == 0 && cl < sizeof candidates)
+            cl += (size_t)snprintf(candidates + cl, sizeof candidates - cl, "%s--%s", cl ? ", " : "", o->name);
+    }
+    if (candidates[0])
+        opts_usage_error(prog, "unknown option '--%.*s' (options are not abbreviated: did you mean %s?)", (int)len,
+                         name, candidates);
+    opts_usage_error(prog, "unknown option '--%.*s'", (int)len, name);
+}
+
 int opts_parse(const struct opt_program *prog, int argc, char **argv)
 {
     current_prog = prog;
@@ -203,6 +224,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     optind = 1;
     opterr = 0;
     while (optind < argc) {
+        refuse_abbreviation(prog, argv[optind], longopts);
         int longidx = -1;
         int c = getopt_long(argc, argv, shortopts, longopts, &longidx);
         if (c == -1) {

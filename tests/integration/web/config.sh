@@ -6,7 +6,8 @@
 . "$(dirname "$0")/../../lib/harness.sh"
 W=$H_BIN/ntpmon-web
 export DATABASE_DSN="ntpmon:x@tcp(127.0.0.1:$(h_free_port tcp))/ntpmon_test" MQTT_URL="mqtt://127.0.0.1:$(h_free_port tcp)"
-token=$("$H_BIN/ntpmonctl" token issue --role web --key-file <(echo secretsecretsecretsecret) 2>/dev/null)
+token=$("$H_BIN/ntpmonctl" token issue --role web --key-file <(echo 0123456789abcdef0123456789abcdef-web) 2>/dev/null)
+[ -n "$token" ] || { echo "# cannot issue a web token"; exit 1; }
 out=$("$W" --help 2>&1); rc=$?
 h_is "$rc" 0 "--help exits 0"
 h_like "$out" "--listen ADDR:PORT.*--trusted-proxy.*--check-cache.*--max-streams.*--history-max.*--shutdown-timeout" "…and lists the flags"

@@ -1,6 +1,7 @@
 /* test_token.c — the role table of DESIGN.md §4 (subjects, topic lists, lifetimes) and signing. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jwtpeek.h"
 #include "token.h"
@@ -74,6 +75,17 @@ TEST(signing)
 {
     char err[TOKEN_ERR_LEN];
     CHECK(token_key_from_secret("", err) == NULL);
+    /* RFC 7518 §3.2: HS256 needs at least 32 bytes of key */
+    CHECK(token_key_from_secret("0123456789abcdef0123456789abcde", err) == NULL);
+    CHECK_CONTAINS(err, "only 31 bytes");
+    char path[] = "/tmp/ntpmon-test-token-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "short-secret\n", 13) == 13);
+    close(fd);
+    CHECK(token_key_load(path, err) == NULL);
+    CHECK_CONTAINS(err, "only 12 bytes");
+    unlink(path);
     struct token_key *k = token_key_from_secret("0123456789abcdef0123456789abcdef", err);
     CHECK_STR(token_key_alg(k), "HS256");
     struct token_issued t;
