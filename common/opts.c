@@ -11,7 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dbconf.h"
+#include "jwtpeek.h"
 #include "log.h"
+#include "mqtt.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -213,8 +216,10 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     longopts[k++] = (struct option){"version", no_argument, NULL, 'V'};
     longopts[k] = (struct option){NULL, 0, NULL, 0};
 
-    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. */
-    char **positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. (Static, so it
+     * stays reachable — no leak report — when --help or a bad flag exits from inside the loop.) */
+    static char **positional;
+    positional = xcalloc((size_t)argc + 1, sizeof *positional);
     int n_pos = 0;
     optind = 1;
     opterr = 0;
@@ -275,6 +280,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     int first = argc - n_pos;
     for (int i = 0; i < n_pos; i++) argv[first + i] = positional[i];
     free(positional);
+    positional = NULL;
     return first;
 }
 
@@ -385,6 +391,36 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
     if (t && *t) return xstrdup(t);
     snprintf(err, err_len, "no broker token: set --mqtt-token-file or $MQTT_TOKEN");
     return NULL;
+}
+
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username)
+{
+    char host[256];
+    int port;
+    bool tls;
+    if (mqtt_url_parse(m->url, host, sizeof host, &port, &tls) < 0)
+        opts_usage_error(prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", m->url);
+    char err[256];
+    *token = opts_mqtt_token(m, err, sizeof err);
+    *username = NULL;
+    if (!*token) {
+        if (m->token_file && *m->token_file) opts_usage_error(prog, "%s", err);
+        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
+        return;
+    }
+    struct jwt_claims_peek claims;
+    if (jwt_peek(*token, &claims, err, sizeof err) < 0)
+        opts_usage_error(prog, "the broker token is not a JWT: %s", err);
+    *username = xstrdup(claims.sub);
+}
+
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
+{
+    char err[DBCONF_ERR_LEN];
+    if (dbconf_resolve(d->dsn, d->config_file, env, out, err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        exit(2);
+    }
 }
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)
