@@ -11,7 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dbconf.h"
+#include "jwtpeek.h"
 #include "log.h"
+#include "mqtt.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -403,6 +406,36 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
     if (t && *t) return xstrdup(t);
     snprintf(err, err_len, "no broker token: set --mqtt-token-file or $MQTT_TOKEN");
     return NULL;
+}
+
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username)
+{
+    char host[256];
+    int port;
+    bool tls;
+    if (mqtt_url_parse(m->url, host, sizeof host, &port, &tls) < 0)
+        opts_usage_error(prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", m->url);
+    char err[256];
+    *token = opts_mqtt_token(m, err, sizeof err);
+    *username = NULL;
+    if (!*token) {
+        if (m->token_file && *m->token_file) opts_usage_error(prog, "%s", err);
+        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
+        return;
+    }
+    struct jwt_claims_peek claims;
+    if (jwt_peek(*token, &claims, err, sizeof err) < 0)
+        opts_usage_error(prog, "the broker token is not a JWT: %s", err);
+    *username = xstrdup(claims.sub);
+}
+
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
+{
+    char err[DBCONF_ERR_LEN];
+    if (dbconf_resolve(d->dsn, d->config_file, env, out, err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        exit(2);
+    }
 }
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)

@@ -77,12 +77,21 @@ extern const struct opt_spec *opts_mqtt_specs(struct opts_mqtt *m);
 /* The broker token: the file's first line (--mqtt-token-file) or $MQTT_TOKEN; a malloc'd string or NULL with a
  * message in err. */
 char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len);
+/* A server daemon's broker: checks the URL, then reads the credentials — the token (as opts_mqtt_token) and its
+ * `sub` as the username, both malloc'd. No token at all means connecting anonymously (a broker without the auth
+ * plugin): both NULL, with a warning. A bad URL, an unreadable token file or a token that is not a JWT is a
+ * configuration error (exit 2 with the reason). */
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username);
 
 struct opts_db {
     const char *dsn;         /* --database-dsn / DATABASE_DSN */
     const char *config_file; /* --database-config / DATABASE_CONFIG (database.yaml) */
 };
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
+struct db_dsn;
+/* The database a server daemon uses (dbconf_resolve of the flags, environment and database.yaml for env); a bad
+ * DSN or file is a configuration error (exit 2 with the reason). */
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {
     const char *listen;           /* --metrics-listen ADDR:PORT, NULL = off */

@@ -43,7 +43,7 @@ struct token_acl {
 int token_role_parse(const char *name, enum token_role *out);
 /* The role's name as in the `role` claim. */
 const char *token_role_name(enum token_role role);
-/* The role's default lifetime in seconds (monitor 6 h, web 1 d, admin 5 min, others 30 d). */
+/* The role's default lifetime in seconds (monitor 6 h, admin 5 min, others 30 d). */
 int64_t token_role_default_ttl_s(enum token_role role);
 /* The token's subject (MQTT username) for a role and an optional name: monitors use the name itself (required);
  * other roles are "<prefix>-<name>" ("ingest-a", "watch-web1"; a name that already carries the prefix is kept),

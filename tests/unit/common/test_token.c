@@ -15,7 +15,7 @@ TEST(roles)
     CHECK(token_role_parse("root", &r) < 0);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_MONITOR), 6 * 3600);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_INGEST), 30 * 86400);
-    CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_WEB), 86400);
+    CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_WEB), 30 * 86400);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_ADMIN), 300);
 }
 
@@ -53,8 +53,9 @@ TEST(acl_lists)
     CHECK_INT(a.n_subs, 1);
     CHECK_STR(a.subs[0], "ntpmon/test/monitors/m1/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WEB, "prod", "web-x", &a), 0);
-    CHECK_INT(a.n_subs, 5);
+    CHECK_INT(a.n_subs, 6);
     CHECK_STR(a.publ[0], "ntpmon/prod/monitors/+/requests/#");
+    CHECK_STR(a.subs[2], "ntpmon/prod/traces/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WATCHER, "prod", "watch-x", &a), 0);
     CHECK_INT(a.n_publ, 0);
     CHECK_STR(a.subs[1], "ntpmon/prod/traces/#");
