@@ -5,7 +5,7 @@
 # an unknown flag and a flag without its value exit 2 naming it. Needs no server: "--help" after the flag makes
 # the program exit once everything before it is parsed.
 . "$(dirname "$0")/../../lib/harness.sh"
-for bin in ntpmon-agent ntpmon-ingest ntpmon-scorer ntpmon-selector ntpmon-tokend ntpmonctl; do
+for bin in ntpmon-agent ntpmon-ingest ntpmon-scorer ntpmon-selector ntpmon-tokend ntpmon-web ntpmonctl; do
     b=$H_BIN/$bin
     help=$("$b" --help 2>&1); rc=$?
     h_is "$rc" 0 "$bin --help exits 0"
