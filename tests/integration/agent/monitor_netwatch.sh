@@ -22,6 +22,7 @@ LOG=${H_LOG[agent]}
 status() { ag_status ca-yyz1; }
 h_wait_ok "only loopback: both families off" 10 grep -q "probing over IPv4 off, IPv6 off" "$LOG"
 h_wait_ok "status says so" 10 ag_status_like ca-yyz1 '"ipv4":false,"ipv6":false'
+h_ok "the daemon warns that the test flag is on" grep -q " warn: --allow-documentation-nets: .*labs and tests only" "$LOG"
 ag_assign ca-yyz1 1 '[{"id":51,"ip":"192.0.2.2","status":"active","interval_s":1,"samples":1},
   {"id":52,"ip":"2001:db8::2","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "assignment taken" 10 grep -q "assignment seq 1 from the broker: 2 server(s)" "$LOG"
