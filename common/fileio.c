@@ -14,6 +14,40 @@
 
 #include "xalloc.h"
 
+/* Reads what fd has, up to max + 1 bytes (so a larger input is noticed), into a growing buffer; NULL with errno. */
+static char *read_stream(int fd, size_t max, size_t *len)
+{
+    size_t cap = 4096, got = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (got + 1 == cap) {
+            char *bigger = cap > max + 1 ? NULL : realloc(buf, cap * 2);
+            if (!bigger) break;
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + got, cap - 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        if (r == 0) {
+            buf[got] = '\0';
+            *len = got;
+            return buf;
+        }
+        got += (size_t)r;
+        if (got > max) break;
+    }
+    int e = buf ? EFBIG : ENOMEM;
+    free(buf);
+    errno = e;
+    return NULL;
+}
+
 char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t err_len)
 {
     *len = 0;
@@ -27,9 +61,15 @@ char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t
     struct stat st;
     int e = 0;
     char *buf = NULL;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
         e = EINVAL;
-        snprintf(err, err_len, "%s is not a regular file", path);
+        snprintf(err, err_len, "%s is not a file", path);
+    } else if (!S_ISREG(st.st_mode)) { /* a pipe (--key-file <(…)), a FIFO, a device: read to its end */
+        if (!(buf = read_stream(fd, max, len))) {
+            e = errno;
+            if (e == EFBIG) snprintf(err, err_len, "%s is too large (over %zu bytes)", path, max);
+            else snprintf(err, err_len, "cannot read %s: %s", path, strerror(e));
+        }
     } else if ((uint64_t)st.st_size > max) {
         e = EFBIG;
         snprintf(err, err_len, "%s is too large (%lld bytes, max %zu)", path, (long long)st.st_size, max);

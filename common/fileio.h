@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-/* Reads the whole regular file path, at most max bytes, into a malloc'd NUL-terminated buffer (*len bytes, the
- * NUL not counted). Never aborts. NULL with errno set (ENOENT missing, EINVAL not a regular file, EFBIG larger
- * than max, ENOMEM, or the read's error) and a message naming the file in err. */
+/* Reads the whole of path (a file, or a pipe such as --key-file <(…), read to its end), at most max bytes, into a
+ * malloc'd NUL-terminated buffer (*len bytes, the NUL not counted). Never aborts. NULL with errno set (ENOENT
+ * missing, EINVAL a directory, EFBIG larger than max, ENOMEM, or the read's error) and a message naming it in err. */
 char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t err_len);
 /* Writes all len bytes (retrying short writes and EINTR); 0, or -1 with errno set. */
 int file_write_all(int fd, const void *buf, size_t len);
