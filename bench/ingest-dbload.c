@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     opts_common_apply(&prog, &common);
     struct db_dsn dsn;
     char err[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     struct db *db = db_open(&dsn, false, err);
     if (!db) {
         fprintf(stderr, "ingest-dbload: %s\n", err);

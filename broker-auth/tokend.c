@@ -238,8 +238,7 @@ int main(int argc, char **argv)
     char err[512];
     t.key = token_key_from_options(key_file, err);
     if (!t.key) opts_usage_error(&prog, "%s", err);
-    char dberr[DBCONF_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &t.dsn, dberr) < 0) opts_usage_error(&prog, "%s", dberr);
+    opts_db_resolve(&prog, &dbo, common.env, &t.dsn);
     char *token = opts_mqtt_token(&mqtto, err, sizeof err);
     if (!token) opts_usage_error(&prog, "%s", err);
     struct jwt_claims_peek peek;

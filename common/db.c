@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +88,16 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
     mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     my_bool off = 0;
     mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves so cached statements are rebuilt */
-    if (d->tls) {
-        my_bool on = 1;
+    if (d->tls != DBCONF_TLS_OFF) {
+        my_bool on = 1, verify = d->tls == DBCONF_TLS_VERIFY;
         mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+        if (d->tls_ca[0]) mysql_optionsv(m, MYSQL_OPT_SSL_CA, d->tls_ca);
+        else if (verify) mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs"); /* the system's store */
+        static atomic_bool warned;
+        if (!verify && !atomic_exchange(&warned, true))
+            LOG(WARN, "database: tls=skip-verify encrypts without verifying the server's certificate: anyone on the "
+                      "path can pose as the database (use tls=true, with tls-ca or --database-ca-file for a private CA)");
     }
     unsigned proto = d->socket[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);

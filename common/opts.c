@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dbconf.h"
 #include "log.h"
 #include "msg.h"
 #include "timeutil.h"
@@ -367,14 +368,26 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)
 {
-    static struct opt_spec specs[3];
+    static struct opt_spec specs[5];
     specs[0] = (struct opt_spec){"database-dsn", 0, "DATABASE_DSN", OPT_STRING, &d->dsn, NULL, 0, 0, "DSN",
-                                 "user:pass@tcp(host:port)/db?params (user/pass may come from database.yaml)"};
+                                 "user:pass@tcp(host:port)/db?params (user/pass may come from database.yaml; "
+                                 "tls=true|skip-verify|false)"};
     specs[1] = (struct opt_spec){"database-config", 0, "DATABASE_CONFIG", OPT_STRING, &d->config_file, NULL, 0, 0,
                                  "FILE", "database.yaml (mysql: {user, pass, dsn}); default ./database.yaml, "
                                          "/etc/ntpmon/database.yaml, /vault/secrets/database.yaml"};
-    specs[2] = (struct opt_spec){0};
+    specs[2] = (struct opt_spec){"database-ca-file", 0, "DATABASE_CA_FILE", OPT_STRING, &d->ca_file, NULL, 0, 0,
+                                 "FILE", "CA certificate that signs the database server's (tls=true; default: the "
+                                         "system's store; replaces the DSN's tls-ca)"};
+    specs[3] = (struct opt_spec){"database-check-interval", 0, NULL, OPT_DURATION, &d->check_interval_us, "10s", 0.01,
+                                 3600, "DURATION", "daemons: how often the database is pinged for /healthz"};
+    specs[4] = (struct opt_spec){0};
     return specs;
+}
+
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
+{
+    char err[DBCONF_ERR_LEN];
+    if (dbconf_resolve(d->dsn, d->config_file, d->ca_file, env, out, err) < 0) opts_usage_error(prog, "%s", err);
 }
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)

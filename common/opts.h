@@ -77,8 +77,14 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len);
 struct opts_db {
     const char *dsn;         /* --database-dsn / DATABASE_DSN */
     const char *config_file; /* --database-config / DATABASE_CONFIG (database.yaml) */
+    const char *ca_file;     /* --database-ca-file / DATABASE_CA_FILE: CA for tls=true (default: the system's) */
+    int64_t check_interval_us; /* --database-check-interval: daemons ping an idle database this often */
 };
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
+struct db_dsn;
+/* Resolves the database from the group (DSN, database.yaml, CA file) for env; exits 2 with the reason on a bad
+ * configuration. */
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {
     const char *listen; /* --metrics-listen ADDR:PORT, NULL = off */

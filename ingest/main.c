@@ -116,7 +116,7 @@ int main(int argc, char **argv)
      * is not (the writer keeps trying, and the broker queues meanwhile). */
     struct db_dsn dsn;
     char dberr[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, dberr) < 0) opts_usage_error(&prog, "%s", dberr);
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     struct db *db = db_open(&dsn, false, dberr);
     if (!db) {
         /* db_open gives only the text; MariaDB's messages for these two are stable */

@@ -188,10 +188,7 @@ int main(int argc, char **argv)
 
     struct db_dsn dsn;
     char err[DBCONF_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) {
-        fprintf(stderr, "ntpmon-scorer: %s\n", err);
-        return 2;
-    }
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     /* Without a token the broker is reached anonymously (a broker without the auth plugin: tests, a lab). */
     char terr[256];
     char *token = opts_mqtt_token(&mqtto, terr, sizeof terr);

@@ -60,7 +60,7 @@ static struct db *open_db(void)
 {
     struct db_dsn dsn;
     char err[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     struct db *db = db_open(&dsn, false, err);
     if (!db) {
         fprintf(stderr, "ntpmon-selector: %s\n", err);
@@ -101,8 +101,8 @@ static int cmd_run(void)
     struct daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
                                .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen,
                                .setting_overrides = overrides};
-    char err[DBCONF_ERR_LEN], user[128];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dc.dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    char user[128];
+    opts_db_resolve(&prog, &dbo, common.env, &dc.dsn);
     char host[256];
     int port;
     bool tls;
