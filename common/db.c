@@ -92,7 +92,8 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
         my_bool on = 1, verify = d->tls == DBCONF_TLS_VERIFY;
         mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
         mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-        if (d->tls_ca[0]) mysql_optionsv(m, MYSQL_OPT_SSL_CA, d->tls_ca);
+        /* skip-verify gets no CA: Connector/C checks the chain against any CA it is given */
+        if (verify && d->tls_ca[0]) mysql_optionsv(m, MYSQL_OPT_SSL_CA, d->tls_ca);
         else if (verify) mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs"); /* the system's store */
         static atomic_bool warned;
         if (!verify && !atomic_exchange(&warned, true))
@@ -105,7 +106,13 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
                             d->port, d->socket[0] ? d->socket : NULL, CLIENT_FOUND_ROWS)) {
         char where[300];
         dbconf_describe(d, where, sizeof where);
-        snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s", where, mysql_error(m));
+        int n = 0;
+        if (d->tls == DBCONF_TLS_VERIFY && mysql_errno(m) == CR_SSL_CONNECTION_ERROR)
+            n = snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s (tls=true: the server's certificate must be "
+                         "signed by %s and name the host %s)", where, mysql_error(m),
+                         d->tls_ca[0] ? d->tls_ca : "a CA of the system's store", d->host);
+        if (n <= 0) /* (a truncated message is still the message) */
+            snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s", where, mysql_error(m));
         if (err_no) *err_no = mysql_errno(m);
         mysql_close(m);
         return NULL;

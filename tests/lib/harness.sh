@@ -14,6 +14,9 @@
 #       with it), NTPMON_REVOKED_FILE (the broker's revocation file; `ntpmonctl token revoke` appends to it) and
 #       MQTT_URL; sets H_JWT_KEY_FILE. H_AUTH_LEEWAY (default 30) sets plugin_opt_leeway.
 #   h_token ROLE [NAME] [TTL]                  prints a token (e.g. MQTT_TOKEN=$(h_token ingest) …; monitors need NAME)
+#
+# Database over TLS: h_start_mariadb_tls (a scratch CA in $H_TLS_CA, the server's certificate for 127.0.0.1 and
+# localhost, a second listener on 127.0.0.2 its certificate does not name; the ntpmon user REQUIRE SSL).
 set -u
 
 H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -217,11 +220,43 @@ h_start_mariadb() {
     export DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:$H_DB_PORT)/ntpmon_test"
     export DEPLOYMENT_MODE=test
 }
+H_DB_EXTRA=()   # extra mariadbd arguments (h_start_mariadb_tls), kept across h_restart_mariadb
 _h_mariadbd() {
     h_spawn mariadb mariadbd --no-defaults --datadir="$H_DB_DIR" --user=root --socket="$H_DB_SOCK" \
-        --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+        --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address="${H_DB_BIND:-127.0.0.1}" --skip-name-resolve \
         --log-error="$H_TMP/mariadb.err" --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
-        --innodb-flush-log-at-trx-commit=2 --skip-log-bin
+        --innodb-flush-log-at-trx-commit=2 --skip-log-bin ${H_DB_EXTRA[@]+"${H_DB_EXTRA[@]}"}
+}
+# h_make_cert DIR NAME CA SAN: a key and certificate DIR/NAME.{key,pem} signed by the CA DIR/CA.{key,pem} (made
+# first when missing: a scratch CA, valid two days) with subjectAltName SAN ("IP:127.0.0.1,DNS:localhost").
+h_make_cert() {
+    local dir=$1 name=$2 ca=$3 san=$4
+    mkdir -p "$dir"
+    if [ ! -f "$dir/$ca.pem" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=ntpmon test CA $ca" \
+            -keyout "$dir/$ca.key" -out "$dir/$ca.pem" 2>/dev/null || return 1
+    fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+        -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" -CAcreateserial -days 2 \
+        -extfile "$dir/$name.ext" -out "$dir/$name.pem" 2>/dev/null
+}
+# h_start_mariadb_tls: h_start_mariadb with TLS. The server's certificate (for 127.0.0.1 and localhost) comes from
+# a scratch CA, $H_TLS_CA; $H_TLS_OTHER_CA is a second CA that signed nothing the server has. The server also
+# listens on 127.0.0.2, an address its certificate does not name (the wrong-host-name case). The ntpmon user must
+# use TLS (REQUIRE SSL), so a connection that succeeds is an encrypted one.
+h_start_mariadb_tls() {
+    H_TLS_DIR=$H_TMP/tls
+    h_make_cert "$H_TLS_DIR" mariadb ca "IP:127.0.0.1,DNS:localhost" && h_make_cert "$H_TLS_DIR" other other-ca "DNS:other.invalid" \
+        || { echo "# openssl could not make the test certificates"; exit 1; }
+    H_TLS_CA=$H_TLS_DIR/ca.pem
+    H_TLS_OTHER_CA=$H_TLS_DIR/other-ca.pem
+    H_DB_BIND=127.0.0.1,127.0.0.2
+    H_DB_EXTRA=(--ssl-ca="$H_TLS_CA" --ssl-cert="$H_TLS_DIR/mariadb.pem" --ssl-key="$H_TLS_DIR/mariadb.key")
+    h_start_mariadb
+    mariadb --no-defaults -S "$H_DB_SOCK" -uroot -e "ALTER USER 'ntpmon'@'127.0.0.1' REQUIRE SSL;"
+    export H_TLS_CA H_TLS_OTHER_CA
 }
 # Stops MariaDB (for outage tests) keeping its datadir; h_restart_mariadb brings it back on the same port.
 h_stop_mariadb() { h_stop mariadb "${1:-TERM}"; }
