@@ -34,6 +34,7 @@ struct db {
     struct cached_stmt cache[STMT_CACHE];
     uint64_t use_counter;
     unsigned last_warnings; /* of the last db_execp */
+    bool was_connected;     /* a connection existed before: db_ensure logs a re-connection */
 };
 
 void *db_mysql(struct db *db) { return db->conn; }
@@ -120,6 +121,13 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
     return m;
 }
 
+struct db *db_new(const struct db_dsn *dsn)
+{
+    struct db *db = xcalloc(1, sizeof *db);
+    db->dsn = *dsn;
+    return db;
+}
+
 struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN])
 {
     if (create_db) {
@@ -136,13 +144,13 @@ struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN
         }
         mysql_close(m);
     }
-    struct db *db = xcalloc(1, sizeof *db);
-    db->dsn = *dsn;
+    struct db *db = db_new(dsn);
     db->conn = connect_raw(dsn, dsn->dbname, err, &db->err_no);
     if (!db->conn) {
         free(db);
         return NULL;
     }
+    db->was_connected = true;
     return db;
 }
 
@@ -164,7 +172,10 @@ int db_ensure(struct db *db)
         if (!db->err_no) db->err_no = CR_CONNECTION_ERROR;
         return -1;
     }
-    LOG(INFO, "database connection re-established");
+    char where[300];
+    dbconf_describe(&db->dsn, where, sizeof where);
+    LOG(INFO, "database connection %s (%s)", db->was_connected ? "re-established" : "established", where);
+    db->was_connected = true;
     return 0;
 }
 

@@ -392,9 +392,11 @@ void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, co
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
 {
-    static struct opt_spec specs[2];
+    static struct opt_spec specs[3];
     specs[0] = (struct opt_spec){"metrics-listen", 0, "METRICS_LISTEN", OPT_STRING, &m->listen, NULL, 0, 0,
                                  "ADDR:PORT", "serve Prometheus /metrics and /healthz on this address (off by default)"};
-    specs[1] = (struct opt_spec){0};
+    specs[1] = (struct opt_spec){"health-interval", 0, NULL, OPT_DURATION, &m->health_interval_us, "1s", 0.01, 3600,
+                                 "DURATION", "how often /healthz and the service manager's STATUS= are brought up to date"};
+    specs[2] = (struct opt_spec){0};
     return specs;
 }

@@ -87,7 +87,8 @@ struct db_dsn;
 void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {
-    const char *listen; /* --metrics-listen ADDR:PORT, NULL = off */
+    const char *listen;         /* --metrics-listen ADDR:PORT, NULL = off */
+    int64_t health_interval_us; /* --health-interval: /healthz and STATUS= are re-evaluated this often */
 };
 extern const struct opt_spec *opts_metrics_specs(struct opts_metrics *m);
 
