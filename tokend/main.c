@@ -1,4 +1,4 @@
-/* tokend.c — ntpmon-tokend, the token service of DESIGN.md §4: it holds the signing key, listens on
+/* main.c — ntpmon-tokend, the token service of DESIGN.md §4: it holds the signing key, listens on
  * E/monitors/+/token/request (the broker lets only monitor <name> publish on its own request topic, so the topic
  * names an authenticated monitor), checks the monitor in the database (it exists, is an agent monitor and is not
  * deleted) and the revocation file, and answers on E/monitors/<name>/token with {"token":…,"exp":…} or
