@@ -186,6 +186,34 @@ h_done() {
     exit 1
 }
 
+# ---- the daemons' systemd side and /healthz ----
+# h_notify_socket NAME [abstract]: a datagram socket standing in for systemd's notify socket (a path, or with
+# "abstract" a name in the abstract namespace); prints the value for NOTIFY_SOCKET. Each datagram a daemon sends
+# becomes one line of $H_TMP/NAME.notify, its newlines shown as '|'.
+h_notify_socket() {
+    local name=$1 where
+    if [ "${2:-}" = abstract ]; then where="@ntpmon-test-$$-$name"; else where=$H_TMP/$name.notify.sock; fi
+    : >"$H_TMP/$name.notify"
+    h_spawn "notify-$name" /usr/bin/python3 -u -c '
+import socket, sys
+where, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + where[1:] if where.startswith("@") else where)
+print("bound", flush=True)
+with open(out, "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(65536).decode(errors="replace").replace("\n", "|") + "\n")
+' "$where" "$H_TMP/$name.notify"
+    h_wait 10 grep -q bound "${H_LOG[notify-$name]}" || { echo "# the notify socket did not come up"; exit 1; }
+    echo "$where"
+}
+# h_notified NAME REGEX: true once a datagram to NAME's socket matched REGEX (extended).
+h_notified() { grep -qE "$2" "$H_TMP/$1.notify"; }
+# h_healthz PORT: prints "CODE BODY" of GET /healthz (one line).
+h_healthz() { curl -s --max-time 3 -o - -w ' %{http_code}' "http://127.0.0.1:$1/healthz" | tr '\n' ' ' | awk '{c=$NF; $NF=""; sub(/ +$/, ""); print c " " $0}'; }
+# h_healthz_is PORT REGEX: true when "CODE BODY" matches REGEX (for h_wait).
+h_healthz_is() { [[ "$(h_healthz "$1")" =~ $2 ]]; }
+
 # ---- MariaDB ----
 # One pristine datadir per build tree, copied per test (mariadb-install-db takes ~1 s, a copy ~50 ms).
 h_mariadb_template() {
