@@ -72,7 +72,7 @@ static struct db *open_db(void)
 static void load_settings(struct db *db, struct sel_settings *cfg)
 {
     char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
-    int rc = daemon_load_settings(db, overrides, cfg, err, sizeof err);
+    int rc = selector_load_settings(db, overrides, cfg, err, sizeof err);
     if (rc == -2) opts_usage_error(&prog, "%s", err);
     if (rc < 0) {
         fprintf(stderr, "ntpmon-selector: %s\n", err);
@@ -98,9 +98,11 @@ static void mqtt_credentials(char **token, char *user, size_t user_len)
 
 static int cmd_run(void)
 {
-    struct daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
-                               .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen,
-                               .setting_overrides = overrides};
+    struct selector_daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
+                                        .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen,
+                                        .health_interval_us = metricso.health_interval_us,
+                                        .db_check_interval_us = dbo.check_interval_us,
+                                        .setting_overrides = overrides};
     char user[128];
     opts_db_resolve(&prog, &dbo, common.env, &dc.dsn);
     char host[256];
@@ -115,7 +117,7 @@ static int cmd_run(void)
     char where[512];
     dbconf_describe(&dc.dsn, where, sizeof where);
     LOG(INFO, "starting: env %s, database %s, broker %s", common.env, where, mqtto.url);
-    int rc = daemon_run(&dc);
+    int rc = selector_daemon_run(&dc);
     free(token);
     return rc;
 }
