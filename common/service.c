@@ -53,7 +53,8 @@ struct service {
     /* health and STATUS= */
     struct health_cond health[MAX_HEALTH];
     size_t n_health;
-    bool healthy_logged;  /* the last verdict logged (starts "healthy": the first trouble is logged) */
+    bool seen_healthy;    /* healthy at least once since ready */
+    bool healthy_logged;  /* the last verdict logged */
     char last_status[REASONS_LEN + 256];
     /* timers */
     struct evloop_timer health_timer, db_timer, watchdog_timer, summary_timer, shutdown_timer;
@@ -83,7 +84,7 @@ static void evaluate(struct service *svc)
     char reasons[REASONS_LEN] = "", tmp[DB_ERR_LEN + 64];
     if (!svc->ready) append(reasons, sizeof reasons, "; ", "starting");
     if (broker_down(svc)) {
-        snprintf(tmp, sizeof tmp, "not connected to the broker: %s", svc->mq_why[0] ? svc->mq_why : "connecting");
+        snprintf(tmp, sizeof tmp, "broker not connected: %s", svc->mq_why[0] ? svc->mq_why : "connecting");
         append(reasons, sizeof reasons, "; ", tmp);
     }
     if (svc->db && !svc->db_taken && !svc->db_ok) {
@@ -97,7 +98,11 @@ static void evaluate(struct service *svc)
     }
     bool healthy = reasons[0] == '\0';
     metrics_set_health(healthy, reasons);
-    if (svc->ready && healthy != svc->healthy_logged) {
+    /* changes are logged once the daemon has been healthy (the first broker connect is no news) */
+    if (svc->ready && healthy && !svc->seen_healthy) {
+        svc->seen_healthy = svc->healthy_logged = true;
+        LOG(INFO, "healthy");
+    } else if (svc->seen_healthy && healthy != svc->healthy_logged) {
         if (healthy) LOG_ALWAYS(INFO, "healthy again");
         else LOG_ALWAYS(WARN, "unhealthy: %s", reasons);
         svc->healthy_logged = healthy;
@@ -167,7 +172,6 @@ struct service *service_new(const struct service_def *def)
     svc->def = def;
     svc->health_interval_us = 1000000;
     svc->db_check_us = 10000000;
-    svc->healthy_logged = true;
     return svc;
 }
 

@@ -23,7 +23,7 @@
  * any other failure.
  *
  * Health: /healthz answers 200 "ok", or 503 "unhealthy: " and the reason of every failing condition, joined by
- * "; ": "starting" until ready, "not connected to the broker: …" while the session is down, "database unreachable:
+ * "; ": "starting" until ready, "broker not connected: …" while the session is down, "database unreachable:
  * …" while the database is, and the daemon's own conditions (service_health_add), evaluated on the loop every
  * --health-interval.
  *

@@ -6,7 +6,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "log.h"
 #include "messages.h"
 #include "metrics.h"
+#include "service.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -56,6 +56,7 @@ struct batch {
 
 struct scorer {
     const struct daemon_opts *o;
+    struct service *svc;
     struct evloop *loop;
     struct mqtt_session *mq;
     struct db *db;
@@ -66,11 +67,12 @@ struct scorer {
     struct sc_result *q; /* ring */
     size_t q_head, q_len, q_cap;
 
-    struct evloop_timer batch_timer, reload_timer, rescan_timer, republish_timer, report_timer;
+    struct evloop_timer start_timer, batch_timer, reload_timer, rescan_timer, republish_timer, report_timer;
     int64_t retry_delay_us;
     int64_t last_monitor_reload, last_server_reload; /* monotonic */
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
     bool waiting; /* the last batch could not even be prepared (database away) */
+    bool ready;   /* loaded and connecting: before, publications are dropped (the first connect republishes) */
 
     int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
     size_t n_subscribed, cap_subscribed;
@@ -99,7 +101,9 @@ static void q_push(struct scorer *sc, const struct sc_result *r)
         LOG(WARN, "queue full (%zu results): dropped the oldest; the rescan of the results table will score it",
             sc->o->max_pending);
     }
-    sc->q[(sc->q_head + sc->q_len) % sc->q_cap] = *r;
+    struct sc_result *slot = &sc->q[(sc->q_head + sc->q_len) % sc->q_cap];
+    *slot = *r;
+    if (!slot->received_mono_us) slot->received_mono_us = time_mono_us(); /* a rescanned row: queued now */
     sc->q_len++;
     metric_set(sc->m.pending, (double)sc->q_len);
 }
@@ -342,7 +346,7 @@ static void publish_all(struct scorer *sc)
 {
     for (size_t i = 0; i < sc->n_pubs; i++) {
         struct publication *p = &sc->pubs[i];
-        if (!sc->mq) { /* the start-up scan, before the broker: the first connect republishes the latest */
+        if (!sc->ready) { /* the start-up scan, before the broker: the first connect republishes the latest */
             free(p->payload);
             continue;
         }
@@ -474,7 +478,7 @@ static int drain(struct scorer *sc, size_t max_batches)
             q_pop(sc, n);
         } else if (transient(sc)) {
             LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), sc->q_len);
-            metrics_set_health(false, "database unavailable");
+            service_db_report(sc->svc, false, db_error(sc->db));
             rc = -1;
         } else if (n == 1) {
             refused(sc, &chunk[0]);
@@ -492,7 +496,7 @@ static int drain(struct scorer *sc, size_t max_batches)
         }
         publish_all(sc);
         if (rc == 0) {
-            metrics_set_health(true, NULL);
+            service_db_report(sc->svc, true, NULL);
             sc->retry_delay_us = 0;
         }
     }
@@ -610,7 +614,7 @@ static void on_republish_timer(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct scorer *sc = arg;
-    if (!sc->mq || !mqtt_session_connected(sc->mq)) return;
+    if (!mqtt_session_connected(sc->mq)) return;
     if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0) {
         LOG(WARN, "republishing retained scores failed: %s; retrying in 10 s", db_error(sc->db));
         for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
@@ -693,11 +697,43 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     else schedule_batch(sc, sc->o->batch_delay_us);
 }
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+/* SIGTERM/SIGINT: score what is queued and publish it; the broker keeps the rest for our session. */
+static void scoring_drain(struct service *svc, void *arg)
 {
-    (void)arg;
-    LOG(INFO, "%s: finishing the queued results and stopping", strsignal(signo));
-    evloop_stop(loop);
+    struct scorer *sc = arg;
+    if (sc->ready) {
+        LOG(INFO, "finishing the %zu queued results", sc->q_len);
+        for (int round = 0; round < 20; round++) {
+            if (drain(sc, SIZE_MAX) < 0) break;
+            mqtt_session_flush(sc->mq, 500000);
+            if (sc->q_len == 0) break;
+        }
+        if (sc->q_len)
+            LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
+                       sc->q_len);
+    }
+    service_drained(svc);
+}
+
+/* /healthz: falling behind when the oldest queued result has waited longer than --max-lag to be scored. */
+static const char *health_lag(void *arg)
+{
+    struct scorer *sc = arg;
+    static char why[160];
+    if (!sc->q_len) return NULL;
+    int64_t waited = time_mono_us() - sc->q[sc->q_head].received_mono_us;
+    if (waited <= sc->o->max_lag_us) return NULL;
+    snprintf(why, sizeof why, "falling behind: the oldest of %zu queued results has waited %.0f s", sc->q_len,
+             waited / 1e6);
+    return why;
+}
+
+static void scoring_status(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct scorer *sc = arg;
+    snprintf(buf, len, "queue %zu; %zu servers, %zu monitors", sc->q_len, dir_server_count(sc->dir),
+             dir_monitor_count(sc->dir));
 }
 
 /* ---- lifecycle ---- */
@@ -760,38 +796,18 @@ static void subscribe_new_servers(struct scorer *sc)
     if (sc->mq && sc->o->shard_topics && sc->o->shard.n > 1) dir_server_each(sc->dir, subscribe_server, sc);
 }
 
-int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const struct mqtt_config *mc)
+/* Loads the monitors and servers, scores what the results table has that was never scored, then the scorer is
+ * ready (the frame connects to the broker); retried while the database is away. */
+static void start_timer(struct evloop *loop, void *arg)
 {
-    static struct scorer sc_static;
-    struct scorer *sc = &sc_static;
-    sc->o = o;
-    register_metrics(sc);
-    char err[DB_ERR_LEN];
-    sc->db = db_open(dsn, false, err);
-    if (!sc->db) {
-        LOG_ALWAYS(ERROR, "%s", err);
-        return 1;
-    }
-    sc->loop = evloop_new();
-    sc->e = eng_new(&o->params);
-    sc->dir = dir_new();
-    sc->q_cap = o->max_pending + 1;
-    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
-    batch_alloc(&sc->b, o->batch_max);
-    evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
-    evloop_timer_init(&sc->reload_timer, on_reload_timer, sc);
-    evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
-    evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
-    evloop_timer_init(&sc->report_timer, on_report_timer, sc);
-    evloop_signal(sc->loop, SIGTERM, on_signal, sc);
-    evloop_signal(sc->loop, SIGINT, on_signal, sc);
-    signal(SIGPIPE, SIG_IGN);
-
-    int rc = 0;
+    struct scorer *sc = arg;
+    const struct daemon_opts *o = sc->o;
     if (store_load_monitors(sc->db, sc->dir) < 0 || store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
-        LOG_ALWAYS(ERROR, "cannot read monitors and servers (has 'ntpmonctl db migrate' run?): %s", db_error(sc->db));
-        rc = 1;
-        goto out;
+        LOG(WARN, "cannot read monitors and servers (%s); retrying in %.0f s (has 'ntpmonctl db migrate' run?)",
+            db_error(sc->db), o->start_retry_us / 1e6);
+        service_db_report(sc->svc, !db_errno_is_retryable(db_errno(sc->db)), db_error(sc->db));
+        evloop_timer_start(loop, &sc->start_timer, o->start_retry_us);
+        return;
     }
     sc->last_monitor_reload = sc->last_server_reload = time_mono_us();
     LOG_ALWAYS(INFO, "shard %lld/%lld: %zu servers, %zu monitors; max age %llds", (long long)o->shard.k,
@@ -809,14 +825,6 @@ int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const stru
         sc->rescan_from_us = start - o->rescan_settle_us;
     }
 
-    char ferr[256];
-    struct mqtt_handlers h = {on_connect, on_disconnect, on_message, NULL};
-    sc->mq = mqtt_session_new(sc->loop, mc, &h, sc, ferr, sizeof ferr);
-    if (!sc->mq) {
-        LOG_ALWAYS(ERROR, "MQTT: %s", ferr);
-        rc = 2;
-        goto out;
-    }
     char filter[MSG_TOPIC_MAX];
     if (o->shard_topics && o->shard.n > 1) {
         subscribe_new_servers(sc);
@@ -826,31 +834,47 @@ int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const stru
     }
     msg_filter_selection(filter, sizeof filter, o->env);
     mqtt_session_subscribe(sc->mq, filter, 1);
-    mqtt_session_start(sc->mq);
+    sc->ready = true;
+    service_ready(sc->svc);
 
-    evloop_timer_start(sc->loop, &sc->reload_timer, o->reload_us);
-    evloop_timer_start(sc->loop, &sc->report_timer, o->report_us);
-    if (o->rescan_us > 0) evloop_timer_start(sc->loop, &sc->rescan_timer, o->rescan_us);
+    evloop_timer_start(loop, &sc->reload_timer, o->reload_us);
+    evloop_timer_start(loop, &sc->report_timer, o->report_us);
+    if (o->rescan_us > 0) evloop_timer_start(loop, &sc->rescan_timer, o->rescan_us);
     if (sc->q_len) schedule_batch(sc, 0);
+}
 
-    if (evloop_run(sc->loop) < 0) {
-        LOG_ALWAYS(ERROR, "event loop failed: %s", strerror(errno));
-        rc = 1;
-    }
+/* The scorer's step: after the frame's database and MQTT session. */
+static int scoring_start(struct service *svc, void *arg)
+{
+    struct scorer *sc = arg;
+    const struct daemon_opts *o = sc->o;
+    sc->loop = service_loop(svc);
+    sc->db = service_db(svc);
+    sc->mq = service_mqtt(svc);
+    register_metrics(sc);
+    sc->e = eng_new(&o->params);
+    sc->dir = dir_new();
+    sc->q_cap = o->max_pending + 1;
+    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
+    batch_alloc(&sc->b, o->batch_max);
+    evloop_timer_init(&sc->start_timer, start_timer, sc);
+    evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
+    evloop_timer_init(&sc->reload_timer, on_reload_timer, sc);
+    evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
+    evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
+    evloop_timer_init(&sc->report_timer, on_report_timer, sc);
+    service_health_add(svc, "lag", health_lag, sc);
+    evloop_timer_start(sc->loop, &sc->start_timer, 0);
+    return 0;
+}
 
-    /* Clean shutdown: score what is queued, publish it, and let the broker keep the rest for our session. */
-    for (int round = 0; round < 20; round++) {
-        if (drain(sc, SIZE_MAX) < 0) break;
-        mqtt_session_flush(sc->mq, 500000);
-        if (sc->q_len == 0) break;
-    }
-    if (sc->q_len)
-        LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
-                   sc->q_len);
-    mqtt_session_stop(sc->mq);
-out:
-    LOG_ALWAYS(INFO, "stopped");
-    mqtt_session_free(sc->mq);
+static void scoring_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct scorer *sc = arg;
+    struct evloop_timer *timers[] = {&sc->start_timer, &sc->batch_timer, &sc->reload_timer, &sc->rescan_timer,
+                                     &sc->republish_timer, &sc->report_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) evloop_timer_stop(sc->loop, timers[i]);
     for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
     free(sc->pubs);
     free(sc->subscribed);
@@ -858,7 +882,28 @@ out:
     free(sc->q);
     dir_free(sc->dir);
     eng_free(sc->e);
-    evloop_free(sc->loop);
-    db_close(sc->db);
-    return rc;
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    SERVICE_STEP_DATABASE,
+    SERVICE_STEP_MQTT,
+    {"scoring", scoring_start, scoring_stop},
+    {0},
+};
+
+int scorer_daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const struct mqtt_config *mc)
+{
+    static struct scorer sc_static;
+    struct scorer *sc = &sc_static;
+    sc->o = o;
+    struct mqtt_handlers h = {on_connect, on_disconnect, on_message, NULL};
+    const struct service_def def = {.name = "ntpmon-scorer", .steps = steps, .arg = sc, .defer_ready = true,
+                                    .drain = scoring_drain, .shutdown_timeout_us = o->shutdown_timeout_us,
+                                    .status = scoring_status};
+    sc->svc = service_new(&def);
+    service_set_metrics(sc->svc, o->metrics_listen, o->health_interval_us);
+    service_set_database(sc->svc, dsn, o->db_check_interval_us);
+    service_set_mqtt(sc->svc, mc, &h);
+    return service_run(sc->svc);
 }

@@ -22,7 +22,7 @@ static struct opts_metrics metricso;
 static int64_t lookback_active, lookback_testing, lookback_candidate, record_same, record_close;
 static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
-    rescan_settle, idle_evict, history;
+    rescan_settle, idle_evict, history, max_lag, start_retry, shutdown_timeout;
 static const char *shard_text;
 static bool shard_topics, no_republish, csv, messages;
 
@@ -70,6 +70,12 @@ static const struct opt_spec daemon_specs[] = {
      "servers without results this long are dropped from memory"},
     {"no-republish", 0, NULL, OPT_FLAG, &no_republish, NULL, 0, 0, NULL,
      "do not republish the retained scores from the database on (re)connect"},
+    {"max-lag", 0, NULL, OPT_DURATION, &max_lag, "60s", 0.01, 86400, "DUR",
+     "/healthz says 'falling behind' when a received result has waited longer than this to be scored"},
+    {"start-retry", 0, NULL, OPT_DURATION, &start_retry, "3s", 0.01, 3600, "DUR",
+     "loading monitors and servers at start is retried this often while the database is away"},
+    {"shutdown-timeout", 0, NULL, OPT_DURATION, &shutdown_timeout, "30s", 0, 3600, "DUR",
+     "on SIGTERM, how long scoring what is queued may take"},
     {0},
 };
 
@@ -175,6 +181,12 @@ int main(int argc, char **argv)
         .rescan_settle_us = rescan_settle,
         .idle_evict_us = idle_evict,
         .republish = !no_republish,
+        .max_lag_us = max_lag,
+        .start_retry_us = start_retry,
+        .shutdown_timeout_us = shutdown_timeout,
+        .metrics_listen = metricso.listen,
+        .health_interval_us = metricso.health_interval_us,
+        .db_check_interval_us = dbo.check_interval_us,
     };
     if (!parse_shard(shard_text, &o.shard))
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
@@ -187,7 +199,6 @@ int main(int argc, char **argv)
         opts_usage_error(&prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", mqtto.url);
 
     struct db_dsn dsn;
-    char err[DBCONF_ERR_LEN];
     opts_db_resolve(&prog, &dbo, common.env, &dsn);
     /* Without a token the broker is reached anonymously (a broker without the auth plugin: tests, a lab). */
     char terr[256];
@@ -225,14 +236,7 @@ int main(int argc, char **argv)
         .clean_start = false,
         .receive_maximum = 1000,
     };
-    if (metricso.listen && *metricso.listen) {
-        if (metrics_listen(metricso.listen, err, sizeof err) < 0) {
-            fprintf(stderr, "ntpmon-scorer: --metrics-listen: %s\n", err);
-            return 2;
-        }
-    }
-    int rc = daemon_run(&o, &dsn, &mc);
-    metrics_stop();
+    int rc = scorer_daemon_run(&o, &dsn, &mc);
     free(token);
     free(username);
     return rc;

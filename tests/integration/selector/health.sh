@@ -29,7 +29,7 @@ for i in 1 2; do sel_results "m$i" "$S" 192.0.2.30 10; done
 h_wait_ok "reviews run: the pairs are testing" 30 sel_count_is "$S" testing 2
 
 h_stop mosquitto
-h_wait_ok "broker stopped: 503 and why" 20 h_healthz_is "$MPORT" '^503 unhealthy: not connected to the broker'
+h_wait_ok "broker stopped: 503 and why" 20 h_healthz_is "$MPORT" '^503 unhealthy: broker not connected'
 h_restart_mosquitto
 h_wait_ok "broker back: 200" 60 h_healthz_is "$MPORT" '^200 ok$'
 

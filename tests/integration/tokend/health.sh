@@ -20,7 +20,7 @@ h_wait_ok "WATCHDOG=1 comes from the loop" 10 h_notified tokend '^WATCHDOG=1$'
 h_wait_ok "/healthz is 200 ok" 10 h_healthz_is "$MPORT" '^200 ok$'
 
 h_stop mosquitto
-h_wait_ok "broker stopped: /healthz is 503 and says why" 20 h_healthz_is "$MPORT" '^503 unhealthy: not connected to the broker'
+h_wait_ok "broker stopped: /healthz is 503 and says why" 20 h_healthz_is "$MPORT" '^503 unhealthy: broker not connected'
 h_wait_ok "…and STATUS= says so" 10 h_notified tokend '^STATUS=unhealthy; broker not connected'
 h_restart_mosquitto
 h_wait_ok "broker back: /healthz is 200 again" 60 h_healthz_is "$MPORT" '^200 ok$'
