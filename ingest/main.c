@@ -1,5 +1,5 @@
 /* main.c — ntpmon-ingest: options, the start-up checks (database reachable and migrated, broker token), the MQTT
- * client id, then service_run. Configuration errors exit 2 with one line naming the problem. */
+ * client id, then ingest_daemon_run. Configuration errors exit 2 with one line naming the problem. */
 #include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "opts.h"
-#include "service.h"
+#include "daemon.h"
 #include "xalloc.h"
 
 static struct opts_common common;
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
         }
     }
 
-    struct service_config cfg = {
+    struct ingest_config cfg = {
         .env = common.env,
         .group = group,
         .mqtt = {.url = mqtto.url,
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     char where[300];
     dbconf_describe(&dsn, where, sizeof where);
     LOG(INFO, "database %s%s", where, db ? "" : " (not reachable yet)");
-    int rc = service_run(&cfg);
+    int rc = ingest_daemon_run(&cfg);
     metrics_stop();
     memset(&dsn, 0, sizeof dsn);
     memset(&cfg.writer.dsn, 0, sizeof cfg.writer.dsn);

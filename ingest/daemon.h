@@ -1,9 +1,9 @@
-/* service.h — the ingest daemon's main loop: the MQTT session (shared, persistent subscription to every result),
+/* daemon.h — the ingest daemon's main loop: the MQTT session (shared, persistent subscription to every result),
  * the queue of held messages, the hand-off to the writer thread, back-pressure (reading pauses when the queue is
  * full), `stored` confirmations after each commit, the periodic summary line, and the SIGTERM shutdown (commit
  * what is held, confirm, exit 0). */
-#ifndef NTPMON_INGEST_SERVICE_H
-#define NTPMON_INGEST_SERVICE_H
+#ifndef NTPMON_INGEST_DAEMON_H
+#define NTPMON_INGEST_DAEMON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "mqtt.h"
 #include "writer.h"
 
-struct service_config {
+struct ingest_config {
     const char *env;
     const char *group;          /* shared subscription group */
     struct mqtt_config mqtt;
@@ -26,6 +26,6 @@ struct service_config {
 };
 
 /* Runs until SIGTERM/SIGINT; returns the exit status (0 after a clean shutdown). */
-int service_run(const struct service_config *cfg);
+int ingest_daemon_run(const struct ingest_config *cfg);
 
 #endif

@@ -1,8 +1,8 @@
-/* service.c — wires the event loop, the MQTT session, the writer thread and the confirmations together.
+/* daemon.c — wires the event loop, the MQTT session, the writer thread and the confirmations together.
  * Message flow: on_message (inside libmosquitto, which has already acknowledged it) → intake → the tail batch of
  * the queue → the writer when it is idle and the head batch is full or old enough → commit → confirmations.
  * Nothing here blocks: the database lives on the writer's thread. */
-#include "service.h"
+#include "daemon.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@ struct service_metrics {
 };
 
 struct service {
-    const struct service_config *cfg;
+    const struct ingest_config *cfg;
     struct evloop *loop;
     struct mqtt_session *mqtt;
     struct writer *writer;
@@ -289,7 +289,7 @@ static void update_gauges(struct service *sv)
     metrics_set_health(!failing && connected, failing ? "database writes failing" : connected ? "" : "broker not connected");
 }
 
-int service_run(const struct service_config *cfg)
+int ingest_daemon_run(const struct ingest_config *cfg)
 {
     struct service sv = {.cfg = cfg};
     sv.loop = evloop_new();
