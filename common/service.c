@@ -506,6 +506,8 @@ void service_mqtt_stop(struct service *svc, void *arg)
 {
     (void)arg;
     if (!svc->mq) return;
+    /* the steps after this one are stopped: their handlers must not run during the flush */
+    svc->part_h = (struct mqtt_handlers){0};
     mqtt_session_flush(svc->mq, svc->def->flush_timeout_us ? svc->def->flush_timeout_us : 2000000);
     mqtt_session_free(svc->mq); /* sends DISCONNECT: the will is not published */
     svc->mq = NULL;

@@ -11,6 +11,7 @@
  *                          credentials or a missing database are configuration errors (exit 2)
  *   SERVICE_STEP_MQTT      the MQTT session (service_set_mqtt, also from an earlier step): created here,
  *                          connected when the daemon is ready, flushed (flush_timeout) and disconnected when stopped
+ *                          (the daemon's handlers are no longer called then: the steps after it are stopped)
  *
  * and around the list the frame always does: first, SIGTERM, SIGINT and SIGHUP are blocked (before any thread
  * starts) and arrive through the loop's signalfd, SIGPIPE is ignored; last, the health, summary and watchdog timers

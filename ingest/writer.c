@@ -46,6 +46,7 @@ struct writer {
     int efd;
     atomic_bool failing;
     char last_error[DB_ERR_LEN]; /* why the last attempt failed (writer thread only) */
+    char failing_why[DB_ERR_LEN]; /* last_error while failing, for writer_health (under mu) */
 };
 
 /* ---- the transaction ---- */
@@ -248,6 +249,37 @@ static bool should_give_up(struct writer *w)
     return out;
 }
 
+/* Records whether the database works (from a batch or a probe), for writer_failing and writer_health. */
+static void set_failing(struct writer *w, bool failing)
+{
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->failing_why, sizeof w->failing_why, "%s", failing ? w->last_error : "");
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->failing, failing);
+}
+
+/* While idle the writer pings the database every probe interval, so /healthz knows of an outage before the next
+ * batch meets it. */
+static void probe(struct writer *w)
+{
+    if (!w->db) {
+        char err[DB_ERR_LEN];
+        w->db = db_open(&w->cfg.dsn, false, err);
+        if (!w->db) {
+            snprintf(w->last_error, sizeof w->last_error, "%s", err);
+            set_failing(w, true);
+            return;
+        }
+        LOG(INFO, "database connection established");
+    }
+    if (db_ensure(w->db) < 0) {
+        snprintf(w->last_error, sizeof w->last_error, "%s", db_error(w->db));
+        set_failing(w, true);
+        return;
+    }
+    if (atomic_load(&w->failing)) set_failing(w, false);
+}
+
 static void process(struct writer *w, struct batch *b, struct writer_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -256,7 +288,7 @@ static void process(struct writer *w, struct batch *b, struct writer_report *rep
         if (attempt(w, b, rep) == 0) break;
         rep->failed_attempts++;
         if (!first_failure) first_failure = time_mono_us();
-        atomic_store(&w->failing, true);
+        set_failing(w, true);
         if (should_give_up(w)) {
             LOG(WARN, "giving up on %zu held messages (not confirmed: their agents will send them again)", b->n);
             memset(rep, 0, sizeof *rep);
@@ -273,7 +305,7 @@ static void process(struct writer *w, struct batch *b, struct writer_report *rep
     if (first_failure)
         LOG_ALWAYS(INFO, "database writes recovered after %u failed attempts (%.1f s)", rep->failed_attempts,
                    (time_mono_us() - first_failure) / 1e6);
-    atomic_store(&w->failing, false);
+    if (atomic_load(&w->failing)) set_failing(w, false);
 }
 
 static void *thread_main(void *arg)
@@ -282,7 +314,22 @@ static void *thread_main(void *arg)
     mysql_thread_init();
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stop && w->state != W_WORKING) pthread_cond_wait(&w->cond, &w->mu);
+        while (!w->stop && w->state != W_WORKING) {
+            if (w->cfg.probe_interval_us <= 0) {
+                pthread_cond_wait(&w->cond, &w->mu);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = (int64_t)ts.tv_nsec + (w->cfg.probe_interval_us % 1000000) * 1000;
+            ts.tv_sec += (time_t)(w->cfg.probe_interval_us / 1000000 + ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            if (pthread_cond_timedwait(&w->cond, &w->mu, &ts) == ETIMEDOUT && !w->stop && w->state != W_WORKING) {
+                pthread_mutex_unlock(&w->mu);
+                probe(w);
+                pthread_mutex_lock(&w->mu);
+            }
+        }
         if (w->stop) break;
         struct batch *b = w->batch;
         pthread_mutex_unlock(&w->mu);
@@ -373,6 +420,16 @@ void writer_give_up_at(struct writer *w, int64_t mono_us)
 }
 
 bool writer_failing(const struct writer *w) { return atomic_load(&((struct writer *)w)->failing); }
+
+bool writer_health(const struct writer *w, char *why, size_t len)
+{
+    struct writer *m = (struct writer *)w;
+    if (!atomic_load(&m->failing)) return false;
+    pthread_mutex_lock(&m->mu);
+    snprintf(why, len, "%s", m->failing_why);
+    pthread_mutex_unlock(&m->mu);
+    return true;
+}
 
 void writer_free(struct writer *w)
 {
