@@ -213,6 +213,35 @@ h_notified() { grep -qE "$2" "$H_TMP/$1.notify"; }
 h_healthz() { curl -s --max-time 3 -o - -w ' %{http_code}' "http://127.0.0.1:$1/healthz" | tr '\n' ' ' | awk '{c=$NF; $NF=""; sub(/ +$/, ""); print c " " $0}'; }
 # h_healthz_is PORT REGEX: true when "CODE BODY" matches REGEX (for h_wait).
 h_healthz_is() { [[ "$(h_healthz "$1")" =~ $2 ]]; }
+# h_ready NAME PORT STATUS_REGEX: a daemon's start as systemd sees it — READY=1 on NAME's notify socket, a STATUS=
+# matching STATUS_REGEX, WATCHDOG=1 (start it with a small WATCHDOG_USEC) — and /healthz 200 ok on PORT.
+h_ready() {
+    h_wait_ok "READY=1 reaches the notify socket" 20 h_notified "$1" '^READY=1\|STATUS='
+    h_wait_ok "STATUS=$3" 20 h_notified "$1" "^STATUS=$3"
+    h_wait_ok "WATCHDOG=1 comes from the loop" 10 h_notified "$1" '^WATCHDOG=1$'
+    h_wait_ok "/healthz is 200 ok" 20 h_healthz_is "$2" '^200 ok$'
+}
+# h_outage PORT broker|database [REASON_REGEX]: stops that server, waits for /healthz on PORT to answer 503 and why
+# (by default "broker not connected" / "database unreachable"), starts it again and waits for 200.
+h_outage() {
+    local port=$1 what=$2 reason=${3:-}
+    if [ "$what" = broker ]; then
+        h_stop mosquitto
+        h_wait_ok "broker stopped: /healthz is 503 and says why" 20 h_healthz_is "$port" "^503 unhealthy: ${reason:-broker not connected}"
+        h_restart_mosquitto
+        h_wait_ok "broker back: /healthz is 200 again" 60 h_healthz_is "$port" '^200 ok$'
+    else
+        h_stop_mariadb
+        h_wait_ok "database stopped: /healthz is 503 and says why" 20 h_healthz_is "$port" "^503 unhealthy: ${reason:-database unreachable}"
+        h_restart_mariadb
+        h_wait_ok "database back: /healthz is 200 again" 30 h_healthz_is "$port" '^200 ok$'
+    fi
+}
+# h_stopped PROC NAME [SIGNAL]: the daemon PROC exits 0 on SIGNAL (TERM) and says STOPPING=1 on NAME's socket.
+h_stopped() {
+    h_stop "$1" "${3:-TERM}"; h_is "$?" 0 "SIG${3:-TERM}: exits 0"
+    h_ok "STOPPING=1 reaches the notify socket" h_notified "$2" '^STOPPING=1'
+}
 
 # ---- MariaDB ----
 # One pristine datadir per build tree, copied per test (mariadb-install-db takes ~1 s, a copy ~50 ms).

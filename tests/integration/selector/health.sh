@@ -8,12 +8,7 @@
 . "$(dirname "$0")/common.bash"
 h_start_mariadb
 sel_start_broker
-ctl db migrate >/dev/null
-ctl account add pool >/dev/null
-for i in 1 2; do
-    ctl account add "acct$i" >/dev/null
-    ctl monitor add --name "m$i" --account "acct$i" --ip4 "203.0.$((16 * i)).9" --status active >/dev/null
-done
+sel_fixture 2
 ctl settings set selector "{\"active_target\":2,$SEL_FAST}" >/dev/null
 S=$(ctl server add 192.0.2.30 --account pool | awk '{print $2}')
 
@@ -21,22 +16,12 @@ MPORT=$(h_free_port tcp)
 sock=$(h_notify_socket selector)
 NOTIFY_SOCKET=$sock WATCHDOG_USEC=300000 sel_start selector --metrics-listen "127.0.0.1:$MPORT" --health-interval 0.1s \
     --database-check-interval 0.3s
-h_wait_ok "READY=1 once the pool is loaded" 20 h_notified selector '^READY=1\|STATUS='
-h_wait_ok "STATUS= tells the broker, the database and the pool" 20 h_notified selector '^STATUS=serving; broker connected; database ok; 2 monitors, 1 servers, 2 pairs'
-h_wait_ok "WATCHDOG=1" 10 h_notified selector '^WATCHDOG=1$'
-h_wait_ok "/healthz is 200 ok" 20 h_healthz_is "$MPORT" '^200 ok$'
+h_ready selector "$MPORT" 'serving; broker connected; database ok; 2 monitors, 1 servers, 2 pairs'
 for i in 1 2; do sel_results "m$i" "$S" 192.0.2.30 10; done
 h_wait_ok "reviews run: the pairs are testing" 30 sel_count_is "$S" testing 2
 
-h_stop mosquitto
-h_wait_ok "broker stopped: 503 and why" 20 h_healthz_is "$MPORT" '^503 unhealthy: broker not connected'
-h_restart_mosquitto
-h_wait_ok "broker back: 200" 60 h_healthz_is "$MPORT" '^200 ok$'
-
-h_stop_mariadb
-h_wait_ok "database stopped: 503 and why" 20 h_healthz_is "$MPORT" '^503 unhealthy: database unreachable'
-h_restart_mariadb
-h_wait_ok "database back: 200" 30 h_healthz_is "$MPORT" '^200 ok$'
+h_outage "$MPORT" broker
+h_outage "$MPORT" database
 
 # Reviews that fail while the database is up: a trigger refuses every status change, and a monitor paused
 # globally makes the next review want one (testing → candidate).
@@ -49,8 +34,7 @@ h_sql "DROP TRIGGER refuse_reviews"
 h_wait_ok "reviews go through again: 200" 30 h_healthz_is "$MPORT" '^200 ok$'
 h_wait_ok "…and the review that failed is done" 20 sel_status_is "$S" m1 candidate
 
-h_stop selector; h_is "$?" 0 "SIGTERM: exits 0"
-h_ok "STOPPING=1" h_notified selector '^STOPPING=1'
+h_stopped selector selector
 
 ctl settings set selector '{"active_target":"many"}' >/dev/null
 h_spawn bad env MQTT_TOKEN="$SEL_TOKEN" "$H_BIN/ntpmon-selector" -e "$SEL_ENV" run
