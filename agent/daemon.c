@@ -1076,7 +1076,7 @@ int agent_monitor(const struct agent_opts *o, char **argv)
                                     .reload = on_reload, .status = status_words, .summary = on_summary,
                                     .summary_interval_us = 3600 * INT64_C(1000000)};
     a->svc = service_new(&def);
-    service_set_metrics(a->svc, o->metrics.listen, o->metrics.health_interval_us);
+    service_set_metrics(a->svc, &o->metrics);
     int rc = service_run(a->svc);
     if (a->reexec && rc == 0) {
         execv("/proc/self/exe", argv);

@@ -288,25 +288,31 @@ static void on_timer(struct evloop *loop, void *arg)
     }
 }
 
-static void take_reply(struct probe *p, const struct ntp_packet *pkt, int64_t t4_ns)
+void probe_sample_from_reply(int64_t t1_ns, const struct ntp_packet *pkt, int64_t t4_ns, struct probe_sample *ps)
 {
-    struct probe_sample *ps = &p->samples[p->n];
     memset(ps, 0, sizeof *ps);
     ps->replied = true;
-    ps->s.ts_us = p->t1_ns / 1000;
+    ps->s.ts_us = t1_ns / 1000;
     double offset, delay;
-    ntp_offset_delay(p->t1_ns, pkt->receive, pkt->transmit, t4_ns, &offset, &delay);
+    ntp_offset_delay(t1_ns, pkt->receive, pkt->transmit, t4_ns, &offset, &delay);
     struct ntp_verdict v;
     ntp_reply_verdict(pkt, &v);
     ps->s.has_offset = v.has_offset;
     ps->s.offset = v.has_offset ? offset : 0;
     ps->s.has_rtt = true;
-    ps->s.rtt = delay;
+    /* Above the validator's bound only when our own clock stepped forward during the sample: keep the result
+     * storable (the clock check pauses probing after such a step). */
+    ps->s.rtt = delay > MSG_MAX_RTT ? MSG_MAX_RTT : delay;
     ps->s.stratum = (int)pkt->stratum;
     ps->s.leap = (int)pkt->leap;
     ntp_refid_str(pkt, ps->s.refid);
     snprintf(ps->s.error, sizeof ps->s.error, "%s", v.error);
     ps->ends_probe = v.ends_probe;
+}
+
+static void take_reply(struct probe *p, const struct ntp_packet *pkt, int64_t t4_ns)
+{
+    probe_sample_from_reply(p->t1_ns, pkt, t4_ns, &p->samples[p->n]);
 }
 
 static void on_readable(struct evloop *loop, int fd, unsigned events, void *arg)

@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "ntp.h"
 
 struct probe_engine;
 struct probe;
@@ -63,6 +64,9 @@ void probe_engine_counters(const struct probe_engine *e, struct probe_counters *
 /* The best-sample rule (pure; unit-tested): a sample that ended the probe is chosen; otherwise no error beats
  * error, a reply beats no reply, then the lower rtt; ties keep the earlier sample. */
 size_t probe_choose(const struct probe_sample *samples, size_t n);
+/* The sample a valid reply makes (pure; the fuzzer checks what it builds): t1 our transmit time, t4 the reply's
+ * receive time (Unix ns, wall clock), pkt a reply ntp_reply_parse accepted. */
+void probe_sample_from_reply(int64_t t1_ns, const struct ntp_packet *pkt, int64_t t4_ns, struct probe_sample *ps);
 /* Fills a result's probe fields (ip, ts, offset, rtt, stratum, leap, refid, error, samples) from an outcome;
  * the caller sets v, id, monitor, server_id, status and agent. */
 void probe_outcome_to_result(const struct probe_outcome *o, struct msg_result *r);

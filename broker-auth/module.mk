@@ -23,3 +23,10 @@ UNIT_TESTS += $(patsubst tests/unit/broker-auth/%.c,$(B)/tests/unit/broker-auth/
 $(B)/tests/unit/broker-auth/%: tests/unit/broker-auth/%.c $(AUTH_CORE_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -Ibroker-auth $(LDFLAGS) -o $@ $< $(AUTH_CORE_LIB) $(COMMON_LIB) $(LIBS)
+
+# The plugin's real callbacks in a unit test: plugin.c linked with a fake of the broker functions it calls.
+AUTH_PLUGIN_TEST_OBJS := $(B)/obj/broker-auth/plugin.o $(B)/obj/tests/fakes/broker.o
+$(B)/tests/unit/broker-auth/test_plugin: tests/unit/broker-auth/test_plugin.c $(AUTH_PLUGIN_TEST_OBJS) $(AUTH_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -Ibroker-auth -Itests/fakes $(LDFLAGS) -o $@ $< $(AUTH_PLUGIN_TEST_OBJS) \
+		$(AUTH_CORE_LIB) $(COMMON_LIB) $(LIBS)

@@ -3,13 +3,16 @@
  * topic matches; revocations (revoked.c) and expiry take rights away mid-session.
  *
  * Options: plugin_opt_env (required), plugin_opt_key_file (required), plugin_opt_revoked_file,
- * plugin_opt_leeway (seconds, default 30). Unknown or missing options stop the broker at start.
+ * plugin_opt_leeway (seconds, default 30), plugin_opt_purge_interval (seconds between purges of expired offline
+ * sessions, default 60). Unknown or missing options stop the broker at start. A publish larger than any reader of
+ * its topic accepts (common/msg: 64 KiB; assign: the work-list cap) is refused.
  *
  * Per-client state is keyed by the broker's client context, and kept after a disconnect when the client has a
  * persistent session: mosquitto checks READ access for offline sessions while it queues their messages, so
  * dropping the claims at disconnect would drop the queue. Offline entries go when their token expires, when
  * the same client id authenticates again, or when the broker ends the session (a disconnect event with the
- * session marked clean). The plugin never aborts and never blocks: allocation failures deny, file checks are a
+ * session marked clean). Every one of those paths ends in client_free(), which also clears the client's entry in
+ * the context cache, so the cache can never hand out a freed client. The plugin never aborts and never blocks: allocation failures deny, file checks are a
  * stat() at most once a second. */
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -25,7 +28,8 @@
 #include "verify.h"
 
 #define LOG_PREFIX "ntpmon_auth: "
-#define PURGE_INTERVAL_S 60
+#define PURGE_INTERVAL_DEFAULT_S 60
+#define PURGE_INTERVAL_MAX_S 86400
 #define LEEWAY_MAX_S 3600
 
 struct config {
@@ -33,9 +37,13 @@ struct config {
     char *key_file;
     char *revoked_file;
     int64_t leeway_s;
+    int64_t purge_interval_s;
 };
 
+struct plugin;
+
 struct client {
+    struct plugin *owner;
     struct mosquitto *ctx;
     char *id;
     struct auth_session *session;
@@ -43,6 +51,7 @@ struct client {
     uint64_t revoked_gen; /* the revocation generation `revoked` was computed for */
     bool revoked;
     bool logged_expired, logged_revoked;
+    uint64_t oversized; /* publishes refused for their size (logged at 1, 2, 4, 8, …) */
 };
 
 struct plugin {
@@ -55,8 +64,8 @@ struct plugin {
     int64_t last_purge_s;
     bool kick_pending;     /* the revocation list changed: kick revoked clients on the next tick */
     /* Every ACL check (one per publish and per delivery) needs the client of a context: a direct-mapped cache
-     * in front of by_ctx saves formatting and hashing the key on that hot path. Entries are cleared when their
-     * client is dropped, so a hit is always a live client. */
+     * in front of by_ctx saves formatting and hashing the key on that hot path. client_free() clears a client's
+     * entry, whoever frees it (a drop, the purge, the map's destructor), so a hit is always a live client. */
     struct ctx_cache_entry {
         const struct mosquitto *ctx;
         struct client *c;
@@ -99,6 +108,7 @@ static int config_copy(const struct config *from, struct config *to)
 {
     memset(to, 0, sizeof *to);
     to->leeway_s = from->leeway_s;
+    to->purge_interval_s = from->purge_interval_s;
     to->env = strdup(from->env);
     to->key_file = strdup(from->key_file);
     to->revoked_file = from->revoked_file ? strdup(from->revoked_file) : NULL;
@@ -113,6 +123,7 @@ static int config_parse(struct mosquitto_opt *opts, int n, struct config *c, cha
 {
     memset(c, 0, sizeof *c);
     c->leeway_s = 30;
+    c->purge_interval_s = PURGE_INTERVAL_DEFAULT_S;
     for (int i = 0; i < n; i++) {
         const char *k = opts[i].key, *v = opts[i].value ? opts[i].value : "";
         char **dst = NULL;
@@ -134,8 +145,18 @@ static int config_parse(struct mosquitto_opt *opts, int n, struct config *c, cha
                 return -1;
             }
             c->leeway_s = l;
+        } else if (strcmp(k, "purge_interval") == 0) {
+            char *end;
+            long long l = strtoll(v, &end, 10);
+            if (!*v || *end || l < 1 || l > PURGE_INTERVAL_MAX_S) {
+                snprintf(err, err_len, "plugin_opt_purge_interval '%s' is not a number of seconds from 1 to %d", v,
+                         PURGE_INTERVAL_MAX_S);
+                return -1;
+            }
+            c->purge_interval_s = l;
         } else {
-            snprintf(err, err_len, "unknown option plugin_opt_%s (known: env, key_file, revoked_file, leeway)", k);
+            snprintf(err, err_len,
+                     "unknown option plugin_opt_%s (known: env, key_file, revoked_file, leeway, purge_interval)", k);
             return -1;
         }
     }
@@ -161,10 +182,13 @@ static int config_parse(struct mosquitto_opt *opts, int n, struct config *c, cha
 
 /* ---------- clients ---------- */
 
+/* The only place a client is freed (also the maps' destructor): its context cache entry goes with it. */
 static void client_free(void *v)
 {
     struct client *c = v;
     if (!c) return;
+    struct ctx_cache_entry *e = ctx_cache_slot(c->owner, c->ctx);
+    if (e->c == c) *e = (struct ctx_cache_entry){NULL, NULL};
     auth_session_free(c->session);
     free(c->id);
     free(c);
@@ -173,8 +197,6 @@ static void client_free(void *v)
 /* Removes c from both maps and frees it. */
 static void client_drop(struct plugin *p, struct client *c)
 {
-    struct ctx_cache_entry *e = ctx_cache_slot(p, c->ctx);
-    if (e->c == c) *e = (struct ctx_cache_entry){NULL, NULL};
     char key[32];
     ctx_key(c->ctx, key);
     if (strmap_get(p->by_id, c->id) == c) strmap_remove(p->by_id, c->id);
@@ -244,6 +266,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
         auth_session_free(s);
         return MOSQ_ERR_NOMEM;
     }
+    c->owner = p;
     c->ctx = ed->client;
     c->session = s;
     c->online = true;
@@ -305,7 +328,23 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     case MOSQ_ACL_UNSUBSCRIBE: a = AUTH_UNSUBSCRIBE; break;
     default: return MOSQ_ERR_ACL_DENIED;
     }
-    return auth_session_allows(c->session, &pol, a, ed->topic, now) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+    if (!auth_session_allows(c->session, &pol, a, ed->topic, now)) return MOSQ_ERR_ACL_DENIED;
+    if (a == AUTH_WRITE) {
+        /* No reader accepts more (they refuse bigger payloads before parsing): do not let any token push more
+         * through the broker. */
+        size_t max = msg_max_payload(p->cfg.env, ed->topic);
+        if (ed->payloadlen > max) {
+            c->oversized++;
+            if ((c->oversized & (c->oversized - 1)) == 0)
+                mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                     LOG_PREFIX "client '%s' (%s): refused a %lu-byte publish on %s (limit %zu; %llu "
+                                                "refused so far)",
+                                     c->id, c->session->sub, (unsigned long)ed->payloadlen, ed->topic, max,
+                                     (unsigned long long)c->oversized);
+            return MOSQ_ERR_ACL_DENIED;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
 }
 
 static int on_disconnect(int event, void *event_data, void *userdata)
@@ -322,14 +361,22 @@ static int on_disconnect(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+struct purge {
+    struct plugin *p;
+    int64_t now_s;
+    size_t n;
+};
+
+/* strmap_filter on by_ctx: true (the map then frees the client) for an offline client whose token expired. */
 static bool purge_offline_expired(const char *key, void *value, void *arg)
 {
     (void)key;
     struct client *c = value;
-    struct plugin *p = arg;
-    struct auth_policy pol = {p->cfg.env, p->cfg.leeway_s};
-    if (c->online || !auth_session_expired(c->session, &pol, now_s())) return false;
-    if (strmap_get(p->by_id, c->id) == c) strmap_remove(p->by_id, c->id);
+    struct purge *pu = arg;
+    struct auth_policy pol = {pu->p->cfg.env, pu->p->cfg.leeway_s};
+    if (c->online || !auth_session_expired(c->session, &pol, pu->now_s)) return false;
+    if (strmap_get(pu->p->by_id, c->id) == c) strmap_remove(pu->p->by_id, c->id);
+    pu->n++;
     return true;
 }
 
@@ -380,9 +427,12 @@ static int on_tick(int event, void *event_data, void *userdata)
         kick_revoked(p);
     }
     int64_t now = now_s();
-    if (now - p->last_purge_s >= PURGE_INTERVAL_S) {
+    if (now - p->last_purge_s >= p->cfg.purge_interval_s) {
         p->last_purge_s = now;
-        strmap_filter(p->by_ctx, purge_offline_expired, p, client_free);
+        struct purge pu = {p, now, 0};
+        strmap_filter(p->by_ctx, purge_offline_expired, &pu, client_free);
+        if (pu.n)
+            mosquitto_log_printf(MOSQ_LOG_INFO, LOG_PREFIX "purged %zu expired offline session(s)", pu.n);
     }
     return MOSQ_ERR_SUCCESS;
 }
@@ -422,9 +472,10 @@ static int apply_config(struct plugin *p, struct config *cfg, char *err, size_t 
     strmap_filter(p->by_ctx, forget_revoked_verdict, NULL, NULL);
     refresh_revoked(p, true);
     static const char *kinds[] = {"HMAC secret: HS256/HS384/HS512", "EC P-256 key: ES256", "RSA key: RS256"};
-    mosquitto_log_printf(MOSQ_LOG_INFO, LOG_PREFIX "env '%s', key %s (%s), leeway %lld s, revocation file %s",
+    mosquitto_log_printf(MOSQ_LOG_INFO,
+                         LOG_PREFIX "env '%s', key %s (%s), leeway %lld s, purge interval %lld s, revocation file %s",
                          p->cfg.env, p->cfg.key_file, kinds[auth_key_kind(p->key)], (long long)p->cfg.leeway_s,
-                         p->cfg.revoked_file ? p->cfg.revoked_file : "(none)");
+                         (long long)p->cfg.purge_interval_s, p->cfg.revoked_file ? p->cfg.revoked_file : "(none)");
     return 0;
 }
 

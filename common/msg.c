@@ -170,6 +170,12 @@ enum msg_topic_kind msg_topic_parse(const char *env, const char *topic, struct m
     return kind;
 }
 
+size_t msg_max_payload(const char *env, const char *topic)
+{
+    struct msg_topic t;
+    return msg_topic_parse(env, topic, &t) == MSG_TOPIC_ASSIGN ? MSG_MAX_ASSIGN_PAYLOAD : MSG_MAX_PAYLOAD;
+}
+
 int msg_filter_results(char *buf, size_t len, const char *env)
 {
     if (!msg_env_is_valid(env)) return -1;
@@ -702,8 +708,9 @@ void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[
     id[0] = '\0';
     monitor[0] = '\0';
     char err[MSG_ERR_LEN];
-    /* Beyond the validator's limit too: an oversized result's id still lets its agent be told it was refused. */
-    json_object *o = parse_object_max(payload, len, MSG_PEEK_MAX_PAYLOAD, err);
+    /* Within the validator's limit only: parsing a big payload just to find its id costs seconds of CPU and
+     * hundreds of MB (the broker refuses such publishes anyway). */
+    json_object *o = parse_object_max(payload, len, MSG_MAX_PAYLOAD, err);
     if (!o) return;
     json_object *v = field(o, "id");
     if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&

@@ -23,9 +23,13 @@
 #define MSG_ERROR_MAX 128
 #define MSG_AGENT_MAX 64
 #define MSG_MAX_SAMPLES 16
-#define MSG_MAX_PAYLOAD 65536 /* any larger message is refused before parsing */
-#define MSG_MAX_ASSIGN_PAYLOAD (16 * 1024 * 1024) /* except assign: a work list of thousands of servers */
-#define MSG_PEEK_MAX_PAYLOAD (16 * 1024 * 1024) /* msg_result_peek reads refused payloads up to this size */
+#define MSG_MAX_PAYLOAD 65536 /* any larger message is refused before parsing (and by the broker plugin) */
+/* The broker's max_packet_size (conf/mosquitto.conf, the test harness): the largest legitimate message is an assign
+ * work list (≈ 90 bytes a server: 6 000 servers, ten times today's pool, ≈ 530 KB), so 2 MiB leaves room for
+ * ~23 000 servers on one monitor while capping what any client can make the broker read. */
+#define MSG_MAX_PACKET (2 * 1024 * 1024)
+/* assign's own cap: the packet limit less room for the MQTT header, topic and properties */
+#define MSG_MAX_ASSIGN_PAYLOAD (MSG_MAX_PACKET - 64 * 1024)
 #define MSG_MAX_OFFSET 4294967296.0 /* one NTP era in seconds: larger offsets cannot be measured */
 #define MSG_MAX_RTT 3600.0
 #define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
@@ -61,6 +65,9 @@ bool msg_name_is_valid(const char *name);
 bool msg_env_is_valid(const char *env);
 /* The topic prefix "ntpmon/<env>"; returns 0, or -1 when env is invalid. */
 int msg_prefix(char *buf, size_t len, const char *env);
+/* The largest payload any reader of this topic accepts: MSG_MAX_ASSIGN_PAYLOAD on an assign topic of env,
+ * MSG_MAX_PAYLOAD on every other (the broker plugin refuses larger publishes). */
+size_t msg_max_payload(const char *env, const char *topic);
 /* Builds the topic of `t` (fields the kind does not use are ignored); 0 on success, -1 on a bad name/id. */
 int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_topic *t);
 /* Parses a topic of env into kind and fields; returns the kind (MSG_TOPIC_UNKNOWN when it is not ours). */
@@ -129,7 +136,8 @@ int msg_result_validate(const char *env, const char *topic, const char *payload,
  * in results.samples. malloc'd; NULL when out of memory. */
 char *msg_result_samples_encode(const struct msg_result *r);
 /* Best effort for a payload the validator refused: its id when that is a readable ULID (upper-cased) and its
- * monitor when that is a valid name; each is "" otherwise. Never fails, never trusts the payload. */
+ * monitor when that is a valid name; each is "" otherwise (always for payloads above MSG_MAX_PAYLOAD: those are
+ * never parsed). Never fails, never trusts the payload. */
 void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX]);
 /* The monitor that published on a results topic: the last level of ntpmon/<env>/results/<anything>/<name> when it
  * is a valid name (the broker's ACL ties that level to the publisher even when the server id level is bad). */

@@ -107,17 +107,23 @@ enum ntp_reply_status ntp_reply_parse(const uint8_t *buf, size_t len, const stru
 }
 
 #define NS_PER_S 1000000000LL
-#define ERA_NS (4294967296LL * NS_PER_S)
+#define ERA_S 4294967296LL
 
 int64_t ntp_ts_to_unix_ns(struct ntp_ts ts, int64_t pivot_unix_ns)
 {
     /* fraction * 1e9 / 2^32, rounded */
     int64_t frac_ns = (int64_t)(((uint64_t)ts.fraction * NS_PER_S + (1ULL << 31)) >> 32);
-    int64_t era0 = ((int64_t)ts.seconds - NTP_UNIX_EPOCH_OFFSET) * NS_PER_S + frac_ns;
-    /* era0 is the time in era 0 (1900-2036); shift by whole eras toward the pivot. */
-    int64_t diff = pivot_unix_ns - era0;
-    int64_t eras = diff >= 0 ? (diff + ERA_NS / 2) / ERA_NS : -((-diff + ERA_NS / 2) / ERA_NS);
-    return era0 + eras * ERA_NS;
+    /* The era is chosen in whole seconds (era 0 is 1900-2036; shift by whole eras toward the pivot), and only the
+     * final time is scaled to ns, saturating: a hostile reply chooses ts, and ns arithmetic on eras would overflow
+     * int64 for pivots past ~2040. */
+    int64_t era0_s = (int64_t)ts.seconds - NTP_UNIX_EPOCH_OFFSET;
+    int64_t pivot_s = pivot_unix_ns / NS_PER_S;
+    int64_t diff = pivot_s - era0_s;
+    int64_t eras = diff >= 0 ? (diff + ERA_S / 2) / ERA_S : -((-diff + ERA_S / 2) / ERA_S);
+    int64_t secs = era0_s + eras * ERA_S, out;
+    if (__builtin_mul_overflow(secs, NS_PER_S, &out) || __builtin_add_overflow(out, frac_ns, &out))
+        out = secs < 0 ? INT64_MIN : INT64_MAX;
+    return out;
 }
 
 struct ntp_ts ntp_ts_from_unix_ns(int64_t unix_ns)
@@ -141,7 +147,10 @@ void ntp_offset_delay(int64_t t1_ns, struct ntp_ts t2, struct ntp_ts t3, int64_t
     int64_t t3_ns = ntp_ts_to_unix_ns(t3, t2_ns);
     double a = (double)(t2_ns - t1_ns), b = (double)(t3_ns - t4_ns);
     *offset_s = (a + b) / 2.0 / 1e9;
-    *delay_s = ((double)(t4_ns - t1_ns) - (double)(t3_ns - t2_ns)) / 1e9;
+    double delay = ((double)(t4_ns - t1_ns) - (double)(t3_ns - t2_ns)) / 1e9;
+    /* The server claims to have held the request longer than the whole round trip: receive and transmit are
+     * skewed (the offset is unaffected, the skews cancel). Not a measurable delay: 0, as beevik/ntp's rtt(). */
+    *delay_s = delay < 0 ? 0 : delay;
 }
 
 bool ntp_refid_is_printable(const struct ntp_packet *p)

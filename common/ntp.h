@@ -73,7 +73,8 @@ int64_t ntp_ts_to_unix_ns(struct ntp_ts ts, int64_t pivot_unix_ns);
 struct ntp_ts ntp_ts_from_unix_ns(int64_t unix_ns);
 bool ntp_ts_is_zero(struct ntp_ts ts);
 
-/* offset = ((t2−t1)+(t3−t4))/2 and delay = (t4−t1)−(t3−t2) in seconds; t1/t4 are local Unix ns. */
+/* offset = ((t2−t1)+(t3−t4))/2 and delay = (t4−t1)−(t3−t2) in seconds; t1/t4 are local Unix ns. A negative
+ * delay (a server whose receive/transmit stamps claim more time than the round trip) is reported as 0. */
 void ntp_offset_delay(int64_t t1_ns, struct ntp_ts t2, struct ntp_ts t3, int64_t t4_ns, double *offset_s,
                       double *delay_s);
 

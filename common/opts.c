@@ -392,11 +392,19 @@ void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, co
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
 {
-    static struct opt_spec specs[3];
+    static struct opt_spec specs[6];
     specs[0] = (struct opt_spec){"metrics-listen", 0, "METRICS_LISTEN", OPT_STRING, &m->listen, NULL, 0, 0,
                                  "ADDR:PORT", "serve Prometheus /metrics and /healthz on this address (off by default)"};
-    specs[1] = (struct opt_spec){"health-interval", 0, NULL, OPT_DURATION, &m->health_interval_us, "1s", 0.01, 3600,
+    /* defaults: METRICS_LIMITS_DEFAULT */
+    specs[1] = (struct opt_spec){"metrics-request-timeout", 0, NULL, OPT_DURATION, &m->limits.request_timeout_us, "5s",
+                                 0.1, 300, "DURATION",
+                                 "a whole HTTP request must arrive within this (from connect or the previous answer)"};
+    specs[2] = (struct opt_spec){"metrics-max-connections", 0, NULL, OPT_INT, &m->limits.max_connections, "128", 1,
+                                 65536, "N", "open connections to the metrics endpoint in all"};
+    specs[3] = (struct opt_spec){"metrics-max-per-ip", 0, NULL, OPT_INT, &m->limits.max_per_ip, "8", 1, 65536, "N",
+                                 "open connections to the metrics endpoint from one address"};
+    specs[4] = (struct opt_spec){"health-interval", 0, NULL, OPT_DURATION, &m->health_interval_us, "1s", 0.01, 3600,
                                  "DURATION", "how often /healthz and the service manager's STATUS= are brought up to date"};
-    specs[2] = (struct opt_spec){0};
+    specs[5] = (struct opt_spec){0};
     return specs;
 }

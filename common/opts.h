@@ -1,6 +1,7 @@
 /* opts.h — table-driven command-line and environment configuration (one row per setting: name, env var, type,
  * bounds, default, help), --help and --version for every program, and the option groups every daemon shares:
- * -e/--env, --log-level; --mqtt-url, --mqtt-token-file, --mqtt-ca-file; --database-dsn, --database-config.
+ * -e/--env, --log-level; --mqtt-url, --mqtt-token-file, --mqtt-ca-file; --database-dsn, --database-config;
+ * --metrics-listen and its limits.
  * Precedence: flag, then environment variable, then default. Bad values are fatal with a clear message (exit 2). */
 #ifndef NTPMON_OPTS_H
 #define NTPMON_OPTS_H
@@ -8,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "metrics.h"
 
 enum opt_type {
     OPT_FLAG,     /* bool, no argument; env var true when "1", "true", "yes" or "on" */
@@ -87,8 +90,9 @@ struct db_dsn;
 void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {
-    const char *listen;         /* --metrics-listen ADDR:PORT, NULL = off */
-    int64_t health_interval_us; /* --health-interval: /healthz and STATUS= are re-evaluated this often */
+    const char *listen;           /* --metrics-listen ADDR:PORT, NULL = off */
+    struct metrics_limits limits; /* --metrics-request-timeout, --metrics-max-connections, --metrics-max-per-ip */
+    int64_t health_interval_us;   /* --health-interval: /healthz and STATUS= are re-evaluated this often */
 };
 extern const struct opt_spec *opts_metrics_specs(struct opts_metrics *m);
 

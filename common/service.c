@@ -35,6 +35,7 @@ struct service {
     size_t started;     /* steps started */
     /* metrics */
     const char *metrics_listen;
+    struct metrics_limits metrics_limits;
     int64_t health_interval_us;
     /* database */
     bool have_dsn;
@@ -171,14 +172,16 @@ struct service *service_new(const struct service_def *def)
     struct service *svc = xcalloc(1, sizeof *svc);
     svc->def = def;
     svc->health_interval_us = 1000000;
+    svc->metrics_limits = (struct metrics_limits)METRICS_LIMITS_DEFAULT;
     svc->db_check_us = 10000000;
     return svc;
 }
 
-void service_set_metrics(struct service *svc, const char *listen, int64_t health_interval_us)
+void service_set_metrics(struct service *svc, const struct opts_metrics *m)
 {
-    svc->metrics_listen = listen && *listen ? listen : NULL;
-    if (health_interval_us > 0) svc->health_interval_us = health_interval_us;
+    svc->metrics_listen = m->listen && *m->listen ? m->listen : NULL;
+    svc->metrics_limits = m->limits;
+    if (m->health_interval_us > 0) svc->health_interval_us = m->health_interval_us;
 }
 
 void service_set_database(struct service *svc, const struct db_dsn *dsn, int64_t check_interval_us)
@@ -366,7 +369,7 @@ int service_metrics_start(struct service *svc, void *arg)
     (void)arg;
     if (!svc->metrics_listen) return 0;
     char err[256];
-    if (metrics_listen(svc->metrics_listen, err, sizeof err) < 0) {
+    if (metrics_listen(svc->metrics_listen, &svc->metrics_limits, err, sizeof err) < 0) {
         service_fail(svc, 2, "--metrics-listen: %s", err);
         return -1;
     }

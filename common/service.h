@@ -40,7 +40,7 @@
  *         SERVICE_STEP_METRICS, SERVICE_STEP_DATABASE, SERVICE_STEP_MQTT, {"work", work_start, work_stop}, {0}};
  *     struct service_def def = {.name = "ntpmon-x", .steps = steps, .arg = &me, .status = my_status};
  *     struct service *svc = service_new(&def);
- *     service_set_metrics(svc, metricso.listen, metricso.health_interval_us);
+ *     service_set_metrics(svc, &metricso);
  *     service_set_database(svc, &dsn, dbo.check_interval_us);
  *     service_set_mqtt(svc, &mqtt_config, &handlers);   // handlers get def.arg
  *     return service_run(svc);                            // the exit status; svc is freed
@@ -56,6 +56,7 @@
 #include "dbconf.h"
 #include "evloop.h"
 #include "mqtt.h"
+#include "opts.h"
 
 struct service;
 
@@ -101,8 +102,9 @@ typedef const char *(*service_health_fn)(void *arg);
 
 /* A frame for def (the definition must outlive it). Never NULL. */
 struct service *service_new(const struct service_def *def);
-/* --metrics-listen (NULL or "" = off) and how often health conditions are evaluated (0 = 1 s). */
-void service_set_metrics(struct service *svc, const char *listen, int64_t health_interval_us);
+/* The metrics option group (copied): --metrics-listen (NULL or "" = off), the listener's limits, and how often
+ * health conditions are evaluated (0 = 1 s). */
+void service_set_metrics(struct service *svc, const struct opts_metrics *m);
 /* The database SERVICE_STEP_DATABASE connects to (copied) and how often it is pinged (0 = 10 s). */
 void service_set_database(struct service *svc, const struct db_dsn *dsn, int64_t check_interval_us);
 /* The session SERVICE_STEP_MQTT creates (copied; its strings must live until that step has run). The handlers get

@@ -420,7 +420,7 @@ int ingest_daemon_run(const struct ingest_config *cfg)
                                     .status = status, .summary = summary,
                                     .summary_interval_us = cfg->summary_interval_us};
     sv.svc = service_new(&def);
-    service_set_metrics(sv.svc, cfg->metrics_listen, cfg->health_interval_us);
+    service_set_metrics(sv.svc, &cfg->metrics);
     service_set_database(sv.svc, &cfg->writer.dsn, cfg->writer.probe_interval_us);
     service_set_mqtt(sv.svc, &cfg->mqtt, &h);
     return service_run(sv.svc);

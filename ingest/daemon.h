@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mqtt.h"
+#include "opts.h"
 #include "writer.h"
 
 struct ingest_config {
@@ -23,8 +24,7 @@ struct ingest_config {
     int64_t flush_interval_us;  /* a partial batch waits at most this long */
     int64_t summary_interval_us;
     int64_t shutdown_timeout_us; /* how long SIGTERM waits for the database */
-    const char *metrics_listen;  /* the frame: --metrics-listen, --health-interval */
-    int64_t health_interval_us;
+    struct opts_metrics metrics; /* the frame's: --metrics-listen, its limits, --health-interval */
 };
 
 /* Runs in the daemon frame until SIGTERM/SIGINT; returns the exit status (0 after a clean shutdown, 2 after a

@@ -136,8 +136,7 @@ int main(int argc, char **argv)
         .flush_interval_us = flush_interval,
         .summary_interval_us = summary_interval,
         .shutdown_timeout_us = shutdown_timeout,
-        .metrics_listen = metricso.listen,
-        .health_interval_us = metricso.health_interval_us,
+        .metrics = metricso,
     };
     char where[300];
     dbconf_describe(&dsn, where, sizeof where);

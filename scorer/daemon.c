@@ -902,7 +902,7 @@ int scorer_daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, con
                                     .drain = scoring_drain, .shutdown_timeout_us = o->shutdown_timeout_us,
                                     .status = scoring_status};
     sc->svc = service_new(&def);
-    service_set_metrics(sc->svc, o->metrics_listen, o->health_interval_us);
+    service_set_metrics(sc->svc, &o->metrics);
     service_set_database(sc->svc, dsn, o->db_check_interval_us);
     service_set_mqtt(sc->svc, mc, &h);
     return service_run(sc->svc);

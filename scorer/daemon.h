@@ -12,6 +12,7 @@
 #include "dbconf.h"
 #include "engine.h"
 #include "mqtt.h"
+#include "opts.h"
 #include "store.h"
 
 struct daemon_opts {
@@ -32,8 +33,7 @@ struct daemon_opts {
     int64_t max_lag_us;         /* /healthz: falling behind when a queued result waited longer */
     int64_t start_retry_us;     /* loading monitors and servers at start is retried this often */
     int64_t shutdown_timeout_us; /* SIGTERM: scoring what is queued may take this long */
-    const char *metrics_listen;  /* the frame (common/service.h): --metrics-listen, --health-interval */
-    int64_t health_interval_us;
+    struct opts_metrics metrics;  /* the frame's (common/service.h): --metrics-listen, its limits, --health-interval */
     int64_t db_check_interval_us; /* --database-check-interval */
     struct eng_params params;
 };

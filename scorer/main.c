@@ -184,8 +184,7 @@ int main(int argc, char **argv)
         .max_lag_us = max_lag,
         .start_retry_us = start_retry,
         .shutdown_timeout_us = shutdown_timeout,
-        .metrics_listen = metricso.listen,
-        .health_interval_us = metricso.health_interval_us,
+        .metrics = metricso,
         .db_check_interval_us = dbo.check_interval_us,
     };
     if (!parse_shard(shard_text, &o.shard))

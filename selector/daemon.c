@@ -385,7 +385,7 @@ int selector_daemon_run(const struct selector_daemon_config *dc)
     const struct service_def def = {.name = "ntpmon-selector", .steps = steps, .arg = d, .defer_ready = true,
                                     .status = status, .summary = summary, .summary_interval_us = SUMMARY_PERIOD_US};
     d->svc = service_new(&def);
-    service_set_metrics(d->svc, dc->metrics_listen, dc->health_interval_us);
+    service_set_metrics(d->svc, &dc->metrics);
     service_set_database(d->svc, &dc->dsn, dc->db_check_interval_us);
     service_set_mqtt(d->svc, &mc, &h);
     return service_run(d->svc);

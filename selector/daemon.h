@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "dbconf.h"
+#include "opts.h"
 #include "settings.h"
 
 struct selector_daemon_config {
@@ -16,8 +17,7 @@ struct selector_daemon_config {
     int64_t db_check_interval_us;           /* the frame's database ping */
     const char *mqtt_url, *mqtt_ca_file, *mqtt_client_id;
     const char *mqtt_username, *mqtt_token; /* NULL: anonymous (a broker without the auth plugin) */
-    const char *metrics_listen;             /* NULL: off */
-    int64_t health_interval_us;
+    struct opts_metrics metrics;            /* the frame's: --metrics-listen, its limits, --health-interval */
     const char *setting_overrides;          /* JSON object applied over system_settings, or NULL */
 };
 

@@ -99,8 +99,7 @@ static void mqtt_credentials(char **token, char *user, size_t user_len)
 static int cmd_run(void)
 {
     struct selector_daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
-                                        .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen,
-                                        .health_interval_us = metricso.health_interval_us,
+                                        .mqtt_client_id = mqtto.client_id, .metrics = metricso,
                                         .db_check_interval_us = dbo.check_interval_us,
                                         .setting_overrides = overrides};
     char user[128];

@@ -51,7 +51,18 @@ static int publish_one(struct publisher *pb, struct pool *pool, uint32_t mon, co
     a.ts_us = now_us;
     a.seq = publisher_next_seq(pb, now_us);
     char *json = msg_assign_encode(&a);
-    int rc = json ? mqtt_publish(pb->mqtt, topic, json, strlen(json), 1, true, NULL) : MOSQ_ERR_NOMEM;
+    size_t len = json ? strlen(json) : 0;
+    if (len > MSG_MAX_ASSIGN_PAYLOAD) {
+        /* the broker (max_packet_size) and every agent would refuse it: say so plainly instead of retrying blind */
+        LOG(ERROR, "the assignment of %s (%zu servers) is %zu bytes, above the %d-byte limit of agents and broker; "
+                   "not published (the monitor keeps its previous work list)",
+            m->name, a.n_servers, len, MSG_MAX_ASSIGN_PAYLOAD);
+        pb->failures++;
+        free(json);
+        msg_assign_free(&a);
+        return -1;
+    }
+    int rc = json ? mqtt_publish(pb->mqtt, topic, json, len, 1, true, NULL) : MOSQ_ERR_NOMEM;
     if (rc == MOSQ_ERR_SUCCESS) {
         m->sent = m->want;
         m->published = true;

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
                revoked_file ? revoked_file : "(none)");
     const struct service_def def = {.name = "ntpmon-tokend", .steps = steps, .arg = &t, .status = tokens_status};
     t.svc = service_new(&def);
-    service_set_metrics(t.svc, metricso.listen, metricso.health_interval_us);
+    service_set_metrics(t.svc, &metricso);
     service_set_database(t.svc, &dsn, dbo.check_interval_us);
     service_set_mqtt(t.svc, &cfg, &h);
     int rc = service_run(t.svc);

@@ -23,7 +23,7 @@ for target in tests/fuzz/fuzz_*.c; do
     name=$(basename "$target" .c)
     extra=$(sed -n 's|^// fuzz-sources: ||p' "$target")
     incs=""
-    for e in $extra; do incs="$incs -I$(dirname "$e")"; done
+    for e in $extra; do incs="$incs -iquote $(dirname "$e")"; done  # -iquote: agent/sched.h must not hide <sched.h>
     if ! clang $CFLAGS $incs -o "$OUT/bin/$name" "$target" common/*.c $extra $LIBS 2>"$OUT/$name.build.log"; then
         echo "$name: BUILD FAILED"; cat "$OUT/$name.build.log"; status=1; continue
     fi

@@ -12,7 +12,8 @@
 #   h_start_broker_auth [EXTRA_CONFIG_LINES]   mosquitto + ntpmon_auth.so with a fresh HMAC key, allow_anonymous false;
 #       exports DEPLOYMENT_MODE (default test), JWT_KEY (the secret: ntpmonctl token issue and ntpmon-tokend sign
 #       with it), NTPMON_REVOKED_FILE (the broker's revocation file; `ntpmonctl token revoke` appends to it) and
-#       MQTT_URL; sets H_JWT_KEY_FILE. H_AUTH_LEEWAY (default 30) sets plugin_opt_leeway.
+#       MQTT_URL; sets H_JWT_KEY_FILE. H_AUTH_LEEWAY (default 30) sets plugin_opt_leeway, H_AUTH_PURGE_INTERVAL
+#       (default: the plugin's 60 s) plugin_opt_purge_interval.
 #   h_token ROLE [NAME] [TTL]                  prints a token (e.g. MQTT_TOKEN=$(h_token ingest) …; monitors need NAME)
 #
 # Database over TLS: h_start_mariadb_tls (a scratch CA in $H_TLS_CA, the server's certificate for 127.0.0.1 and
@@ -342,6 +343,8 @@ autosave_interval 1
 max_queued_messages 1000000
 max_queued_bytes 268435456
 max_inflight_messages 100
+# as conf/mosquitto.conf: MSG_MAX_PACKET of common/msg.h
+max_packet_size 2097152
 set_tcp_nodelay true
 log_dest stderr
 log_type error
@@ -400,6 +403,7 @@ plugin_opt_env $DEPLOYMENT_MODE
 plugin_opt_key_file $H_JWT_KEY_FILE
 plugin_opt_revoked_file $NTPMON_REVOKED_FILE
 plugin_opt_leeway ${H_AUTH_LEEWAY:-30}
+${H_AUTH_PURGE_INTERVAL:+plugin_opt_purge_interval $H_AUTH_PURGE_INTERVAL}
 # mosquitto 2.0.11 disconnects a client after any refused PUBLISH when max_queued_messages is 0 (see
 # conf/mosquitto.conf): production uses a large count bounded by max_queued_bytes instead.
 max_queued_messages 1000000

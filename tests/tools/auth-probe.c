@@ -3,11 +3,13 @@
  *
  *   auth-probe -p PORT -u USER (-P TOKEN | -f TOKEN_FILE) [-i CLIENT_ID] [-c] [-w MS] OP…
  *     pub:TOPIC      publish QoS 1          → "pub TOPIC ok" | "pub TOPIC denied" | "pub TOPIC timeout"
+ *     size:BYTES     later pubs carry BYTES of 'x' (default 1)
  *     sub:FILTER     subscribe QoS 1        → "sub FILTER ok" | "sub FILTER denied" | …
  *     recv:TOPIC     wait for a message     → "recv TOPIC got PAYLOAD" | "recv TOPIC none"
  *     -              read further OPs from stdin, one per line, until EOF
  *   first line: "connect ok" or "connect refused CODE"; "disconnected CODE" whenever the broker drops us.
- *   -c: persistent session (clean start off, session expiry 1 h); -w: per-operation timeout (default 3000 ms). */
+ *   -c: persistent session (clean start off, session expiry 1 h); -w: per-operation timeout (default 3000 ms);
+ *   -l: print received payloads as their length ("got N bytes"). */
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <poll.h>
@@ -20,6 +22,7 @@
 #include "timeutil.h"
 
 static int connack = -1, pending_mid = -1, pending_result = -1;
+static bool print_lengths;
 /* Messages received and not yet consumed by a recv op (they may arrive before the op is read). */
 #define INBOX_MAX 64
 static struct {
@@ -70,8 +73,11 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     (void)props;
     if (inbox_n == INBOX_MAX) return;
     snprintf(inbox[inbox_n].topic, sizeof inbox[0].topic, "%s", msg->topic);
-    snprintf(inbox[inbox_n].payload, sizeof inbox[0].payload, "%.*s", msg->payloadlen,
-             msg->payload ? (char *)msg->payload : "");
+    if (print_lengths)
+        snprintf(inbox[inbox_n].payload, sizeof inbox[0].payload, "%d bytes", msg->payloadlen);
+    else
+        snprintf(inbox[inbox_n].payload, sizeof inbox[0].payload, "%.*s", msg->payloadlen,
+                 msg->payload ? (char *)msg->payload : "");
     inbox_n++;
 }
 
@@ -106,12 +112,14 @@ static bool connack_done(void) { return connack >= 0; }
 static bool result_done(void) { return pending_result >= 0; }
 
 static int timeout_ms = 3000;
+static char *pub_payload;
+static size_t pub_size = 1;
 
 static void run_op(struct mosquitto *m, const char *op)
 {
     if (strncmp(op, "pub:", 4) == 0) {
         pending_result = -1;
-        int rc = mosquitto_publish_v5(m, &pending_mid, op + 4, 1, "x", 1, false, NULL);
+        int rc = mosquitto_publish_v5(m, &pending_mid, op + 4, (int)pub_size, pub_payload, 1, false, NULL);
         if (rc != MOSQ_ERR_SUCCESS) printf("pub %s error %s\n", op + 4, mosquitto_strerror(rc));
         else if (!wait_for(m, result_done, timeout_ms)) printf("pub %s timeout\n", op + 4);
         else printf("pub %s %s\n", op + 4, pending_result >= 0x80 ? "denied" : "ok");
@@ -121,6 +129,18 @@ static void run_op(struct mosquitto *m, const char *op)
         if (rc != MOSQ_ERR_SUCCESS) printf("sub %s error %s\n", op + 4, mosquitto_strerror(rc));
         else if (!wait_for(m, result_done, timeout_ms)) printf("sub %s timeout\n", op + 4);
         else printf("sub %s %s\n", op + 4, pending_result >= 0x80 ? "denied" : "ok");
+    } else if (strncmp(op, "size:", 5) == 0) {
+        size_t n = strtoul(op + 5, NULL, 10);
+        char *p = n ? malloc(n) : NULL;
+        if (!p) {
+            printf("size %s error\n", op + 5);
+        } else {
+            memset(p, 'x', n);
+            free(pub_payload);
+            pub_payload = p;
+            pub_size = n;
+            printf("size %zu ok\n", n);
+        }
     } else if (strncmp(op, "recv:", 5) == 0) {
         wanted_topic = op + 5;
         if (wait_for(m, take_wanted, timeout_ms)) printf("recv %s got %s\n", op + 5, taken_payload);
@@ -162,7 +182,7 @@ int main(int argc, char **argv)
     const char *user = NULL, *pass = NULL, *pass_file = NULL, *id = NULL, *host = "127.0.0.1";
     int port = 1883, opt;
     bool persistent = false;
-    while ((opt = getopt(argc, argv, "h:p:u:P:f:i:cw:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:u:P:f:i:cw:l")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -172,6 +192,7 @@ int main(int argc, char **argv)
         case 'i': id = optarg; break;
         case 'c': persistent = true; break;
         case 'w': timeout_ms = atoi(optarg); break;
+        case 'l': print_lengths = true; break;
         default: fprintf(stderr, "usage: see the comment at the top of auth-probe.c\n"); return 2;
         }
     }
@@ -186,6 +207,7 @@ int main(int argc, char **argv)
         token[strcspn(token, "\r\n")] = '\0';
         pass = token;
     }
+    pub_payload = strdup("x");
     mosquitto_lib_init();
     struct mosquitto *m = mosquitto_new(id, !persistent, NULL);
     if (!m) return 2;
@@ -213,6 +235,7 @@ int main(int argc, char **argv)
     if (status || connack != 0) {
         mosquitto_destroy(m);
         mosquitto_lib_cleanup();
+        free(pub_payload);
         return status;
     }
     printf("connect ok\n");
@@ -228,5 +251,6 @@ int main(int argc, char **argv)
     mosquitto_loop(m, 50, 1);
     mosquitto_destroy(m);
     mosquitto_lib_cleanup();
+    free(pub_payload);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* ntp-fake.c — a misbehaving NTP server for tests, the demo and benchmarks. It answers NTP client requests on one
  * or more ADDR:PORT sockets with a chosen clock offset, stratum, leap, refid or Kiss-o'-Death code — or misbehaves
  * on purpose: no reply, a reply from another port, a wrong origin, a wrong mode, a short packet, a zero transmit
- * timestamp, receive after transmit, fixed or random delays, dropping every Nth request. Replies leave from the
+ * timestamp, receive after transmit, receive/transmit skewed apart (a negative delay), fixed or random delays,
+ * dropping every Nth request. Replies leave from the
  * address the request was sent to (IP_PKTINFO), so a wildcard bind answers for all of 127.0.0.0/8. Without delays
  * it reads in batches (recvmmsg) so it can serve as a fast benchmark responder.
  *
@@ -37,6 +38,7 @@ static struct {
     const char *refid, *kod;
     bool no_reply, wrong_port, wrong_origin, wrong_mode, short_packet, zero_transmit, recv_after_xmt, then_good, log;
     int64_t delay_us, delay_random_us;
+    double skew;
 } o;
 
 static const struct opt_spec specs[] = {
@@ -54,6 +56,8 @@ static const struct opt_spec specs[] = {
     {"short", 0, NULL, OPT_FLAG, &o.short_packet, NULL, 0, 0, NULL, "send only 40 bytes"},
     {"zero-transmit", 0, NULL, OPT_FLAG, &o.zero_transmit, NULL, 0, 0, NULL, "transmit timestamp 0"},
     {"receive-after-transmit", 0, NULL, OPT_FLAG, &o.recv_after_xmt, NULL, 0, 0, NULL, "receive > transmit"},
+    {"skew-timestamps", 0, NULL, OPT_DOUBLE, &o.skew, "0", 0, 1e6, "SECONDS",
+     "receive SECONDS early and transmit SECONDS late: every check passes, the offset stays right, delay is -2x"},
     {"then-good", 0, NULL, OPT_FLAG, &o.then_good, NULL, 0, 0, NULL,
      "after a misbehaving packet, also send a correct reply"},
     {"delay", 0, NULL, OPT_DURATION, &o.delay_us, "0", 0, 60, "DURATION", "wait this long before answering"},
@@ -123,6 +127,10 @@ static size_t build_reply(const struct ntp_packet *req, int64_t t2_ns, uint8_t b
     f.receive = fake_time(t2_ns);
     f.reference = fake_time(t2_ns - 16 * 1000000000LL);
     f.transmit = fake_time(now_ns());
+    if (o.skew > 0) {
+        f.receive = fake_time(t2_ns - (int64_t)(o.skew * 1e9));
+        f.transmit = fake_time(now_ns() + (int64_t)(o.skew * 1e9));
+    }
     if (!good) {
         if (o.zero_transmit) f.transmit = (struct ntp_ts){0, 0};
         if (o.recv_after_xmt) f.receive = (struct ntp_ts){f.transmit.seconds + 1, f.transmit.fraction};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bad input never stops the agent or loses its good state: malformed assignments and requests, unknown fields,
-# huge messages, junk stored/token messages, a state.json with the wrong mode or bad JSON (each a clear log line,
+# huge messages (refused by the broker), junk stored/token messages, a state.json with the wrong mode or bad JSON (each a clear log line,
 # the last good state kept); bad start-up configuration exits 2 with a message; one agent per state directory.
 # asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
@@ -25,9 +25,15 @@ pub assign -m '{"seq":103,"servers":[{"id":32,"ip":"127.0.0.2","status":"sleepin
 h_wait_ok "bad status: a log line" 5 grep -q "servers\[0\]: field 'status' must be" "$LOG"
 pub assign -m '[1,2,3]'
 h_wait_ok "not an object: a log line" 5 grep -q "ignoring an invalid assignment: not a JSON object" "$LOG"
-head -c $((33 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$H_TMP/huge"
-pub assign -f "$H_TMP/huge"
-h_wait_ok "a 33 MiB assignment: refused unparsed" 10 grep -q "ignoring an invalid assignment: payload too large (34603008 bytes" "$LOG"
+# Above the assign cap nothing reaches the agent: the broker (max_packet_size 2 MiB) and its plugin (2 MiB - 64 KiB)
+# refuse it; the agent's own cap (msg_assign_decode) is unit-tested.
+head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$H_TMP/huge"
+pub assign -f "$H_TMP/huge" 2>/dev/null  # mosquitto_pub (told the broker's limit at connect) does not even send it
+head -c $((2 * 1024 * 1024 - 32 * 1024)) /dev/zero | tr '\0' 'x' >"$H_TMP/huge"
+pub assign -f "$H_TMP/huge" 2>/dev/null
+h_wait_ok "an assignment just above the assign cap: refused by the plugin" 10 \
+    grep -q "refused a 2064384-byte publish on ntpmon/test/monitors/br-sao1/assign" "${H_LOG[mosquitto]}"
+h_unlike "$(grep 'assignment' "$LOG" | tail -1)" "payload too large" "…so the agent never saw either"
 still_probing "the last good assignment is still probed"
 h_ok "and still the one on disk" grep -q '"seq":100' "$AG_STATE/test/assign.json"
 
@@ -44,7 +50,7 @@ h_wait_ok "an unusable renewed token is ignored" 5 grep -q "ignoring a renewed t
 head -c 100000 /dev/zero | tr '\0' ' ' >"$H_TMP/big-request"
 AG_WEB=$(h_token web ui 1h)
 out=$(ag_request --monitor br-sao1 --payload "$(cat "$H_TMP/big-request")" --wait 5)
-h_like "$out" '"error":"bad request: payload too large' "a 100 kB request: an error reply"
+h_like "$out" "answered 0 .*missing 1" "a 100 kB request: refused by the broker (no reader takes more than 64 KiB)"
 pub requests/ntp -m '{"ip":"127.0.0.2"}'
 h_wait_ok "a request without a response topic: refused with a log line" 5 grep -q "its response topic '(none)'" "$LOG"
 still_probing "probing goes on after all that"

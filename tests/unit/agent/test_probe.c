@@ -1,4 +1,5 @@
 /* test_probe.c — the best-sample choice, the outcome → result mapping, and the clock check rule. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clockcheck.h"
@@ -92,6 +93,56 @@ TEST(result_takes_the_chosen_sample)
     CHECK(!r.samples[0].has_offset);
 }
 
+/* The result the agent makes from a reply must pass the shared validator whatever the server puts in its
+ * timestamps (issue 19: receive = T−2000 s, transmit = T+2000 s made every result of that server unstorable). */
+static int validate_one_sample(const struct probe_sample *smp, struct msg_result *back, char err[MSG_ERR_LEN])
+{
+    struct probe_sample s = *smp;
+    struct probe_outcome o = {.n = 1, .chosen = 0, .samples = &s};
+    netaddr_parse("192.0.2.1", &o.addr);
+    struct msg_result r;
+    memset(&r, 0, sizeof r);
+    r.v = 1;
+    strcpy(r.id, "01HZZZZZZZZZZZZZZZZZZZZZZZ");
+    strcpy(r.monitor, "m1");
+    r.has_server_id = true;
+    r.server_id = 5;
+    probe_outcome_to_result(&o, &r);
+    char *json = msg_result_encode(&r);
+    int rc = msg_result_validate("test", "ntpmon/test/results/5/m1", json, strlen(json), back, err);
+    free(json);
+    return rc;
+}
+
+TEST(hostile_timestamps_still_make_a_storable_result)
+{
+    const int64_t NS = 1000000000LL, t1 = 1795460400LL * NS;
+    struct ntp_packet p = {.version = 4, .mode = NTP_MODE_SERVER, .stratum = 1, .refid = 0x47505300};
+    p.receive = ntp_ts_from_unix_ns(t1 + 10000000 - 2000 * NS);
+    p.transmit = ntp_ts_from_unix_ns(t1 + 10000000 + 2000 * NS);
+    struct probe_sample s;
+    probe_sample_from_reply(t1, &p, t1 + 20000000, &s);
+    CHECK(s.replied && s.s.has_rtt && s.s.has_offset);
+    CHECK(s.s.rtt == 0.0);
+    CHECK_NEAR(s.s.offset, 0.0, 1e-6);
+    CHECK_STR(s.s.error, "");
+    struct msg_result back;
+    char err[MSG_ERR_LEN] = "";
+    CHECK_INT(validate_one_sample(&s, &back, err), 0);
+    CHECK_STR(err, "");
+    CHECK(back.rtt == 0.0);
+    /* our own clock stepped 2 h forward between sending and receiving: still storable */
+    p.receive = ntp_ts_from_unix_ns(t1 + 10000000);
+    p.transmit = ntp_ts_from_unix_ns(t1 + 10001000);
+    probe_sample_from_reply(t1, &p, t1 + 7200 * NS, &s);
+    CHECK(s.s.rtt >= 0 && s.s.rtt <= MSG_MAX_RTT);
+    CHECK_INT(validate_one_sample(&s, &back, err), 0);
+    /* an honest reply is untouched */
+    probe_sample_from_reply(t1, &p, t1 + 20000000, &s);
+    CHECK_NEAR(s.s.rtt, 0.019999, 1e-9);
+    CHECK_NEAR(s.s.offset, 0.0000005, 1e-9);
+}
+
 TEST(clock_check_failures_allowed)
 {
     /* n − ⌊(n+2)/2⌋ failures allowed */
@@ -118,6 +169,7 @@ int main(void)
     RUN(all_timeouts_keep_the_first);
     RUN(a_sample_that_ends_the_probe_is_chosen);
     RUN(result_takes_the_chosen_sample);
+    RUN(hostile_timestamps_still_make_a_storable_result);
     RUN(clock_check_failures_allowed);
     return unit_done();
 }

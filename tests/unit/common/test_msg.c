@@ -224,6 +224,17 @@ TEST(validator_checks_topic)
     CHECK(!msg_error_is_no_response("RATE"));
 }
 
+TEST(payload_limits_per_topic)
+{
+    CHECK_INT(msg_max_payload("prod", "ntpmon/prod/monitors/nl-ams1/assign"), MSG_MAX_ASSIGN_PAYLOAD);
+    CHECK_INT(msg_max_payload("prod", "ntpmon/prod/results/1/nl-ams1"), MSG_MAX_PAYLOAD);
+    CHECK_INT(msg_max_payload("prod", "ntpmon/test/monitors/nl-ams1/assign"), MSG_MAX_PAYLOAD); /* another env */
+    CHECK_INT(msg_max_payload("prod", "ntpmon/prod/monitors/nl-ams1/assign/x"), MSG_MAX_PAYLOAD);
+    CHECK_INT(msg_max_payload("prod", "anything"), MSG_MAX_PAYLOAD);
+    /* the assign cap leaves room for the MQTT header, topic and properties under the broker's packet limit */
+    CHECK(MSG_MAX_ASSIGN_PAYLOAD + MSG_TOPIC_MAX + 1024 < MSG_MAX_PACKET);
+}
+
 TEST(monitor_status_round_trip)
 {
     struct msg_monitor_status s = {.online = true, .ipv4 = true, .ipv6 = false, .clock_ok = -1, .spool = 7,
@@ -389,6 +400,7 @@ int main(void)
     RUN(result_rejects_malformed_fields);
     RUN(result_rejects_non_objects_and_limits);
     RUN(validator_checks_topic);
+    RUN(payload_limits_per_topic);
     RUN(monitor_status_round_trip);
     RUN(assign_round_trip_and_errors);
     RUN(request_stored_token_round_trips);

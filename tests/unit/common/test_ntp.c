@@ -75,6 +75,34 @@ TEST(negative_and_large_offsets)
     CHECK_NEAR(off, 365.0 * 86400, 1e-6);
 }
 
+/* Issue 19: receive = T−2000 s, transmit = T+2000 s passes every check; the offset is still right (the skews cancel)
+ * but the delay would be −4000 s. A negative delay is not a measurement: it is clamped to 0, as the pool's NTP
+ * library (beevik/ntp rtt()) does. */
+TEST(negative_delay_is_clamped_to_zero)
+{
+    struct ntp_ts sent = {0x12345678, 0x9abcdef0};
+    struct ntp_packet p = {.version = 4, .mode = NTP_MODE_SERVER, .stratum = 1, .origin = sent};
+    int64_t t1 = NOW_NS, t4 = NOW_NS + 20 * 1000000LL;
+    p.receive = ntp_ts_from_unix_ns(t1 + 10 * 1000000LL - 2000 * NS);
+    p.transmit = ntp_ts_from_unix_ns(t1 + 10 * 1000000LL + 2000 * NS);
+    uint8_t rep[48];
+    ntp_packet_encode(&p, rep);
+    struct ntp_packet q;
+    CHECK_INT(ntp_reply_parse(rep, 48, &sent, &q), NTP_REPLY_OK);
+    double off, delay;
+    ntp_offset_delay(t1, q.receive, q.transmit, t4, &off, &delay);
+    CHECK_NEAR(off, 0.0, 2e-9);
+    CHECK(delay == 0.0);
+    /* a small skew: 1 ms of server time more than the 0.5 ms round trip */
+    p.receive = ntp_ts_from_unix_ns(t1 + 250000);
+    p.transmit = ntp_ts_from_unix_ns(t1 + 1250000);
+    ntp_packet_encode(&p, rep);
+    CHECK_INT(ntp_reply_parse(rep, 48, &sent, &q), NTP_REPLY_OK);
+    ntp_offset_delay(t1, q.receive, q.transmit, t1 + 500000, &off, &delay);
+    CHECK(delay == 0.0);
+    CHECK_NEAR(off, 0.0005, 2e-9);
+}
+
 TEST(short_packet_rejected)
 {
     uint8_t rep[48];
@@ -224,6 +252,16 @@ TEST(era_conversion)
     /* fraction precision: 1 ns steps survive within 1 ns */
     int64_t t = NOW_NS + 123456789;
     CHECK_NEAR((double)(ntp_ts_to_unix_ns(ntp_ts_from_unix_ns(t), t) - t), 0, 1);
+    /* pivots far from now and any stamp: the result is within half an era of the pivot, with no int64 overflow
+     * on the way (the ASan/UBSan build makes an overflow fatal; a hostile reply picks the stamp) */
+    const int64_t half_era_ns = 2147483648LL * NS;
+    int64_t pivots[] = {4000000000LL * NS, 6100000000LL * NS, -2208988800LL * NS, 0};
+    struct ntp_ts stamps[] = {{0, 0}, {0xffffffffu, 0xffffffffu}, {0x80000000u, 0}, {0x7fffffffu, 0xffffffffu}};
+    for (size_t i = 0; i < sizeof pivots / sizeof pivots[0]; i++)
+        for (size_t j = 0; j < sizeof stamps / sizeof stamps[0]; j++) {
+            int64_t r = ntp_ts_to_unix_ns(stamps[j], pivots[i]);
+            CHECK(r - pivots[i] <= half_era_ns + NS && pivots[i] - r <= half_era_ns + NS);
+        }
 }
 
 TEST(server_reply_builder_echoes_origin)
@@ -245,6 +283,7 @@ int main(void)
     RUN(request_is_v4_client_with_random_transmit);
     RUN(valid_reply_parses_and_gives_offset);
     RUN(negative_and_large_offsets);
+    RUN(negative_delay_is_clamped_to_zero);
     RUN(short_packet_rejected);
     RUN(longer_packet_with_extension_accepted);
     RUN(wrong_mode_and_version_rejected);

@@ -90,7 +90,9 @@ TEST(topic_and_payload_must_agree)
     entry_clear(&e);
 }
 
-TEST(oversized_payload_is_kept_bounded_with_its_id)
+/* Above 64 KiB a message is refused unparsed (issue 19: ingest parsed up to 16 MiB on its main thread — 4.4 s of
+ * CPU and 490 MB for one message): the reason, the bounded copy and the publisher from the topic, no id. */
+TEST(oversized_payload_is_refused_unparsed)
 {
     size_t n = 1 << 20;
     char *big = malloc(n + 1);
@@ -107,7 +109,8 @@ TEST(oversized_payload_is_kept_bounded_with_its_id)
     CHECK_STR(e.reason, "payload too large (1048576 bytes, max 65536)");
     CHECK_INT(e.payload_size, n);
     CHECK_INT(e.payload_len, INTAKE_PAYLOAD_KEEP);
-    CHECK_STR(e.id, "01JD0000000000000000000001");
+    CHECK_STR(e.id, "");
+    CHECK_STR(e.monitor, "");
     CHECK_STR(e.publisher, "nl-ams1");
     entry_clear(&e);
     free(big);
@@ -216,7 +219,7 @@ int main(void)
     RUN(valid_result_keeps_every_field);
     RUN(refused_result_has_reason_id_and_publisher);
     RUN(topic_and_payload_must_agree);
-    RUN(oversized_payload_is_kept_bounded_with_its_id);
+    RUN(oversized_payload_is_refused_unparsed);
     RUN(numbers_out_of_range_are_refused);
     RUN(long_topic_is_cut_at_a_character_boundary);
     RUN(entry_reject_turns_a_result_into_a_refusal);

@@ -123,10 +123,12 @@ TEST(precision_and_clamps)
     stats_add(&p, T0, 1, 0.731 - 2.308 * 0.2, 3.21, T0, DAY);
     stats_add(&p, T0 + 2 * S_US, 2, 1, 99999, T0 + 2 * S_US, DAY); /* rtt clamps at 6553.5 ms */
     stats_add(&p, T0 + 4 * S_US, 3, -10, 0, T0 + 4 * S_US, DAY);
+    /* a negative rtt (an older agent, a skewed server) counts as 0: priorities never go below 0 */
+    stats_add(&p, T0 + 5 * S_US, 4, 1, -4000000.0, T0 + 5 * S_US, DAY);
     struct stats_summary s;
-    stats_summarize(&p, T0 + 4 * S_US, DAY, &s);
-    CHECK_NEAR(s.avg_step, (0.731 - 2.308 * 0.2 + 1 - 10) / 3, 0.5 / STATS_STEP_SCALE);
-    CHECK_NEAR(s.avg_rtt_ms, (3.2 + 6553.5 + 0) / 3, 0.05 / 3 + 1e-9);
+    stats_summarize(&p, T0 + 5 * S_US, DAY, &s);
+    CHECK_NEAR(s.avg_step, (0.731 - 2.308 * 0.2 + 1 - 10 + 1) / 4, 0.5 / STATS_STEP_SCALE);
+    CHECK_NEAR(s.avg_rtt_ms, (3.2 + 6553.5 + 0 + 0) / 4, 0.05 / 4 + 1e-9);
     CHECK_INT(stats_add(&p, T0, 9, 0.0 / 0.0, 1, T0, DAY), STATS_INVALID);
     stats_free(&p);
 }
