@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sdnotify.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define MAX_HEALTH 16
@@ -60,6 +61,7 @@ struct service {
     /* timers */
     struct evloop_timer health_timer, db_timer, watchdog_timer, summary_timer, shutdown_timer;
     int64_t watchdog_us;
+    int64_t watchdog_last_us; /* monotonic time of the last WATCHDOG=1 */
 };
 
 static void on_db_timer(struct evloop *loop, void *arg);
@@ -113,7 +115,7 @@ static void evaluate(struct service *svc)
     char status[sizeof svc->last_status] = "";
     append(status, sizeof status, "; ", !svc->ready ? "starting" : svc->stopping ? "stopping" : healthy ? "serving" : "unhealthy");
     if (svc->mq) {
-        if (!svc->mq_started) snprintf(tmp, sizeof tmp, "broker not yet connecting");
+        if (!svc->mq_started) snprintf(tmp, sizeof tmp, "broker not connected yet");
         else if (mqtt_session_connected(svc->mq)) snprintf(tmp, sizeof tmp, "broker connected");
         else snprintf(tmp, sizeof tmp, "broker not connected (%s)", svc->mq_why[0] ? svc->mq_why : "connecting");
         append(status, sizeof status, "; ", tmp);
@@ -155,7 +157,15 @@ static void on_watchdog_timer(struct evloop *loop, void *arg)
 {
     struct service *svc = arg;
     sdnotify("WATCHDOG=1");
+    svc->watchdog_last_us = time_mono_us();
     evloop_timer_start(loop, &svc->watchdog_timer, svc->watchdog_us);
+}
+
+void service_keepalive(struct service *svc)
+{
+    if (svc->watchdog_us <= 0 || time_mono_us() - svc->watchdog_last_us < svc->watchdog_us) return;
+    sdnotify("WATCHDOG=1");
+    svc->watchdog_last_us = time_mono_us();
 }
 
 static void on_summary_timer(struct evloop *loop, void *arg)
@@ -310,6 +320,7 @@ int service_run(struct service *svc)
         free(svc);
         return 1;
     }
+    svc->watchdog_us = sdnotify_watchdog_interval_us(); /* known before the steps: long ones may keep alive */
     evloop_timer_init(&svc->health_timer, on_health_timer, svc);
     evloop_timer_init(&svc->db_timer, on_db_timer, svc); /* armed by the database step */
     evloop_timer_init(&svc->watchdog_timer, on_watchdog_timer, svc);
@@ -333,7 +344,6 @@ int service_run(struct service *svc)
     }
     if (all_started && !svc->stopping) {
         evloop_timer_start(svc->loop, &svc->health_timer, 0);
-        svc->watchdog_us = sdnotify_watchdog_interval_us();
         if (svc->watchdog_us > 0) evloop_timer_start(svc->loop, &svc->watchdog_timer, 0);
         if (def->summary && def->summary_interval_us > 0)
             evloop_timer_start(svc->loop, &svc->summary_timer, def->summary_interval_us);

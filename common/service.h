@@ -144,5 +144,8 @@ void service_drained(struct service *svc);
 void service_exit(struct service *svc, int status);
 /* True once the shutdown began. */
 bool service_stopping(const struct service *svc);
+/* For long synchronous work on the loop (a start-up scan, a drain): sends WATCHDOG=1 when one is due, so the
+ * service manager does not take legitimate work for a stuck loop. Cheap; call it between pieces of the work. */
+void service_keepalive(struct service *svc);
 
 #endif

@@ -495,6 +495,7 @@ static int drain(struct scorer *sc, size_t max_batches)
             if (i < n) rc = -1;
         }
         publish_all(sc);
+        service_keepalive(sc->svc); /* a long drain (start-up scan, shutdown) is work, not a stuck loop */
         if (rc == 0) {
             service_db_report(sc->svc, true, NULL);
             sc->retry_delay_us = 0;

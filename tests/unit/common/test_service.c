@@ -1,7 +1,7 @@
 /* test_service.c — the daemon frame: steps start in order and stop in reverse, a failing step stops only what
  * started before it (with its exit status), SIGTERM drains then stops, service_exit skips the drain, readiness
- * (deferred or not), STOPPING=1 and STATUS= with the daemon's own failing conditions reach a notify socket the
- * test owns. No broker, no database: the steps here are the test's. */
+ * (deferred or not), STOPPING=1, WATCHDOG=1 (also from long work in a step) and STATUS= with the daemon's own
+ * failing conditions reach a notify socket the test owns. No broker, no database: the steps here are the test's. */
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 static char trail[512]; /* what happened, in order */
 static int fail_at = -1, fail_status;
 static const char *own_reason;
+static bool keepalive_in_step;
 static struct evloop_timer kick;
 static void (*kick_action)(struct service *svc);
 
@@ -42,6 +43,10 @@ static int step_start(struct service *svc, void *arg, int i)
     if (i == fail_at) {
         service_fail(svc, fail_status, "step %c refuses", 'A' + i);
         return -1;
+    }
+    if (i == 1 && keepalive_in_step) { /* long work in a step keeps the watchdog fed */
+        usleep(3000);
+        service_keepalive(svc);
     }
     if (i == 0) { /* the first step arms what the test does once the loop runs */
         evloop_timer_init(&kick, on_kick, svc);
@@ -197,6 +202,15 @@ TEST(notify_ready_status_stopping)
     CHECK_CONTAINS(got, "STATUS=starting; queue 7");
     CHECK_CONTAINS(got, "READY=1|STATUS=unhealthy; queue 7; falling behind: 12 s");
     CHECK(strstr(got, "STATUS=starting") < strstr(got, "READY=1"));
+
+    /* the watchdog: WATCHDOG=1 from the loop, and from long work in a step before READY */
+    setenv("WATCHDOG_USEC", "2000", 1);
+    keepalive_in_step = true;
+    CHECK_INT(run(false, false, do_sigterm), 0);
+    keepalive_in_step = false;
+    unsetenv("WATCHDOG_USEC");
+    read_all(fd, got, sizeof got);
+    CHECK(strstr(got, "WATCHDOG=1") && strstr(got, "WATCHDOG=1") < strstr(got, "READY=1"));
 
     /* a failure before ready still tells the manager it is stopping */
     fail_at = 0;
