@@ -1,5 +1,6 @@
 /* check.c — `ntpmon-agent check IP…`: probes every address at once (IPv4 and IPv6) on the probe engine and prints
- * one result message per line, in argument order: exactly DESIGN.md §2's result without server_id and status. */
+ * one result message per line, in argument order: exactly DESIGN.md §2's result without server_id and status.
+ * Also the command-line helpers `check` and `trace` share: the target rule, the monitor's name, the fd limit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void on_done(struct probe *p, const struct probe_outcome *oc, void *arg)
 }
 
 /* The name results carry: the monitor's own when state.json is readable, else the host name. */
-static void monitor_name(const struct agent_opts *o, char out[MSG_NAME_MAX])
+void agent_monitor_name(const struct agent_opts *o, char out[MSG_NAME_MAX])
 {
     char *dir = state_env_dir(o->state_dir, o->common.env);
     char *path = xasprintf("%s/%s", dir, STATE_FILE);
@@ -69,7 +70,8 @@ static void monitor_name(const struct agent_opts *o, char out[MSG_NAME_MAX])
     if (!msg_name_is_valid(out)) snprintf(out, MSG_NAME_MAX, "check");
 }
 
-static void raise_fd_limit(void)
+
+void agent_raise_fd_limit(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -78,33 +80,38 @@ static void raise_fd_limit(void)
     }
 }
 
+int agent_parse_target(const struct agent_opts *o, const char *verb, const char *text, struct netaddr *out)
+{
+    if (netaddr_parse(text, out) < 0) {
+        fprintf(stderr, "%s: '%s' is not an IP address\n", AGENT_NAME, text);
+        return -1;
+    }
+    const char *why = netaddr_forbidden_reason(out, o->allow_loopback);
+    if (why) {
+        fprintf(stderr, "%s: refusing to %s %s: %s address%s\n", AGENT_NAME, verb, text, why,
+                strcmp(why, "loopback") == 0 ? " (--allow-loopback allows it)" : "");
+        return -1;
+    }
+    int fam = out->family;
+    if ((fam == AF_INET && o->no_ipv4) || (fam == AF_INET6 && o->no_ipv6)) {
+        fprintf(stderr, "%s: refusing to %s %s: IPv%d is turned off\n", AGENT_NAME, verb, text, fam == AF_INET ? 4 : 6);
+        return -1;
+    }
+    return 0;
+}
+
 int agent_check(const struct agent_opts *o, int n, char **ips)
 {
     struct check_item *items = xcalloc((size_t)n, sizeof *items);
     for (int i = 0; i < n; i++) {
-        if (netaddr_parse(ips[i], &items[i].addr) < 0) {
-            fprintf(stderr, "%s: '%s' is not an IP address\n", AGENT_NAME, ips[i]);
-            free(items);
-            return 2;
-        }
-        const char *why = netaddr_forbidden_reason(&items[i].addr, o->allow_loopback);
-        if (why) {
-            fprintf(stderr, "%s: refusing to probe %s: %s address%s\n", AGENT_NAME, ips[i], why,
-                    strcmp(why, "loopback") == 0 ? " (--allow-loopback allows it)" : "");
-            free(items);
-            return 2;
-        }
-        int fam = items[i].addr.family;
-        if ((fam == AF_INET && o->no_ipv4) || (fam == AF_INET6 && o->no_ipv6)) {
-            fprintf(stderr, "%s: refusing to probe %s: IPv%d is turned off\n", AGENT_NAME, ips[i],
-                    fam == AF_INET ? 4 : 6);
+        if (agent_parse_target(o, "probe", ips[i], &items[i].addr) < 0) {
             free(items);
             return 2;
         }
     }
-    raise_fd_limit();
+    agent_raise_fd_limit();
     char name[MSG_NAME_MAX];
-    monitor_name(o, name);
+    agent_monitor_name(o, name);
     run.loop = evloop_new();
     run.left = (size_t)n;
     struct probe_config pc = {.port = (uint16_t)o->ntp_port, .timeout_us = o->timeout_us,

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,10 +28,12 @@
 #include "probe.h"
 #include "service.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "sched.h"
 #include "spool.h"
 #include "state.h"
 #include "timeutil.h"
+#include "tracing.h"
 #include "ulid.h"
 #include "xalloc.h"
 
@@ -58,6 +59,7 @@ struct agent {
     struct probe_engine *eng;
     struct clockcheck *clock;
     struct netwatch *nw;
+    struct tracing *tracing; /* traceroutes: triggers, limits, trace messages (agent/tracing.h) */
     struct ratelimit rl;
     struct adhoc *adhocs;
     int64_t assign_seq;
@@ -76,6 +78,7 @@ struct agent {
     /* counters */
     uint64_t made, published, republished, confirmed, rejected, requests, refused;
     size_t n_servers; /* for the last summary, after the work list is gone */
+    struct tracing_counters traces; /* the same, for tracing */
 };
 
 struct adhoc {
@@ -188,7 +191,8 @@ static void on_pump(struct evloop *loop, void *arg)
             spool_mark_sent(a->spool, e, now);
             continue;
         }
-        struct msg_topic t = {.kind = MSG_TOPIC_RESULT, .server_id = e->server_id};
+        struct msg_topic t = {.kind = e->kind == SPOOL_TRACE ? MSG_TOPIC_TRACE : MSG_TOPIC_RESULT,
+                              .server_id = e->server_id};
         snprintf(t.monitor, sizeof t.monitor, "%s", a->st.name);
         char topic[MSG_TOPIC_MAX];
         if (msg_topic_build(topic, sizeof topic, a->o->common.env, &t) < 0) {
@@ -258,6 +262,7 @@ static void on_probe_done(struct probe *p, const struct probe_outcome *oc, void 
         free(json);
         kick_pump(a);
     }
+    tracing_note_result(a->tracing, srv->id, &srv->addr, r, &srv->trace_state);
     free(r);
     sched_probe_done(a->sched, srv);
     if (a->o->once && a->once_armed && a->once_expected > 0) a->once_expected--;
@@ -306,6 +311,35 @@ static void release_held(struct agent *a)
     if (a->stopping || !clock_allows(a)) return;
     if (a->o->once) return; /* --once arms its own probes */
     sched_release_held(a->sched, release_filter, a);
+}
+
+/* ---------- what tracing borrows (agent/tracing.h) ---------- */
+
+static bool tracing_family_on(void *arg, int family) { return family_on(arg, family); }
+static void tracing_spooled(void *arg) { kick_pump(arg); }
+static int64_t tracing_server_for(void *arg, const struct netaddr *addr)
+{
+    struct agent *a = arg;
+    for (size_t i = 0; a->sched && i < sched_count(a->sched); i++) {
+        const struct sched_server *srv = sched_at(a->sched, i);
+        if (srv->addr.family == addr->family && memcmp(srv->addr.bytes, addr->bytes, 16) == 0) return srv->id;
+    }
+    return 0;
+}
+
+static void start_tracing(struct agent *a)
+{
+    const struct agent_opts *o = a->o;
+    struct tracing_config tc = {
+        .engine = {.port = (uint16_t)o->ntp_port, .max_hops = (int)o->trace_max_hops, .probes = (int)o->trace_probes,
+                   .max_silent = (int)o->trace_silent, .timeout_us = o->trace_timeout_us,
+                   .max_running = (int)o->trace_concurrency},
+        .server_interval_us = o->trace_server_interval_us, .rate = o->trace_rate, .window_us = o->trace_window_us,
+        .env = o->common.env, .monitor = a->st.name, .agent = agent_version_string(), .allow_loopback = o->allow_loopback,
+    };
+    struct tracing_hooks th = {.family_on = tracing_family_on, .spooled = tracing_spooled,
+                               .server_for = tracing_server_for};
+    a->tracing = tracing_new(a->loop, &tc, a->spool, a->mq, &th, a);
 }
 
 /* ---------- --once ---------- */
@@ -439,19 +473,6 @@ static void adhoc_free(struct adhoc *h)
     free(h);
 }
 
-static void reply(struct agent *a, const char *topic, const void *corr, uint16_t corr_len, const char *json)
-{
-    int rc = mqtt_publish_response(a->mq, topic, json, strlen(json), corr, corr_len, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) LOG(WARN, "cannot answer on %s: %s", topic, mosquitto_strerror(rc));
-}
-
-static void reply_error(struct agent *a, const char *topic, const void *corr, uint16_t corr_len, const char *error)
-{
-    char *json = msg_error_encode(error);
-    if (json) reply(a, topic, corr, corr_len, json);
-    free(json);
-}
-
 static void on_adhoc_done(struct probe *p, const struct probe_outcome *oc, void *arg)
 {
     (void)p;
@@ -465,7 +486,7 @@ static void on_adhoc_done(struct probe *p, const struct probe_outcome *oc, void 
     probe_outcome_to_result(oc, r);
     char *json = msg_result_encode(r);
     if (json) {
-        if (mqtt_session_connected(a->mq)) reply(a, h->topic, h->corr, h->corr_len, json);
+        if (mqtt_session_connected(a->mq)) reply_json(a->mq, h->topic, h->corr, h->corr_len, json);
         else LOG(WARN, "ad-hoc check of %s done but the broker is away; the answer is dropped", r->ip);
     }
     free(json);
@@ -500,21 +521,21 @@ static void handle_request(struct agent *a, const struct mosquitto_message *m, c
     if (decoded < 0) {
         LOG(WARN, "refusing an invalid ad-hoc request: %s", err);
         snprintf(why, sizeof why, "bad request: %s", err);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (forbidden) {
         snprintf(why, sizeof why, "forbidden address: %s is a %s address", req.ip, forbidden);
         LOG(INFO, "refusing an ad-hoc request: %s", why);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (!family_on(a, addr.family)) {
         snprintf(why, sizeof why, "IPv%d is not available on this monitor", addr.family == AF_INET ? 4 : 6);
-        reply_error(a, rt, corr, corr_len, why);
+        reply_error(a->mq, rt, corr, corr_len, why);
         a->refused++;
     } else if (!ratelimit_take(&a->rl, time_mono_us())) {
         LOG(WARN, "refusing an ad-hoc request for %s: more than %" PRId64 " in %.0f s", req.ip, a->o->request_rate,
             a->o->request_window_us / 1e6);
-        reply_error(a, rt, corr, corr_len, "rate limited: too many requests, try again later");
+        reply_error(a->mq, rt, corr, corr_len, "rate limited: too many requests, try again later");
         a->refused++;
     } else {
         struct adhoc *h = xcalloc(1, sizeof *h);
@@ -670,6 +691,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     case MSG_TOPIC_ASSIGN: handle_assign(a, payload, len); break;
     case MSG_TOPIC_STORED: handle_stored(a, payload, len); break;
     case MSG_TOPIC_REQUEST_NTP: handle_request(a, m, props); break;
+    case MSG_TOPIC_REQUEST_TRACEROUTE: tracing_handle_request(a->tracing, m, props); break;
     case MSG_TOPIC_TOKEN: handle_token(a, payload, len); break;
     case MSG_TOPIC_MONITOR_STATUS: /* our own retained status */
     case MSG_TOPIC_TOKEN_REQUEST:  /* our own renewal request */
@@ -814,11 +836,16 @@ static void print_summary(struct agent *a)
 {
     struct spool_stats ss;
     spool_get_stats(a->spool, &ss);
+    if (a->tracing) tracing_get_counters(a->tracing, &a->traces);
     LOG_ALWAYS(INFO, "summary: %zu server(s), %" PRIu64 " results made, %" PRIu64 " published (%" PRIu64
                      " re-sent), %" PRIu64 " confirmed, %" PRIu64 " rejected; spool %zu (%" PRId64 " dropped); "
-                     "%" PRIu64 " ad-hoc requests (%" PRIu64 " refused)",
+                     "%" PRIu64 " ad-hoc requests (%" PRIu64 " refused); %" PRIu64 " traces (%" PRIu64
+                     " on status changes, %" PRIu64 " requested, %" PRIu64 " pool changes; %" PRIu64
+                     " held back by the per-server limit, %" PRIu64 " by the agent's)",
                a->sched ? sched_count(a->sched) : a->n_servers, a->made, a->published, a->republished, a->confirmed, a->rejected, ss.live,
-               ss.dropped, a->requests, a->refused);
+               ss.dropped, a->requests, a->refused, a->traces.made, a->traces.by_trigger[MSG_TRIGGER_STATUS_CHANGE],
+               a->traces.by_trigger[MSG_TRIGGER_REQUEST], a->traces.by_trigger[MSG_TRIGGER_POOL_CHANGE],
+               a->traces.limited_server, a->traces.limited_agent);
 }
 
 static void on_summary(struct service *svc, void *arg)
@@ -828,15 +855,6 @@ static void on_summary(struct service *svc, void *arg)
 }
 
 /* ---------- the steps ---------- */
-
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 /* The state directory (locked: one agent per directory) and state.json. */
 static int state_start(struct service *svc, void *arg)
@@ -949,7 +967,7 @@ static int probing_start(struct service *svc, void *arg)
     const struct agent_opts *o = a->o;
     a->loop = service_loop(svc);
     a->mq = service_mqtt(svc);
-    raise_fd_limit();
+    agent_raise_fd_limit();
     ratelimit_init(&a->rl, (size_t)o->request_rate, o->request_window_us);
     struct probe_config pc = {.port = (uint16_t)o->ntp_port, .timeout_us = o->timeout_us,
                               .spacing_us = o->spacing_us, .max_sockets = (int)o->max_sockets};
@@ -980,6 +998,7 @@ static int probing_start(struct service *svc, void *arg)
                                                           .samples = (int)o->clock_samples,
                                                           .default_port = (uint16_t)o->ntp_port},
                               on_clock, a);
+    start_tracing(a);
     service_health_add(svc, "clock", health_clock, a);
     return 0;
 }
@@ -998,6 +1017,9 @@ static void probing_stop(struct service *svc, void *arg)
         probe_cancel(a->adhocs->probe);
         adhoc_free(a->adhocs);
     }
+    tracing_get_counters(a->tracing, &a->traces); /* for the last summary */
+    tracing_free(a->tracing);
+    a->tracing = NULL;
     probe_engine_free(a->eng);
     if (a->nw) netwatch_free(a->nw);
     if (a->inotify_fd >= 0) {

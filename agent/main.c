@@ -1,5 +1,5 @@
-/* main.c — ntpmon-agent: flags (one table), /etc/default/ntpmon-agent, and the commands check, setup, monitor,
- * version. */
+/* main.c — ntpmon-agent: flags (one table), /etc/default/ntpmon-agent, and the commands check, trace, setup,
+ * monitor, version. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +56,19 @@ static const struct opt_spec agent_specs[] = {
     DUR("mqtt-backoff-min", &o.backoff_min_us, "0.5s", 0.01, 3600, "first reconnect delay"),
     DUR("mqtt-backoff-max", &o.backoff_max_us, "30s", 0.01, 3600, "longest reconnect delay"),
     DUR("netwatch-interval", &o.netwatch_us, "60s", 0.01, 86400, "re-check the host's addresses this often"),
+    {"trace-max-hops", 0, NULL, OPT_INT, &o.trace_max_hops, "30", 1, 64, "N", "a trace gives up after this many hops"},
+    {"max-hops", 0, NULL, OPT_INT, &o.trace_max_hops, NULL, 1, 64, "N", "trace: the same as --trace-max-hops"},
+    {"trace-probes", 0, NULL, OPT_INT, &o.trace_probes, "3", 1, 8, "N", "probes per hop of a trace"},
+    DUR("trace-timeout", &o.trace_timeout_us, "2s", 0.001, 60, "how long a hop of a trace waits for answers"),
+    {"trace-silent-hops", 0, NULL, OPT_INT, &o.trace_silent, "5", 1, 64, "N",
+     "a trace ends after this many hops in a row without any answer"},
+    {"trace-concurrency", 0, NULL, OPT_INT, &o.trace_concurrency, "2", 1, 64, "N",
+     "traces running at once (more wait their turn; probes never wait for them)"},
+    DUR("trace-server-interval", &o.trace_server_interval_us, "20m", 0, 604800,
+        "at most one trace of a server this often (every trigger)"),
+    {"trace-rate", 0, NULL, OPT_INT, &o.trace_rate, "30", 0, 100000, "N",
+     "traces per --trace-window at most, all servers together (0: never trace)"},
+    DUR("trace-window", &o.trace_window_us, "1h", 0.01, 604800, "window of --trace-rate"),
     {"name", 0, NULL, OPT_STRING, &o.name, NULL, 0, 0, "NAME", "setup: the monitor's name"},
     {"mqtt-url", 0, NULL, OPT_STRING, &o.mqtt_url, NULL, 0, 0, "URL", "setup: broker, mqtt[s]://host[:port]"},
     {"mqtt-ca-file", 0, NULL, OPT_STRING, &o.mqtt_ca_file, NULL, 0, 0, "FILE", "setup: CA file for mqtts://"},
@@ -69,6 +82,7 @@ static const struct opt_spec agent_specs[] = {
 static const char footer[] =
     "Commands:\n"
     "  check IP…     probe the addresses now; one result JSON per line; exit 0 when all are good, 1 otherwise\n"
+    "  trace IP      traceroute over UDP to the NTP port (--ntp-port, --max-hops); one JSON object\n"
     "  setup         write <state>/<env>/state.json (--name, --mqtt-url, --mqtt-token-file, [--mqtt-ca-file],\n"
     "                [--clock-ref HOST…])\n"
     "  monitor       run the monitoring daemon ([--once])\n"
@@ -82,7 +96,7 @@ int main(int argc, char **argv)
     const struct opt_spec *groups[] = {opts_common_specs(&o.common), agent_specs, opts_metrics_specs(&o.metrics), NULL};
     const struct opt_program prog = {
         .name = AGENT_NAME,
-        .usage = "[options] monitor|setup|check IP…|version",
+        .usage = "[options] monitor|setup|check IP…|trace IP|version",
         .description = "The ntpmon monitoring agent: probes NTP servers and publishes the results over MQTT.",
         .groups = groups,
         .footer = footer,
@@ -93,7 +107,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < argc && i < 1023; i++) saved_argv[i] = argv[i];
     int first = opts_parse(&prog, argc, argv);
     opts_common_apply(&prog, &o.common);
-    if (first >= argc) opts_usage_error(&prog, "missing command (monitor, setup, check or version)");
+    if (first >= argc) opts_usage_error(&prog, "missing command (monitor, setup, check, trace or version)");
     const char *cmd = argv[first];
     if (strcmp(cmd, "version") == 0) {
         printf("%s %s\n", AGENT_NAME, NTPMON_VERSION);
@@ -103,8 +117,12 @@ int main(int argc, char **argv)
         if (first + 1 >= argc) opts_usage_error(&prog, "check needs at least one IP address");
         return agent_check(&o, argc - first - 1, argv + first + 1);
     }
+    if (strcmp(cmd, "trace") == 0) {
+        if (first + 2 != argc) opts_usage_error(&prog, "trace needs exactly one IP address");
+        return agent_trace(&o, argv[first + 1]);
+    }
     if (first + 1 < argc) opts_usage_error(&prog, "unexpected argument '%s'", argv[first + 1]);
     if (strcmp(cmd, "setup") == 0) return agent_setup(&o);
     if (strcmp(cmd, "monitor") == 0) return agent_monitor(&o, saved_argv);
-    opts_usage_error(&prog, "unknown command '%s' (monitor, setup, check or version)", cmd);
+    opts_usage_error(&prog, "unknown command '%s' (monitor, setup, check, trace or version)", cmd);
 }

@@ -24,6 +24,7 @@ struct sched_server {
     int64_t last_probe_us; /* monotonic start of this process's last probe of it; 0 = none yet */
     bool busy;             /* a probe is in flight */
     bool held;             /* it came due while probing was paused; released by sched_release_held */
+    uint8_t trace_state;   /* the tracing service's memory of this server (answering or failing; agent/tracing.h) */
     void *probe;           /* the owner's in-flight probe handle */
     struct evloop_timer timer;
     struct sched *owner;

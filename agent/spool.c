@@ -108,6 +108,8 @@ static void normalize_id(const char *in, char out[27])
     out[ULID_LEN] = '\0';
 }
 
+static char kind_letter(uint8_t kind) { return kind == SPOOL_TRACE ? 'T' : 'R'; }
+
 /* ---- file I/O ---- */
 
 /* Appends one record; on failure the file is cut back so no partial record remains. */
@@ -166,7 +168,7 @@ static int compact(struct spool *sp)
         struct spool_entry *e = &sp->e[i];
         if (!e->live) continue;
         char prefix[64];
-        int plen = snprintf(prefix, sizeof prefix, "R %s %" PRId64 " ", e->id, e->server_id);
+        int plen = snprintf(prefix, sizeof prefix, "%c %s %" PRId64 " ", kind_letter(e->kind), e->id, e->server_id);
         size_t need = (size_t)plen + e->len + 1;
         if (used + need > cap) {
             if (file_write_all(fd, buf, used) < 0) rc = -1;
@@ -247,7 +249,7 @@ static bool parse_record(char *line, size_t len, char *kind, char id[27], int64_
     if (!ulid_is_valid(raw)) return false;
     normalize_id(raw, id);
     if (*kind == 'C' || *kind == 'D') return len == 2 + ULID_LEN;
-    if (*kind != 'R' || line[2 + ULID_LEN] != ' ') return false;
+    if ((*kind != 'R' && *kind != 'T') || line[2 + ULID_LEN] != ' ') return false;
     char *p = line + 3 + ULID_LEN, *end;
     errno = 0;
     long long sid = strtoll(p, &end, 10);
@@ -280,11 +282,12 @@ static int replay(struct spool *sp, FILE *f)
         } else if (kind == 'H') {
             sp->dropped = strtoll(line + 2, NULL, 10);
             if (sp->dropped < 0) sp->dropped = 0;
-        } else if (kind == 'R') {
+        } else if (kind == 'R' || kind == 'T') {
             if (find(sp, id) < 0) {
                 struct spool_entry *e = push_entry(sp);
                 memcpy(e->id, id, sizeof e->id);
                 e->live = true;
+                e->kind = kind == 'T' ? SPOOL_TRACE : SPOOL_RESULT;
                 e->server_id = sid;
                 e->offset = off + poff;
                 e->len = (uint32_t)(len - poff);
@@ -389,6 +392,12 @@ static void drop_oldest(struct spool *sp)
 
 int spool_add(struct spool *sp, const char *id, int64_t server_id, const char *payload, size_t len)
 {
+    return spool_add_kind(sp, SPOOL_RESULT, id, server_id, payload, len);
+}
+
+int spool_add_kind(struct spool *sp, enum spool_kind kind, const char *id, int64_t server_id, const char *payload,
+                   size_t len)
+{
     if (!ulid_is_valid(id) || server_id < 0 || len == 0 || memchr(payload, '\n', len) || len > UINT32_MAX / 2) {
         errno = EINVAL;
         return -1;
@@ -398,7 +407,7 @@ int spool_add(struct spool *sp, const char *id, int64_t server_id, const char *p
     if (find(sp, nid) >= 0) return 0; /* already spooled */
     while (sp->live >= sp->max) drop_oldest(sp);
     char prefix[64];
-    int plen = snprintf(prefix, sizeof prefix, "R %s %" PRId64 " ", nid, server_id);
+    int plen = snprintf(prefix, sizeof prefix, "%c %s %" PRId64 " ", kind_letter(kind), nid, server_id);
     size_t rec_len = (size_t)plen + len + 1;
     char *rec = xmalloc(rec_len);
     memcpy(rec, prefix, (size_t)plen);
@@ -411,6 +420,7 @@ int spool_add(struct spool *sp, const char *id, int64_t server_id, const char *p
     struct spool_entry *e = push_entry(sp);
     memcpy(e->id, nid, sizeof e->id);
     e->live = true;
+    e->kind = (uint8_t)kind;
     e->server_id = server_id;
     e->offset = start + (uint64_t)plen;
     e->len = (uint32_t)len;

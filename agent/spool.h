@@ -4,6 +4,7 @@
  *
  * On disk: one append-only text file, one record per line —
  *   R <ULID> <server_id> <result JSON>    a result
+ *   T <ULID> <server_id> <trace JSON>     a trace (agent/tracing.h); files without T records load as before
  *   C <ULID>                             confirmed (stored or rejected): no longer to be sent
  *   D <ULID>                             dropped because the spool was full (counted in spool_dropped)
  *   H <dropped>                          header of a compacted file: the dropped counter so far
@@ -21,9 +22,12 @@
 
 struct spool;
 
+enum spool_kind { SPOOL_RESULT = 0, SPOOL_TRACE = 1 };
+
 struct spool_entry {
     char id[27];
     bool live;
+    uint8_t kind; /* enum spool_kind: which topic it goes to */
     int64_t server_id;
     uint64_t offset; /* of the payload in the file */
     uint32_t len;    /* payload bytes */
@@ -47,6 +51,9 @@ void spool_close(struct spool *sp);
 /* Appends a result (payload: one line of JSON). Drops the oldest live entry first when full.
  * Returns 0, or -1 with errno when the record could not be written (the result is then not spooled). */
 int spool_add(struct spool *sp, const char *id, int64_t server_id, const char *payload, size_t len);
+/* The same for any kind of message (a trace is kept and confirmed exactly like a result). */
+int spool_add_kind(struct spool *sp, enum spool_kind kind, const char *id, int64_t server_id, const char *payload,
+                   size_t len);
 /* Marks a result confirmed; true when it was live. May compact the file. */
 bool spool_confirm(struct spool *sp, const char *id);
 /* True when a live entry has this id. */

@@ -79,7 +79,7 @@ int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_top
     if (!msg_env_is_valid(env)) return -1;
     bool needs_name = t->kind != MSG_TOPIC_SCORES && t->kind != MSG_TOPIC_SERVER_STATUS &&
                       t->kind != MSG_TOPIC_SELECTION;
-    bool needs_id = t->kind == MSG_TOPIC_RESULT || t->kind == MSG_TOPIC_SCORES ||
+    bool needs_id = t->kind == MSG_TOPIC_RESULT || t->kind == MSG_TOPIC_TRACE || t->kind == MSG_TOPIC_SCORES ||
                     t->kind == MSG_TOPIC_SERVER_STATUS || t->kind == MSG_TOPIC_SELECTION;
     if (needs_name && !msg_name_is_valid(t->monitor)) return -1;
     if (needs_id && (t->server_id < 1 || t->server_id > MSG_MAX_SERVER_ID)) return -1;
@@ -99,6 +99,9 @@ int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_top
     case MSG_TOPIC_SCORES: return fmt_topic(buf, len, ROOT "/%s/scores/%lld", env, id);
     case MSG_TOPIC_SERVER_STATUS: return fmt_topic(buf, len, ROOT "/%s/status/servers/%lld", env, id);
     case MSG_TOPIC_SELECTION: return fmt_topic(buf, len, ROOT "/%s/status/selection/%lld", env, id);
+    case MSG_TOPIC_REQUEST_TRACEROUTE:
+        return fmt_topic(buf, len, ROOT "/%s/monitors/%s/requests/traceroute", env, m);
+    case MSG_TOPIC_TRACE: return fmt_topic(buf, len, ROOT "/%s/traces/%lld/%s", env, id, m);
     case MSG_TOPIC_UNKNOWN: break;
     }
     return -1;
@@ -150,6 +153,8 @@ enum msg_topic_kind msg_topic_parse(const char *env, const char *topic, struct m
         else if (n == 5 && strcmp(lv[4], "token") == 0) kind = MSG_TOPIC_TOKEN;
         else if (n == 6 && strcmp(lv[4], "token") == 0 && strcmp(lv[5], "request") == 0) kind = MSG_TOPIC_TOKEN_REQUEST;
         else if (n == 6 && strcmp(lv[4], "requests") == 0 && strcmp(lv[5], "ntp") == 0) kind = MSG_TOPIC_REQUEST_NTP;
+        else if (n == 6 && strcmp(lv[4], "requests") == 0 && strcmp(lv[5], "traceroute") == 0)
+            kind = MSG_TOPIC_REQUEST_TRACEROUTE;
         if (kind != MSG_TOPIC_UNKNOWN) snprintf(out->monitor, sizeof out->monitor, "%s", lv[3]);
     } else if (strcmp(lv[2], "responses") == 0 && n == 5 && msg_name_is_valid(lv[3]) && msg_name_is_valid(lv[4])) {
         kind = MSG_TOPIC_RESPONSE;
@@ -158,6 +163,10 @@ enum msg_topic_kind msg_topic_parse(const char *env, const char *topic, struct m
     } else if (strcmp(lv[2], "results") == 0 && n == 5 && parse_server_id(lv[3], &out->server_id) &&
                msg_name_is_valid(lv[4])) {
         kind = MSG_TOPIC_RESULT;
+        snprintf(out->monitor, sizeof out->monitor, "%s", lv[4]);
+    } else if (strcmp(lv[2], "traces") == 0 && n == 5 && parse_server_id(lv[3], &out->server_id) &&
+               msg_name_is_valid(lv[4])) {
+        kind = MSG_TOPIC_TRACE;
         snprintf(out->monitor, sizeof out->monitor, "%s", lv[4]);
     } else if (strcmp(lv[2], "scores") == 0 && n == 4 && parse_server_id(lv[3], &out->server_id)) {
         kind = MSG_TOPIC_SCORES;
@@ -176,16 +185,19 @@ size_t msg_max_payload(const char *env, const char *topic)
     return msg_topic_parse(env, topic, &t) == MSG_TOPIC_ASSIGN ? MSG_MAX_ASSIGN_PAYLOAD : MSG_MAX_PAYLOAD;
 }
 
-int msg_filter_results(char *buf, size_t len, const char *env)
+/* E/<what>/# — or $share/<group>/E/<what>/# when group is given. */
+static int filter_all(char *buf, size_t len, const char *group, const char *env, const char *what)
 {
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/results/#", env);
+    if (!msg_env_is_valid(env) || (group && !msg_name_is_valid(group))) return -1;
+    if (group) return fmt_topic(buf, len, "$share/%s/" ROOT "/%s/%s/#", group, env, what);
+    return fmt_topic(buf, len, ROOT "/%s/%s/#", env, what);
 }
+
+int msg_filter_results(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "results"); }
 
 int msg_filter_results_shared(char *buf, size_t len, const char *group, const char *env)
 {
-    if (!msg_env_is_valid(env) || !msg_name_is_valid(group)) return -1;
-    return fmt_topic(buf, len, "$share/%s/" ROOT "/%s/results/#", group, env);
+    return group ? filter_all(buf, len, group, env, "results") : -1;
 }
 
 int msg_filter_monitor_all(char *buf, size_t len, const char *env, const char *name)
@@ -208,14 +220,16 @@ int msg_filter_token_requests(char *buf, size_t len, const char *env)
 
 int msg_filter_selection(char *buf, size_t len, const char *env)
 {
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/status/selection/#", env);
+    return filter_all(buf, len, NULL, env, "status/selection");
 }
 
-int msg_filter_scores(char *buf, size_t len, const char *env)
+int msg_filter_scores(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "scores"); }
+
+int msg_filter_traces(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "traces"); }
+
+int msg_filter_traces_shared(char *buf, size_t len, const char *group, const char *env)
 {
-    if (!msg_env_is_valid(env)) return -1;
-    return fmt_topic(buf, len, ROOT "/%s/scores/#", env);
+    return group ? filter_all(buf, len, group, env, "traces") : -1;
 }
 
 /* ---------- enums and numbers ---------- */
@@ -530,6 +544,62 @@ static char *finish(json_object *o)
 
 /* ---------- result ---------- */
 
+/* The fields results and traces share: v (=1), id (a ULID, upper-cased), monitor, server_id (optional), ip
+ * (canonical text). 0, or -1 with err set. */
+static int decode_head(json_object *o, int *v, char id[27], char monitor[MSG_NAME_MAX], bool *has_server_id,
+                       int64_t *server_id, char ip[MSG_IP_MAX], char err[MSG_ERR_LEN])
+{
+    int64_t i64;
+    int r;
+    struct netaddr addr;
+    if (get_int(o, "v", true, 1, 1, &i64, err) < 0) return -1;
+    *v = 1;
+    if (get_str(o, "id", true, id, 27, err) < 0) return -1;
+    if (!ulid_is_valid(id)) {
+        set_err(err, "field 'id' is not a ULID");
+        return -1;
+    }
+    for (char *p = id; *p; p++) *p = (char)toupper((unsigned char)*p);
+    if (get_str(o, "monitor", true, monitor, MSG_NAME_MAX, err) < 0) return -1;
+    if (!msg_name_is_valid(monitor)) {
+        set_err(err, "field 'monitor' is not a valid monitor name");
+        return -1;
+    }
+    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, server_id, err)) < 0) return -1;
+    *has_server_id = r == 1;
+    if (get_str(o, "ip", true, ip, MSG_IP_MAX, err) < 0) return -1;
+    if (netaddr_parse(ip, &addr) < 0) {
+        set_err(err, "field 'ip' is not an IP address");
+        return -1;
+    }
+    netaddr_format(&addr, ip);
+    return 0;
+}
+
+/* The shared validators' topic rule: E/<what>/<server_id>/<monitor> naming the payload's server and monitor. */
+static int topic_agrees(const char *env, const char *topic, enum msg_topic_kind kind, const char *what,
+                        bool has_server_id, int64_t server_id, const char *monitor, char err[MSG_ERR_LEN])
+{
+    struct msg_topic t;
+    if (msg_topic_parse(env, topic, &t) != kind) {
+        set_err(err, "topic is not ntpmon/%s/%s/<server_id>/<monitor>", env, what);
+        return -1;
+    }
+    if (!has_server_id) {
+        set_err(err, "field 'server_id' is missing");
+        return -1;
+    }
+    if (server_id != t.server_id) {
+        set_err(err, "server_id %lld does not match the topic's %lld", (long long)server_id, (long long)t.server_id);
+        return -1;
+    }
+    if (strcmp(monitor, t.monitor) != 0) {
+        set_err(err, "monitor '%s' does not match the topic's '%s'", monitor, t.monitor);
+        return -1;
+    }
+    return 0;
+}
+
 static int decode_sample_fields(json_object *o, bool top, int64_t *ts, bool *has_offset, double *offset,
                                 bool *has_rtt, double *rtt, int *stratum, int *leap, char *refid, char *error,
                                 char err[MSG_ERR_LEN])
@@ -560,31 +630,9 @@ int msg_result_decode(const char *payload, size_t len, struct msg_result *out, c
     json_object *o = parse_object(payload, len, err);
     if (!o) return -1;
     int rc = -1, r;
-    int64_t i64;
     char status[16];
-    struct netaddr addr;
-
-    if (get_int(o, "v", true, 1, 1, &i64, err) < 0) goto done;
-    out->v = 1;
-    if (get_str(o, "id", true, out->id, sizeof out->id, err) < 0) goto done;
-    if (!ulid_is_valid(out->id)) {
-        set_err(err, "field 'id' is not a ULID");
+    if (decode_head(o, &out->v, out->id, out->monitor, &out->has_server_id, &out->server_id, out->ip, err) < 0)
         goto done;
-    }
-    for (char *p = out->id; *p; p++) *p = (char)toupper((unsigned char)*p);
-    if (get_str(o, "monitor", true, out->monitor, sizeof out->monitor, err) < 0) goto done;
-    if (!msg_name_is_valid(out->monitor)) {
-        set_err(err, "field 'monitor' is not a valid monitor name");
-        goto done;
-    }
-    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, &out->server_id, err)) < 0) goto done;
-    out->has_server_id = r == 1;
-    if (get_str(o, "ip", true, out->ip, sizeof out->ip, err) < 0) goto done;
-    if (netaddr_parse(out->ip, &addr) < 0) {
-        set_err(err, "field 'ip' is not an IP address");
-        goto done;
-    }
-    netaddr_format(&addr, out->ip);
     if ((r = get_str(o, "status", false, status, sizeof status, err)) < 0) goto done;
     if (r == 1 && (out->status = msg_pair_status_parse(status)) == MSG_STATUS_NONE) {
         set_err(err, "field 'status' must be active, testing, candidate or paused");
@@ -622,26 +670,14 @@ int msg_result_validate(const char *env, const char *topic, const char *payload,
                         struct msg_result *out, char err[MSG_ERR_LEN])
 {
     struct msg_topic t;
-    if (msg_topic_parse(env, topic, &t) != MSG_TOPIC_RESULT) {
+    if (msg_topic_parse(env, topic, &t) != MSG_TOPIC_RESULT) { /* before decoding: a wrong topic is the reason */
         memset(out, 0, sizeof *out);
         set_err(err, "topic is not ntpmon/%s/results/<server_id>/<monitor>", env);
         return -1;
     }
     if (msg_result_decode(payload, len, out, err) < 0) return -1;
-    if (!out->has_server_id) {
-        set_err(err, "field 'server_id' is missing");
-        return -1;
-    }
-    if (out->server_id != t.server_id) {
-        set_err(err, "server_id %lld does not match the topic's %lld", (long long)out->server_id,
-                (long long)t.server_id);
-        return -1;
-    }
-    if (strcmp(out->monitor, t.monitor) != 0) {
-        set_err(err, "monitor '%s' does not match the topic's '%s'", out->monitor, t.monitor);
-        return -1;
-    }
-    return 0;
+    return topic_agrees(env, topic, MSG_TOPIC_RESULT, "results", out->has_server_id, out->server_id, out->monitor,
+                        err);
 }
 
 bool msg_error_is_no_response(const char *error)
@@ -725,7 +761,8 @@ void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[
     json_object_put(o);
 }
 
-bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])
+/* The last level of ntpmon/<env>/<what>/<anything>/<name> when it is a valid name. */
+static bool topic_publisher(const char *env, const char *topic, const char *what, char name[MSG_NAME_MAX])
 {
     name[0] = '\0';
     char copy[MSG_TOPIC_MAX];
@@ -733,11 +770,16 @@ bool msg_result_topic_publisher(const char *env, const char *topic, char name[MS
     strcpy(copy, topic);
     char *lv[8];
     int n = split_levels(copy, lv, 8);
-    if (n != 5 || strcmp(lv[0], ROOT) != 0 || strcmp(lv[1], env) != 0 || strcmp(lv[2], "results") != 0 ||
+    if (n != 5 || strcmp(lv[0], ROOT) != 0 || strcmp(lv[1], env) != 0 || strcmp(lv[2], what) != 0 ||
         !msg_name_is_valid(lv[4]))
         return false;
     snprintf(name, MSG_NAME_MAX, "%s", lv[4]);
     return true;
+}
+
+bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])
+{
+    return topic_publisher(env, topic, "results", name);
 }
 
 /* ---------- monitor status ---------- */
@@ -1185,4 +1227,242 @@ void msg_selection_free(struct msg_selection *s)
     free(s->changes);
     s->changes = NULL;
     s->n_changes = 0;
+}
+
+/* ---------- traces ---------- */
+
+static const char *const trigger_names[] = {"", "status-change", "request", "pool-change"};
+
+const char *msg_trace_trigger_str(enum msg_trace_trigger t) { return (unsigned)t < 4 ? trigger_names[t] : ""; }
+
+enum msg_trace_trigger msg_trace_trigger_parse(const char *s)
+{
+    if (!s) return MSG_TRIGGER_NONE;
+    for (int i = 1; i < 4; i++)
+        if (strcmp(s, trigger_names[i]) == 0) return (enum msg_trace_trigger)i;
+    return MSG_TRIGGER_NONE;
+}
+
+static json_object *trace_hops_array(const struct msg_trace *t)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; arr && i < t->n_hops && i < MSG_TRACE_MAX_HOPS; i++) {
+        const struct msg_trace_hop *h = &t->hops[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ttl", json_object_new_int(h->ttl));
+        json_object_object_add(o, "addr", h->has_addr ? json_object_new_string(h->addr) : NULL);
+        json_object *rtt = json_object_new_array();
+        for (size_t k = 0; k < h->n_rtt && k < MSG_TRACE_MAX_PROBES; k++) {
+            char text[48];
+            msg_format_number(h->rtt[k], text);
+            json_object_array_add(rtt, json_object_new_double_s(h->rtt[k], text));
+        }
+        json_object_object_add(o, "rtt", rtt);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+static char *trace_encode(const struct msg_trace *t, bool whole)
+{
+    json_object *o = json_object_new_object();
+    if (!o) return NULL;
+    if (whole) {
+        json_object_object_add(o, "v", json_object_new_int(1));
+        json_object_object_add(o, "id", json_object_new_string(t->id));
+        json_object_object_add(o, "monitor", json_object_new_string(t->monitor));
+        if (t->has_server_id) json_object_object_add(o, "server_id", json_object_new_int64(t->server_id));
+    }
+    json_object_object_add(o, "ip", json_object_new_string(t->ip));
+    if (whole) {
+        add_time(o, "ts", t->ts_us);
+        json_object_object_add(o, "trigger", json_object_new_string(msg_trace_trigger_str(t->trigger)));
+    }
+    json_object_object_add(o, "port", json_object_new_int(t->port));
+    json_object_object_add(o, "reached", json_object_new_boolean(t->reached));
+    json_object_object_add(o, "hops", trace_hops_array(t));
+    if (whole && t->agent[0]) json_object_object_add(o, "agent", json_object_new_string(t->agent));
+    return finish(o);
+}
+
+char *msg_trace_encode(const struct msg_trace *t) { return trace_encode(t, true); }
+char *msg_trace_path_encode(const struct msg_trace *t) { return trace_encode(t, false); }
+char *msg_trace_hops_encode(const struct msg_trace *t) { return finish(trace_hops_array(t)); }
+
+static int decode_hop(json_object *o, int prev_ttl, struct msg_trace_hop *h, char err[MSG_ERR_LEN])
+{
+    int64_t i64;
+    if (!json_object_is_type(o, json_type_object)) {
+        set_err(err, "must be an object");
+        return -1;
+    }
+    if (get_int(o, "ttl", true, 1, MSG_TRACE_MAX_HOPS, &i64, err) < 0) return -1;
+    if (i64 <= prev_ttl) {
+        set_err(err, "ttl %" PRId64 " does not follow ttl %d", i64, prev_ttl);
+        return -1;
+    }
+    h->ttl = (int)i64;
+    json_object *a = NULL;
+    if (!json_object_object_get_ex(o, "addr", &a)) {
+        set_err(err, "field 'addr' is missing (null for a silent hop)");
+        return -1;
+    }
+    int r = get_str(o, "addr", false, h->addr, sizeof h->addr, err);
+    if (r < 0) return -1;
+    h->has_addr = r == 1;
+    struct netaddr addr;
+    if (h->has_addr) {
+        if (netaddr_parse(h->addr, &addr) < 0) {
+            set_err(err, "field 'addr' is not an IP address");
+            return -1;
+        }
+        netaddr_format(&addr, h->addr);
+    }
+    int st;
+    json_object *rtt = get_array(o, "rtt", true, MSG_TRACE_MAX_PROBES, err, &st);
+    if (st < 0) return -1;
+    h->n_rtt = json_object_array_length(rtt);
+    if (!h->has_addr && h->n_rtt) {
+        set_err(err, "a silent hop (addr null) has no rtt");
+        return -1;
+    }
+    for (size_t k = 0; k < h->n_rtt; k++) {
+        json_object *v = json_object_array_get_idx(rtt, k);
+        if (!v || !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))) {
+            set_err(err, "rtt[%zu] must be a number", k);
+            return -1;
+        }
+        double x = json_object_get_double(v);
+        if (!isfinite(x) || x < 0 || x > MSG_TRACE_MAX_RTT) {
+            set_err(err, "rtt[%zu] is out of range (0..%g)", k, MSG_TRACE_MAX_RTT);
+            return -1;
+        }
+        h->rtt[k] = x;
+    }
+    return 0;
+}
+
+static int decode_hops(json_object *hops, struct msg_trace *out, char err[MSG_ERR_LEN])
+{
+    size_t n = json_object_array_length(hops);
+    int prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        char sub[MSG_ERR_LEN];
+        if (decode_hop(json_object_array_get_idx(hops, i), prev, &out->hops[i], sub) < 0) {
+            set_err(err, "hops[%zu]: %s", i, sub);
+            return -1;
+        }
+        prev = out->hops[i].ttl;
+        out->n_hops = i + 1;
+    }
+    return 0;
+}
+
+int msg_trace_hops_decode(const char *json, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN])
+{
+    out->n_hops = 0;
+    if (!json || len == 0 || len > MSG_MAX_PAYLOAD) {
+        set_err(err, "no hops");
+        return -1;
+    }
+    json_object *arr = json_tokener_parse(json);
+    if (!arr || !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) > MSG_TRACE_MAX_HOPS) {
+        set_err(err, "hops must be an array of at most %d hops", MSG_TRACE_MAX_HOPS);
+        json_object_put(arr);
+        return -1;
+    }
+    int rc = decode_hops(arr, out, err);
+    json_object_put(arr);
+    return rc;
+}
+
+int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    json_object *o = parse_object(payload, len, err);
+    if (!o) return -1;
+    int rc = -1, st;
+    int64_t i64;
+    char trigger[24];
+    if (decode_head(o, &out->v, out->id, out->monitor, &out->has_server_id, &out->server_id, out->ip, err) < 0)
+        goto done;
+    if (get_time(o, "ts", true, &out->ts_us, err) < 0) goto done;
+    if (get_str(o, "trigger", true, trigger, sizeof trigger, err) < 0) goto done;
+    if ((out->trigger = msg_trace_trigger_parse(trigger)) == MSG_TRIGGER_NONE) {
+        set_err(err, "field 'trigger' must be status-change, request or pool-change");
+        goto done;
+    }
+    if (get_int(o, "port", true, 1, 65535, &i64, err) < 0) goto done;
+    out->port = (int)i64;
+    if (get_bool(o, "reached", true, &out->reached, err) < 0) goto done;
+    json_object *hops = get_array(o, "hops", true, MSG_TRACE_MAX_HOPS, err, &st);
+    if (st < 0 || decode_hops(hops, out, err) < 0) goto done;
+    size_t n = out->n_hops;
+    if (out->reached && (n == 0 || !out->hops[n - 1].has_addr || strcmp(out->hops[n - 1].addr, out->ip) != 0)) {
+        set_err(err, "a trace that reached the server ends with the server's own hop");
+        goto done;
+    }
+    if (get_str(o, "agent", false, out->agent, sizeof out->agent, err) < 0) goto done;
+    rc = 0;
+done:
+    json_object_put(o);
+    return rc;
+}
+
+int msg_trace_validate(const char *env, const char *topic, const char *payload, size_t len, struct msg_trace *out,
+                       char err[MSG_ERR_LEN])
+{
+    struct msg_topic t;
+    if (msg_topic_parse(env, topic, &t) != MSG_TOPIC_TRACE) {
+        memset(out, 0, sizeof *out);
+        set_err(err, "topic is not ntpmon/%s/traces/<server_id>/<monitor>", env);
+        return -1;
+    }
+    if (msg_trace_decode(payload, len, out, err) < 0) return -1;
+    return topic_agrees(env, topic, MSG_TOPIC_TRACE, "traces", out->has_server_id, out->server_id, out->monitor, err);
+}
+
+bool msg_trace_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX])
+{
+    return topic_publisher(env, topic, "traces", name);
+}
+
+char *msg_traceroute_request_encode(const struct msg_traceroute_request *r)
+{
+    json_object *o = json_object_new_object();
+    if (!o) return NULL;
+    json_object_object_add(o, "ip", json_object_new_string(r->ip));
+    if (r->has_server_id) json_object_object_add(o, "server_id", json_object_new_int64(r->server_id));
+    if (r->trigger == MSG_TRIGGER_POOL_CHANGE)
+        json_object_object_add(o, "trigger", json_object_new_string(msg_trace_trigger_str(r->trigger)));
+    return finish(o);
+}
+
+int msg_traceroute_request_decode(const char *payload, size_t len, struct msg_traceroute_request *out,
+                                  char err[MSG_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    json_object *o = parse_object(payload, len, err);
+    if (!o) return -1;
+    int rc = -1, r;
+    char trigger[24] = "";
+    struct netaddr addr;
+    if (get_str(o, "ip", true, out->ip, sizeof out->ip, err) < 0) goto done;
+    if (netaddr_parse(out->ip, &addr) < 0) {
+        set_err(err, "field 'ip' is not an IP address");
+        goto done;
+    }
+    netaddr_format(&addr, out->ip);
+    if ((r = get_int(o, "server_id", false, 1, MSG_MAX_SERVER_ID, &out->server_id, err)) < 0) goto done;
+    out->has_server_id = r == 1;
+    if ((r = get_str(o, "trigger", false, trigger, sizeof trigger, err)) < 0) goto done;
+    out->trigger = r == 1 ? msg_trace_trigger_parse(trigger) : MSG_TRIGGER_REQUEST;
+    if (out->trigger != MSG_TRIGGER_REQUEST && out->trigger != MSG_TRIGGER_POOL_CHANGE) {
+        set_err(err, "field 'trigger' must be request or pool-change");
+        goto done;
+    }
+    rc = 0;
+done:
+    json_object_put(o);
+    return rc;
 }

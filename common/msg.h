@@ -50,6 +50,8 @@ enum msg_topic_kind {
     MSG_TOPIC_SCORES,         /* E/scores/<server_id> */
     MSG_TOPIC_SERVER_STATUS,  /* E/status/servers/<server_id> */
     MSG_TOPIC_SELECTION,      /* E/status/selection/<server_id> */
+    MSG_TOPIC_REQUEST_TRACEROUTE, /* E/monitors/<name>/requests/traceroute */
+    MSG_TOPIC_TRACE,          /* E/traces/<server_id>/<name> */
 };
 
 struct msg_topic {
@@ -81,6 +83,8 @@ int msg_filter_monitor_statuses(char *buf, size_t len, const char *env);        
 int msg_filter_token_requests(char *buf, size_t len, const char *env);           /* E/monitors/+/token/request */
 int msg_filter_selection(char *buf, size_t len, const char *env);                /* E/status/selection/# */
 int msg_filter_scores(char *buf, size_t len, const char *env);                   /* E/scores/# */
+int msg_filter_traces(char *buf, size_t len, const char *env);                   /* E/traces/# */
+int msg_filter_traces_shared(char *buf, size_t len, const char *group, const char *env); /* $share/G/E/traces/# */
 
 /* ---------- shared enums ---------- */
 
@@ -251,5 +255,79 @@ struct msg_selection {
 char *msg_selection_encode(const struct msg_selection *s);
 int msg_selection_decode(const char *payload, size_t len, struct msg_selection *out, char err[MSG_ERR_LEN]);
 void msg_selection_free(struct msg_selection *s);
+
+/* ---------- traces (a traceroute over UDP to the NTP port) and traceroute requests ----------
+ * Trace fields: v (=1), id (ULID), monitor, server_id (absent only in answers to requests for an address that is
+ * not a known server), ip, ts (when the first probe went out), trigger, port, reached, hops[] — each hop: ttl
+ * (1..64, increasing), addr (an IP address, or null for a silent hop), rtt[] (seconds, at most 8; empty when
+ * addr is null); optional agent. `ntpmon-agent trace` prints the path fields alone (ip, port, reached, hops). */
+
+#define MSG_TRACE_MAX_HOPS 64
+#define MSG_TRACE_MAX_PROBES 8
+#define MSG_TRACE_MAX_RTT 60.0
+
+enum msg_trace_trigger {
+    MSG_TRIGGER_NONE = 0,
+    MSG_TRIGGER_STATUS_CHANGE, /* "status-change": the agent's own results flipped between answering and failing */
+    MSG_TRIGGER_REQUEST,       /* "request": requests/traceroute (ntpmonctl trace, web) */
+    MSG_TRIGGER_POOL_CHANGE,   /* "pool-change": the scorer, when the server entered or left the pool */
+};
+/* "status-change", "request", "pool-change" ("" for NONE). */
+const char *msg_trace_trigger_str(enum msg_trace_trigger t);
+/* Parses the names above; MSG_TRIGGER_NONE for anything else. */
+enum msg_trace_trigger msg_trace_trigger_parse(const char *s);
+
+struct msg_trace_hop {
+    int ttl;
+    bool has_addr;
+    char addr[MSG_IP_MAX];
+    size_t n_rtt;
+    double rtt[MSG_TRACE_MAX_PROBES];
+};
+
+struct msg_trace {
+    int v;
+    char id[27];
+    char monitor[MSG_NAME_MAX];
+    bool has_server_id;
+    int64_t server_id;
+    char ip[MSG_IP_MAX];
+    int64_t ts_us;
+    enum msg_trace_trigger trigger;
+    int port;
+    bool reached;
+    size_t n_hops;
+    struct msg_trace_hop hops[MSG_TRACE_MAX_HOPS];
+    char agent[MSG_AGENT_MAX];
+};
+
+/* The whole trace message. */
+char *msg_trace_encode(const struct msg_trace *t);
+/* The path alone, as `ntpmon-agent trace` prints it: {"ip","port","reached","hops"}. */
+char *msg_trace_path_encode(const struct msg_trace *t);
+/* The hops array alone (what ingest stores in traceroutes.hops): the same bytes msg_trace_encode emits. */
+char *msg_trace_hops_encode(const struct msg_trace *t);
+/* Decodes a stored hops array (traceroutes.hops) into out->hops/n_hops with the message's checks. */
+int msg_trace_hops_decode(const char *json, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
+/* Decodes and checks a whole trace message (server_id optional). */
+int msg_trace_decode(const char *payload, size_t len, struct msg_trace *out, char err[MSG_ERR_LEN]);
+/* The validator ingest and watchers share: schema, a server_id present, and the topic's server id and monitor
+ * equal to the payload's (E/traces/<server_id>/<monitor>); 0 when valid. */
+int msg_trace_validate(const char *env, const char *topic, const char *payload, size_t len, struct msg_trace *out,
+                       char err[MSG_ERR_LEN]);
+/* The monitor that published on a traces topic (its last level when a valid name), as for results. */
+bool msg_trace_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX]);
+
+/* requests/traceroute: {"ip":"…","server_id":N,"trigger":"request"|"pool-change"} (server_id and trigger
+ * optional; trigger defaults to "request"). */
+struct msg_traceroute_request {
+    char ip[MSG_IP_MAX];
+    bool has_server_id;
+    int64_t server_id;
+    enum msg_trace_trigger trigger; /* REQUEST or POOL_CHANGE */
+};
+char *msg_traceroute_request_encode(const struct msg_traceroute_request *r);
+int msg_traceroute_request_decode(const char *payload, size_t len, struct msg_traceroute_request *out,
+                                  char err[MSG_ERR_LEN]);
 
 #endif

@@ -25,18 +25,19 @@ struct role_def {
 
 static const struct role_def roles[TOKEN_ROLE_COUNT] = {
     [TOKEN_ROLE_MONITOR] = {"monitor", NULL, 6 * 3600,
-                            {"results/+/@", "monitors/@/status", "responses/@/+", "monitors/@/token/request"},
+                            {"results/+/@", "traces/+/@", "monitors/@/status", "responses/@/+", "monitors/@/token/request"},
                             {"monitors/@/#"}},
-    [TOKEN_ROLE_INGEST] = {"ingest", "ingest", 30 * 86400, {"monitors/+/stored"}, {"results/#"}},
-    [TOKEN_ROLE_SCORER] = {"scorer", "scorer", 30 * 86400, {"scores/#", "status/servers/#"},
-                           {"results/#", "status/selection/#"}},
+    [TOKEN_ROLE_INGEST] = {"ingest", "ingest", 30 * 86400, {"monitors/+/stored"}, {"results/#", "traces/#"}},
+    [TOKEN_ROLE_SCORER] = {"scorer", "scorer", 30 * 86400,
+                           {"scores/#", "status/servers/#", "monitors/+/requests/traceroute"},
+                           {"results/#", "status/selection/#", "responses/#"}},
     [TOKEN_ROLE_SELECTOR] = {"selector", "selector", 30 * 86400, {"monitors/+/assign", "status/selection/#"},
                              {"results/#", "monitors/+/status"}},
     [TOKEN_ROLE_TOKENS] = {"tokens", "tokens", 30 * 86400, {"monitors/+/token"}, {"monitors/+/token/request"}},
     [TOKEN_ROLE_WEB] = {"web", "web", 86400, {"monitors/+/requests/#"},
                         {"responses/#", "results/#", "scores/#", "status/#", "monitors/+/status"}},
     [TOKEN_ROLE_WATCHER] = {"watcher", "watch", 30 * 86400, {NULL},
-                            {"results/#", "scores/#", "status/#", "monitors/+/status"}},
+                            {"results/#", "traces/#", "scores/#", "status/#", "monitors/+/status"}},
     [TOKEN_ROLE_ADMIN] = {"admin", "admin", 300, {"#"}, {"#"}},
 };
 

@@ -14,6 +14,7 @@
 #include "jwtpeek.h"
 #include "log.h"
 #include "mqtt.h"
+#include "mqttreq.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "timeutil.h"
@@ -45,12 +46,13 @@ struct asked {
 
 struct check {
     struct ctl_ctx *ctx;
+    struct ctl_mqtt m;
     struct evloop *loop;
     struct mqtt_session *mqtt;
     const char *env;
     char ip[NETADDR_STRLEN];
     int family;
-    char request_id[40];
+    const char *request_id;
     struct asked *mons;
     size_t n_mons, next;
     int healthy, answered;
@@ -167,18 +169,10 @@ static void ask_next(struct evloop *loop, void *arg)
         return;
     }
     struct asked *a = &c->mons[c->next++];
-    struct msg_topic rq = {.kind = MSG_TOPIC_REQUEST_NTP}, rs = {.kind = MSG_TOPIC_RESPONSE};
-    snprintf(rq.monitor, sizeof rq.monitor, "%s", a->name);
-    snprintf(rs.monitor, sizeof rs.monitor, "%s", a->name);
-    snprintf(rs.request_id, sizeof rs.request_id, "%s", c->request_id);
-    char rq_topic[MSG_TOPIC_MAX], rs_topic[MSG_TOPIC_MAX];
     struct msg_ntp_request body = {.samples = (int)opt_samples};
     snprintf(body.ip, sizeof body.ip, "%s", c->ip);
     char *payload = msg_ntp_request_encode(&body);
-    if (msg_topic_build(rq_topic, sizeof rq_topic, c->env, &rq) == 0 &&
-        msg_topic_build(rs_topic, sizeof rs_topic, c->env, &rs) == 0 && payload &&
-        mqtt_publish_request(c->mqtt, rq_topic, payload, strlen(payload), rs_topic, c->request_id,
-                             (uint16_t)strlen(c->request_id), NULL) == MOSQ_ERR_SUCCESS)
+    if (ctl_mqtt_ask(c->ctx, &c->m, MSG_TOPIC_REQUEST_NTP, a->name, payload))
         a->asked = true;
     else
         print_answer(a->name, NULL, "could not send the request");
@@ -231,40 +225,20 @@ int cmd_check(struct ctl_ctx *ctx, int argc, char **argv)
     if (argc != 1) return ctl_fail("usage: check IP [--all] [--timeout S] [--table]");
     struct netaddr addr;
     if (netaddr_parse(argv[0], &addr) < 0) return ctl_fail("invalid IP address '%s'", argv[0]);
-    char err[256];
-    char *token = opts_mqtt_token(&ctx->mqtto, err, sizeof err);
-    if (!token) return ctl_fail("%s", err);
-    struct jwt_claims_peek claims;
-    if (jwt_peek(token, &claims, err, sizeof err) < 0) {
-        free(token);
-        return ctl_fail("bad broker token: %s", err);
-    }
     static struct check c;
     c.ctx = ctx;
     c.env = ctx->common.env;
     netaddr_format(&addr, c.ip);
     c.family = netaddr_version(&addr);
     c.discovering = true;
-    uint8_t rnd[8];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memset(rnd, 7, sizeof rnd);
-    snprintf(c.request_id, sizeof c.request_id, "check-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    c.loop = evloop_new();
-    char client_id[200];
-    snprintf(client_id, sizeof client_id, "%s-%s", claims.sub, c.request_id);
-    struct mqtt_config cfg = {.url = ctx->mqtto.url, .client_id = client_id, .username = claims.sub,
-                              .password = token, .ca_file = ctx->mqtto.ca_file, .clean_start = true,
-                              .backoff_min_us = 200000, .backoff_max_us = 1000000};
     struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message};
-    c.mqtt = mqtt_session_new(c.loop, &cfg, &h, &c, err, sizeof err);
-    free(token);
-    if (!c.mqtt) return ctl_fail("%s", err);
+    int rc = ctl_mqtt_open(ctx, "check", &h, &c, &c.m);
+    if (rc) return rc;
+    c.loop = c.m.loop;
+    c.mqtt = c.m.mqtt;
+    c.request_id = c.m.request_id;
     char filter[MSG_TOPIC_MAX];
     msg_filter_monitor_statuses(filter, sizeof filter, c.env);
-    mqtt_session_subscribe(c.mqtt, filter, 1);
-    char prefix[64];
-    msg_prefix(prefix, sizeof prefix, c.env);
-    snprintf(filter, sizeof filter, "%s/responses/+/%s", prefix, c.request_id);
     mqtt_session_subscribe(c.mqtt, filter, 1);
     evloop_timer_init(&c.discover_timer, on_discovered, &c);
     evloop_timer_init(&c.ask_timer, ask_next, &c);
@@ -273,8 +247,7 @@ int cmd_check(struct ctl_ctx *ctx, int argc, char **argv)
     if (opt_table) printf("%-20s %-8s %s\n", "monitor", "answer", "details");
     mqtt_session_start(c.mqtt);
     evloop_run(c.loop);
-    mqtt_session_free(c.mqtt);
-    evloop_free(c.loop);
+    ctl_mqtt_close(&c.m);
     free(c.mons);
     return c.healthy > 0 ? 0 : 1;
 }

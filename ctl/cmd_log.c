@@ -46,19 +46,6 @@ static int parse_since(const char *s, int64_t *us)
     return -1;
 }
 
-struct find_ctx {
-    int64_t id;
-    bool found;
-};
-
-static int take_id(void *arg, const struct db_row *row)
-{
-    struct find_ctx *c = arg;
-    c->id = db_row_int(row, 0);
-    c->found = true;
-    return 1;
-}
-
 static int print_row(void *arg, const struct db_row *row)
 {
     (void)arg;
@@ -92,16 +79,9 @@ int cmd_log(struct ctl_ctx *ctx, int argc, char **argv)
     if (rc) return rc;
 
     /* which rows: overall only, every monitor, or one monitor */
-    struct find_ctx monitor = {0, false};
+    int64_t monitor_id = 0;
     bool all = opt_monitor && strcmp(opt_monitor, "*") == 0;
-    if (opt_monitor && !all) {
-        char *end;
-        long long mid = strtoll(opt_monitor, &end, 10);
-        struct db_param mp[] = {DB_STR(opt_monitor), DB_INT(*end || end == opt_monitor ? 0 : mid)};
-        if (db_query(db, "SELECT id FROM monitors WHERE name = ? OR id = ?", mp, 2, take_id, &monitor) < 0)
-            return ctl_db_fail(ctx, "looking up the monitor");
-        if (!monitor.found) return ctl_fail("no monitor '%s'", opt_monitor);
-    }
+    if (opt_monitor && !all && (rc = ctl_find_monitor(ctx, opt_monitor, &monitor_id)) != 0) return rc;
     char since[32];
     time_format_sql_us(since_us, since);
     static const char head[] =
@@ -116,9 +96,9 @@ int cmd_log(struct ctl_ctx *ctx, int argc, char **argv)
     p[n++] = DB_STR(since);
     if (all) {
         snprintf(sql, sizeof sql, "%s%s", head, tail);
-    } else if (monitor.found) {
+    } else if (monitor_id) {
         snprintf(sql, sizeof sql, "%s AND l.monitor_id = ?%s", head, tail);
-        p[n++] = DB_INT(monitor.id);
+        p[n++] = DB_INT(monitor_id);
     } else {
         snprintf(sql, sizeof sql, "%s AND l.monitor_id IS NULL%s", head, tail);
     }

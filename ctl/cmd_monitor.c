@@ -1,6 +1,7 @@
 /* cmd_monitor.c — `ntpmonctl monitor add|list|set-status`: monitors, their registered addresses (the selector's
  * network rules use them) and global status. Adding one creates its candidate pairs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
@@ -133,5 +134,16 @@ int cmd_monitor_set_status(struct ctl_ctx *ctx, int argc, char **argv)
         return ctl_db_fail(ctx, "updating the monitor");
     if (affected == 0) return ctl_fail("no monitor named '%s'", argv[0]);
     printf("monitor %s: %s\n", argv[0], argv[1]);
+    return 0;
+}
+
+int ctl_find_monitor(struct ctl_ctx *ctx, const char *arg, int64_t *id)
+{
+    char *end;
+    long long mid = strtoll(arg, &end, 10);
+    struct db_param p[] = {DB_STR(arg), DB_INT(*end || end == arg ? 0 : mid)};
+    int r = db_query_int(ctl_db(ctx), "SELECT id FROM monitors WHERE name = ? OR id = ?", p, 2, id);
+    if (r < 0) return ctl_db_fail(ctx, "looking up the monitor");
+    if (r == 0) return ctl_fail("no monitor '%s'", arg);
     return 0;
 }

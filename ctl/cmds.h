@@ -21,6 +21,9 @@ int cmd_monitor_set_status(struct ctl_ctx *ctx, int argc, char **argv);
  * why (not an address or id, no such server, database error). */
 int ctl_find_server(struct ctl_ctx *ctx, const char *arg, int64_t *id);
 
+/* Resolves a monitor given by name or id; 0, or the command's exit status after printing why. */
+int ctl_find_monitor(struct ctl_ctx *ctx, const char *arg, int64_t *id);
+
 const struct opt_spec *cmd_server_specs(void);
 int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv);
@@ -41,6 +44,10 @@ int cmd_key_gen(struct ctl_ctx *ctx, int argc, char **argv);
 
 const struct opt_spec *cmd_check_specs(void);
 int cmd_check(struct ctl_ctx *ctx, int argc, char **argv);
+
+const struct opt_spec *cmd_trace_specs(void);
+int cmd_trace(struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_trace_show(struct ctl_ctx *ctx, int argc, char **argv);
 
 /* Pairs (server_scores rows) and reviews shared by monitor and server commands (pairs.c). */
 struct db;

@@ -1,5 +1,5 @@
-/* main.c — ntpmonctl: the admin tool (schema, accounts, monitors, servers, settings; tokens, logs and ad-hoc
- * checks join as their parts land). `ntpmonctl [options] GROUP COMMAND [options] ARGS`. */
+/* main.c — ntpmonctl: the admin tool (schema, accounts, monitors, servers, settings; tokens, logs, ad-hoc
+ * checks and traces). `ntpmonctl [options] GROUP COMMAND [options] ARGS`. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,10 @@ static const struct ctl_command commands[] = {
      cmd_key_specs, cmd_key_gen},
     {"check", NULL, "IP [--all] [--timeout S] [--table]",
      "ad-hoc check: ask online monitors to probe IP now (MQTT, web role token)", cmd_check_specs, cmd_check},
+    {"trace", "show", "IP|ID|TRACE-ULID [--monitor NAME] [--limit N] [--json]",
+     "print stored traces of a server like traceroute (newest first)", cmd_trace_specs, cmd_trace_show},
+    {"trace", NULL, "IP [--monitor NAME…] [--json] [--timeout S]",
+     "ask monitors to trace the path to IP now (MQTT, web role token)", cmd_trace_specs, cmd_trace},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -343,12 +343,14 @@ static int intake_start(struct service *svc, void *arg)
     const struct ingest_config *cfg = sv->cfg;
     sv->loop = service_loop(svc);
     sv->mqtt = service_mqtt(svc);
-    char filter[MSG_TOPIC_MAX];
-    if (msg_filter_results_shared(filter, sizeof filter, cfg->group, cfg->env) < 0) {
+    char filter[MSG_TOPIC_MAX], traces[MSG_TOPIC_MAX];
+    if (msg_filter_results_shared(filter, sizeof filter, cfg->group, cfg->env) < 0 ||
+        msg_filter_traces_shared(traces, sizeof traces, cfg->group, cfg->env) < 0) {
         service_fail(svc, 2, "invalid shared subscription group '%s'", cfg->group);
         return -1;
     }
     mqtt_session_subscribe(sv->mqtt, filter, 1);
+    mqtt_session_subscribe(sv->mqtt, traces, 1);
     sv->confirm = confirm_new(cfg->env, cfg->max_pending_confirms);
     evloop_fd_set(sv->loop, writer_fd(sv->writer), EVLOOP_READ, on_writer, sv);
     metrics_init(&sv->m);
@@ -356,8 +358,8 @@ static int intake_start(struct service *svc, void *arg)
     evloop_timer_init(&sv->gauge_timer, on_gauge_timer, sv);
     evloop_timer_start(sv->loop, &sv->gauge_timer, 1000000);
     sv->interval_start_us = sv->start_us = time_mono_us();
-    LOG_ALWAYS(INFO, "ingest %s: subscribing to %s as %s; batches of %zu, flush after %.3fs, holding at most %zu",
-               NTPMON_VERSION, filter, cfg->mqtt.client_id, cfg->batch_size, cfg->flush_interval_us / 1e6,
+    LOG_ALWAYS(INFO, "ingest %s: subscribing to %s and %s as %s; batches of %zu, flush after %.3fs, holding at most %zu",
+               NTPMON_VERSION, filter, traces, cfg->mqtt.client_id, cfg->batch_size, cfg->flush_interval_us / 1e6,
                cfg->max_held);
     return 0;
 }

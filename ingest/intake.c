@@ -1,4 +1,5 @@
-/* intake.c — one MQTT message to one entry: the shared validator of common/msg, the samples as JSON text, and
+/* intake.c — one MQTT message to one entry: the shared validators of common/msg (results and traces), the samples
+ * or hops as JSON text, and
  * for refused messages the bounded copy, the reason and the best-effort id/monitor that results_rejected keeps. */
 #include "intake.h"
 
@@ -18,6 +19,37 @@ static char *copy_bytes(const void *p, size_t n)
     return out;
 }
 
+/* A message on a traces topic (e->publisher is already the topic's monitor). */
+static void intake_trace(const char *env, const char *topic, const void *payload, size_t len, struct entry *e)
+{
+    struct msg_trace *t = xmalloc(sizeof *t);
+    char err[MSG_ERR_LEN];
+    if (msg_trace_validate(env, topic, payload, len, t, err) < 0) {
+        e->kind = ENTRY_REJECT;
+        snprintf(e->reason, sizeof e->reason, "%s", err);
+        msg_result_peek(payload, len, e->id, e->monitor); /* the same id and monitor fields */
+        free(t);
+        return;
+    }
+    e->kind = ENTRY_TRACE;
+    memcpy(e->id, t->id, sizeof e->id);
+    memcpy(e->monitor, t->monitor, sizeof e->monitor);
+    e->server_id = t->server_id;
+    e->ts_us = t->ts_us;
+    memcpy(e->ip, t->ip, sizeof e->ip);
+    memcpy(e->agent, t->agent, sizeof e->agent);
+    e->trigger = t->trigger;
+    e->port = t->port;
+    e->reached = t->reached;
+    e->v = t->v;
+    e->hops_json = msg_trace_hops_encode(t);
+    free(t);
+    if (!e->hops_json) { /* json-c out of memory: as fatal as xmalloc's */
+        LOG(ERROR, "out of memory encoding hops");
+        exit(70);
+    }
+}
+
 void intake_message(const char *env, const char *topic, const void *payload, size_t len, int64_t now_us,
                     struct entry *e)
 {
@@ -33,8 +65,12 @@ void intake_message(const char *env, const char *topic, const void *payload, siz
     e->payload_len = len > INTAKE_PAYLOAD_KEEP ? INTAKE_PAYLOAD_KEEP : len;
     e->payload = copy_bytes(payload, e->payload_len);
 
-    struct msg_result r;
     char err[MSG_ERR_LEN];
+    if (msg_trace_topic_publisher(env, topic ? topic : "", e->publisher)) {
+        intake_trace(env, topic, payload, len, e);
+        return;
+    }
+    struct msg_result r;
     if (msg_result_validate(env, topic ? topic : "", payload, len, &r, err) < 0) {
         e->kind = ENTRY_REJECT;
         snprintf(e->reason, sizeof e->reason, "%s", err);
@@ -79,6 +115,7 @@ void entry_reject(struct entry *e, const char *fmt, ...)
 void entry_clear(struct entry *e)
 {
     free(e->samples_json);
+    free(e->hops_json);
     free(e->topic);
     free(e->payload);
     memset(e, 0, sizeof *e);

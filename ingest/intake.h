@@ -15,7 +15,7 @@
 #define INTAKE_TOPIC_KEEP 255     /* results_rejected.topic is VARCHAR(255) */
 #define INTAKE_REASON_MAX 255     /* results_rejected.reason is VARCHAR(255) */
 
-enum entry_kind { ENTRY_RESULT, ENTRY_REJECT };
+enum entry_kind { ENTRY_RESULT, ENTRY_REJECT, ENTRY_TRACE };
 enum entry_outcome { OUTCOME_PENDING = 0, OUTCOME_STORED, OUTCOME_REJECTED };
 
 struct entry {
@@ -35,6 +35,11 @@ struct entry {
     char error[MSG_ERROR_MAX];
     char agent[MSG_AGENT_MAX];
     char *samples_json;
+    /* the trace's own fields (kind TRACE; server_id, ts_us, ip and agent above are shared) */
+    enum msg_trace_trigger trigger;
+    int port;
+    bool reached;
+    char *hops_json;
     /* the message as received, for results_rejected (also kept for results the writer may still refuse) */
     char *topic;
     char *payload;       /* at most INTAKE_PAYLOAD_KEEP bytes */
@@ -47,11 +52,12 @@ struct entry {
     enum entry_outcome outcome;
 };
 
-/* Fills e (zeroed first) from one message on a results topic: a RESULT when the shared validator accepts it,
- * otherwise a REJECT with the validator's reason and whatever id/monitor can be read. */
+/* Fills e (zeroed first) from one message on a results or traces topic: a RESULT or a TRACE when the shared
+ * validator of that kind accepts it, otherwise a REJECT with the validator's reason and whatever id/monitor can be
+ * read. */
 void intake_message(const char *env, const char *topic, const void *payload, size_t len, int64_t now_us,
                     struct entry *e);
-/* Turns a RESULT into a REJECT (the writer's database checks) with a reason. */
+/* Turns a RESULT or TRACE into a REJECT (the writer's database checks) with a reason. */
 void entry_reject(struct entry *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Frees what e owns and zeroes it. */
 void entry_clear(struct entry *e);

@@ -1,5 +1,5 @@
 /* store.c — builds the multi-row INSERT text once per chunk size and binds every column of `results`
- * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text). */
+ * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text); traces into `traceroutes`. */
 #include "store.h"
 
 #include <mysql.h>
@@ -119,6 +119,23 @@ int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *
     free(p);
     free(ts);
     return rc;
+}
+
+int store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct store_warning *warn)
+{
+    static const char sql[] = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, "
+                              "reached, hops, agent) VALUES (?,?,?,?,?,?,?,?,?,?)";
+    if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1;
+    char ts[32];
+    time_format_sql_us(e->ts_us, ts);
+    struct db_param p[] = {
+        DB_STRN(e->id, 26), DB_INT(e->monitor_id), DB_INT(e->server_id), DB_STR(ts), DB_STR(e->ip), DB_INT(e->port),
+        DB_STR(msg_trace_trigger_str(e->trigger)), DB_INT(e->reached ? 1 : 0), DB_STR(e->hops_json), DB_STR(e->agent),
+    };
+    uint64_t affected = 0;
+    if (db_execp(db, sql, p, sizeof p / sizeof p[0], &affected, NULL) < 0) return -1;
+    *inserted += affected;
+    return check_warnings(db, 1, affected, warn);
 }
 
 int store_rejected(struct db *db, const struct entry *e)

@@ -1,4 +1,5 @@
 /* store.h — the SQL that writes entries: results as prepared multi-row INSERT IGNORE statements (chunks of 256,
+ * traces one row at a time (they are rare),
  * 128, … 1 rows, so at most nine statements are ever prepared and each stays in the statement cache), refused
  * messages into results_rejected (a re-sent refused id is recorded once), and monitors.last_submit. No
  * transaction handling here: the writer owns that. */
@@ -25,6 +26,9 @@ struct store_warning {
  * and ingest would confirm a result that is not stored): *warn tells which, and the caller must not commit
  * blindly. */
 int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn);
+/* Inserts one TRACE entry (monitor_id set) with INSERT IGNORE; *inserted += 1 when it is new. Same return values as
+ * store_results (1: skipped or altered for another reason than a duplicate id, see *warn). */
+int store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct store_warning *warn);
 /* Records one REJECT entry in results_rejected (nothing when its id was already recorded from that topic);
  * 0 or -1. */
 int store_rejected(struct db *db, const struct entry *e);

@@ -84,6 +84,18 @@ static int write_rejected(struct db *db, struct tx_ctx *c)
     return 0;
 }
 
+/* Traces are rare (a few an hour per agent): one statement each. */
+static int write_traces(struct db *db, struct tx_ctx *c)
+{
+    for (size_t i = 0; i < c->b->n; i++) {
+        struct entry *e = &c->b->entries[i];
+        if (e->kind != ENTRY_TRACE) continue;
+        int rc = store_trace(db, e, &c->inserted, &c->warn);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
 static int tx_all(struct db *db, void *arg)
 {
     struct tx_ctx *c = arg;
@@ -92,7 +104,27 @@ static int tx_all(struct db *db, void *arg)
         int rc = store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
         if (rc != 0) return rc; /* 1: a row was skipped or altered; db_tx rolls back and hands it to us */
     }
+    int rc = write_traces(db, c);
+    if (rc != 0) return rc;
     return write_rejected(db, c);
+}
+
+/* One trace in the row-by-row pass: stored, or turned into a refusal when the database refuses that row. */
+static int trace_one(struct db *db, struct tx_ctx *c, struct entry *e)
+{
+    uint64_t before = c->inserted;
+    struct store_warning w;
+    int rc = store_trace(db, e, &c->inserted, &w);
+    if (rc == 0) return 0;
+    if (rc > 0 && c->inserted > before) {
+        LOG(WARN, "trace %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
+        return 0;
+    }
+    if (rc < 0 && !is_row_error(db_errno(db))) return -1;
+    const char *why = rc > 0 ? w.message : db_error(db);
+    LOG(WARN, "the database refused trace %s from %s: %s; recording it in results_rejected", e->id, e->monitor, why);
+    entry_reject(e, "database refused the trace: %s", why);
+    return 0;
 }
 
 static int tx_one_by_one(struct db *db, void *arg)
@@ -116,6 +148,8 @@ static int tx_one_by_one(struct db *db, void *arg)
             e->monitor, why);
         entry_reject(e, "database refused the result: %s", why);
     }
+    for (size_t i = 0; i < c->b->n; i++)
+        if (c->b->entries[i].kind == ENTRY_TRACE && trace_one(db, c, &c->b->entries[i]) < 0) return -1;
     return write_rejected(db, c);
 }
 
@@ -154,7 +188,7 @@ static int check_references(struct writer *w, struct batch *b)
     lookup_begin_batch(w->lookup);
     for (size_t i = 0; i < b->n; i++) {
         struct entry *e = &b->entries[i];
-        if (e->kind != ENTRY_RESULT) continue;
+        if (e->kind != ENTRY_RESULT && e->kind != ENTRY_TRACE) continue;
         enum lookup_answer ans;
         if (lookup_monitor(w->lookup, w->db, e->monitor, &ans, &e->monitor_id) < 0) return -1;
         if (ans == LOOKUP_UNKNOWN) {
@@ -192,7 +226,7 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
     qsort(c.rows, c.n_rows, sizeof *c.rows, cmp_id);
     int rc = db_tx(w->db, tx_all, &c, 3);
     if (rc > 0 || (rc < 0 && is_row_error(db_errno(w->db)))) {
-        LOG(WARN, "the database refused a batch of %zu (%s); writing it row by row", c.n_rows,
+        LOG(WARN, "the database refused a batch of %zu (%s); writing it row by row", b->n,
             rc > 0 ? c.warn.message : db_error(w->db));
         rc = db_tx(w->db, tx_one_by_one, &c, 3);
     }
@@ -212,6 +246,9 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
             rep->lag_n++;
             rep->lag_sum_us += lag;
             if (lag > rep->lag_max_us) rep->lag_max_us = lag;
+        } else if (e->kind == ENTRY_TRACE) {
+            e->outcome = OUTCOME_STORED;
+            rep->results++;
         } else {
             e->outcome = OUTCOME_REJECTED;
         }

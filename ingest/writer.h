@@ -24,7 +24,7 @@ struct writer_config {
 
 struct writer_report {
     bool committed;
-    uint64_t results;    /* results confirmed as stored (new rows + replays) */
+    uint64_t results;    /* results and traces confirmed as stored (new rows + replays) */
     uint64_t inserted;   /* new rows */
     uint64_t rejected;   /* refusals recorded */
     uint64_t lag_n;      /* results with a lag sample */

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "service.h"
 #include "timeutil.h"
+#include "traces.h"
 #include "xalloc.h"
 
 #define RESCAN_PAGE 20000
@@ -388,6 +389,9 @@ static void collect_publications(struct scorer *sc, struct batch *b)
                 st.reason);
             t.kind = MSG_TOPIC_SERVER_STATUS;
             add_publication(sc, &t, msg_server_status_encode(&st));
+            /* after the commit, so a trace request never runs ahead of the change it is about */
+            if (sc->o->pool_change_traces && sc->mq && mqtt_session_connected(sc->mq))
+                sc_request_traces(sc->db, sc->mq, sc->o->env, r->server_id);
         }
     }
     for (size_t i = 0; i < b->n; i++)

@@ -35,6 +35,7 @@ struct daemon_opts {
     int64_t shutdown_timeout_us; /* SIGTERM: scoring what is queued may take this long */
     struct opts_metrics metrics;  /* the frame's (common/service.h): --metrics-listen, its limits, --health-interval */
     int64_t db_check_interval_us; /* --database-check-interval */
+    bool pool_change_traces;    /* ask a server's active and testing monitors to trace it when it crosses the line */
     struct eng_params params;
 };
 

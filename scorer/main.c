@@ -24,7 +24,7 @@ static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
     rescan_settle, idle_evict, history, max_lag, start_retry, shutdown_timeout;
 static const char *shard_text;
-static bool shard_topics, no_republish, csv, messages;
+static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
 
 static const struct opt_spec scoring_specs[] = {
     {"lookback-active", 0, NULL, OPT_DURATION, &lookback_active, "1200", 1, 86400, "DUR",
@@ -76,6 +76,8 @@ static const struct opt_spec daemon_specs[] = {
      "loading monitors and servers at start is retried this often while the database is away"},
     {"shutdown-timeout", 0, NULL, OPT_DURATION, &shutdown_timeout, "30s", 0, 3600, "DUR",
      "on SIGTERM, how long scoring what is queued may take"},
+    {"no-pool-change-traces", 0, NULL, OPT_FLAG, &no_pool_change_traces, NULL, 0, 0, NULL,
+     "do not ask a server's active and testing monitors to trace it when it enters or leaves the pool"},
     {0},
 };
 
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
         .shutdown_timeout_us = shutdown_timeout,
         .metrics = metricso,
         .db_check_interval_us = dbo.check_interval_us,
+        .pool_change_traces = !no_pool_change_traces,
     };
     if (!parse_shard(shard_text, &o.shard))
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);

@@ -4,7 +4,8 @@
 set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
 libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat
-mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3"
+mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3
+nftables iputils-ping"
 
 missing=""
 for p in $PACKAGES; do

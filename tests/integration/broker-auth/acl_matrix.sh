@@ -25,25 +25,28 @@ check_role() {
 
 check_role monitor m1 m1 \
     "pub:$E/results/1234/m1 pub:$E/monitors/m1/status pub:$E/responses/m1/req-1 pub:$E/monitors/m1/token/request
-     sub:$E/monitors/m1/# sub:$E/monitors/m1/assign sub:$E/monitors/m1/token sub:$E/monitors/m1/stored
+     pub:$E/traces/1234/m1 sub:$E/monitors/m1/requests/traceroute sub:$E/monitors/m1/# sub:$E/monitors/m1/assign sub:$E/monitors/m1/token sub:$E/monitors/m1/stored
      sub:$E/monitors/m1/requests/ntp sub:\$share/g/$E/monitors/m1/assign sub:$E/monitors/m1/+" \
     "pub:$E/results/1234/m2 pub:$E/monitors/m2/status pub:$E/monitors/m1/assign pub:$E/monitors/m1/stored
      pub:$E/monitors/m1/token pub:$E/monitors/m2/token/request pub:$E/responses/m2/req-1 pub:$E/scores/1
      pub:$E/status/servers/1 pub:$E/monitors/m1/requests/ntp pub:ntpmon/prod/results/1/m1 pub:other/topic
+     pub:$E/traces/1234/m2 pub:$E/monitors/m1/requests/traceroute sub:$E/traces/#
      sub:$E/monitors/m2/assign sub:$E/monitors/+/assign sub:$E/monitors/# sub:$E/# sub:# sub:+/+/monitors/m1/#
      sub:\$SYS/# sub:\$SYS/broker/uptime sub:$E/results/# sub:$E/results/+/m1 sub:\$share/g/$E/results/#
      sub:ntpmon/prod/monitors/m1/# sub:$E/+/m1/assign"
 
 check_role ingest a ingest-a \
     "pub:$E/monitors/m1/stored sub:$E/results/# sub:$E/results/+/m1 sub:$E/results/1234/m1
-     sub:\$share/ingest/$E/results/#" \
-    "pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/scores/1 pub:$E/monitors/m1/status
+     sub:\$share/ingest/$E/results/# sub:$E/traces/# sub:\$share/ingest/$E/traces/#" \
+    "pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/scores/1 pub:$E/monitors/m1/status pub:$E/traces/1/m1
      sub:$E/# sub:$E/monitors/+/status sub:$E/monitors/m1/# sub:# sub:\$share/ingest/#"
 
 check_role scorer a scorer-a \
-    "pub:$E/scores/1 pub:$E/status/servers/1 sub:$E/results/# sub:$E/status/selection/#" \
+    "pub:$E/scores/1 pub:$E/status/servers/1 sub:$E/results/# sub:$E/status/selection/#
+     pub:$E/monitors/m1/requests/traceroute sub:$E/responses/# sub:$E/responses/m1/x" \
     "pub:$E/status/selection/1 pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/monitors/m1/stored
-     sub:$E/scores/# sub:$E/monitors/+/status sub:$E/status/# sub:$E/#"
+     sub:$E/scores/# sub:$E/monitors/+/status sub:$E/status/# sub:$E/# pub:$E/monitors/m1/requests/ntp
+     pub:$E/traces/1/m1 sub:$E/traces/#"
 
 check_role selector a selector-a \
     "pub:$E/monitors/m1/assign pub:$E/status/selection/1 sub:$E/results/# sub:$E/monitors/+/status
@@ -63,8 +66,9 @@ check_role web a web-a \
      sub:$E/monitors/+/assign sub:$E/monitors/m1/token sub:$E/# sub:$E/monitors/+/requests/#"
 
 check_role watcher w1 watch-w1 \
-    "sub:$E/results/# sub:$E/scores/# sub:$E/status/# sub:$E/monitors/+/status sub:$E/results/+/m1" \
-    "pub:$E/results/1/m1 pub:$E/scores/1 pub:$E/monitors/m1/status pub:$E/monitors/m1/requests/ntp
+    "sub:$E/results/# sub:$E/scores/# sub:$E/status/# sub:$E/monitors/+/status sub:$E/results/+/m1
+     sub:$E/traces/# sub:$E/traces/1234/+" \
+    "pub:$E/traces/1/m1 pub:$E/results/1/m1 pub:$E/scores/1 pub:$E/monitors/m1/status pub:$E/monitors/m1/requests/ntp
      sub:$E/monitors/m1/assign sub:$E/responses/# sub:$E/# sub:#"
 
 check_role admin "" admin \

@@ -226,6 +226,47 @@ TEST(many_entries)
     spool_close(again);
 }
 
+/* Traces live in the same spool with their own record letter; a spool.log written before traces existed (R, C, D,
+ * H records only) loads unchanged; compaction and reopen keep each entry's kind. */
+TEST(traces_beside_results_and_old_files_load)
+{
+    fresh();
+    char r1[27] = "01JDQ3V5Z8N6W2K4M7P9R1T3X5", r2[27] = "01JDQ3V5Z8N6W2K4M7P9R1T3X6", old[1024];
+    int n = snprintf(old, sizeof old, "H 4\nR %s 12 {\"v\":1,\"n\":1}\nR %s 13 {\"v\":1,\"n\":2}\nC %s\n", r1, r2, r1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK_INT(write(fd, old, (size_t)n), n);
+    close(fd);
+    struct spool *sp = open_spool(100);
+    struct spool_stats st;
+    spool_get_stats(sp, &st);
+    CHECK_INT(st.malformed, 0);
+    CHECK_INT(spool_live(sp), 1);
+    CHECK_INT(spool_dropped(sp), 4);
+    const struct spool_entry *e = spool_next_due(sp);
+    CHECK(e && strcmp(e->id, r2) == 0 && e->kind == SPOOL_RESULT);
+    char t[27];
+    ulid_new(t);
+    const char *tj = "{\"v\":1,\"trace\":true}";
+    CHECK_INT(spool_add_kind(sp, SPOOL_TRACE, t, 12, tj, strlen(tj)), 0);
+    spool_close(sp);
+    sp = open_spool(100); /* replay + compaction */
+    CHECK_INT(spool_live(sp), 2);
+    e = spool_next_due(sp);
+    CHECK(e && e->kind == SPOOL_RESULT);
+    spool_mark_sent(sp, e, 1);
+    e = spool_next_due(sp);
+    CHECK(e && strcmp(e->id, t) == 0 && e->kind == SPOOL_TRACE && e->server_id == 12);
+    char *p = spool_payload(sp, e);
+    CHECK_STR(p, tj);
+    free(p);
+    CHECK(spool_confirm(sp, t));
+    spool_close(sp);
+    sp = open_spool(100);
+    CHECK(!spool_contains(sp, t));
+    CHECK_INT(spool_live(sp), 1);
+    spool_close(sp);
+}
+
 int main(void)
 {
     log_set_level(LOG_LEVEL_ERROR);
@@ -238,6 +279,7 @@ int main(void)
     RUN(compaction_keeps_live_payloads);
     RUN(rejects_bad_records);
     RUN(many_entries);
+    RUN(traces_beside_results_and_old_files_load);
     unlink(path);
     rmdir(dir);
     return unit_done();

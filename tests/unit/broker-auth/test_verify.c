@@ -44,8 +44,10 @@ TEST(valid_token_and_acl)
         CHECK_STR(s->sub, "m1");
         CHECK_INT(s->exp, NOW + 3600);
         CHECK_INT(s->n_subs, 1);
-        CHECK_INT(s->n_publ, 4);
+        CHECK_INT(s->n_publ, 5);
         CHECK(auth_session_allows(s, &pol, AUTH_WRITE, "ntpmon/test/results/7/m1", NOW));
+        CHECK(auth_session_allows(s, &pol, AUTH_WRITE, "ntpmon/test/traces/7/m1", NOW));
+        CHECK(!auth_session_allows(s, &pol, AUTH_WRITE, "ntpmon/test/traces/7/m2", NOW));
         CHECK(!auth_session_allows(s, &pol, AUTH_WRITE, "ntpmon/test/results/7/m2", NOW));
         CHECK(auth_session_allows(s, &pol, AUTH_SUBSCRIBE, "ntpmon/test/monitors/m1/assign", NOW));
         CHECK(auth_session_allows(s, &pol, AUTH_SUBSCRIBE, "$share/g/ntpmon/test/monitors/m1/#", NOW));

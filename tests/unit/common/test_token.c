@@ -43,11 +43,12 @@ TEST(acl_lists)
 {
     struct token_acl a;
     CHECK_INT(token_role_acl(TOKEN_ROLE_MONITOR, "test", "m1", &a), 0);
-    CHECK_INT(a.n_publ, 4);
+    CHECK_INT(a.n_publ, 5);
     CHECK_STR(a.publ[0], "ntpmon/test/results/+/m1");
-    CHECK_STR(a.publ[1], "ntpmon/test/monitors/m1/status");
-    CHECK_STR(a.publ[2], "ntpmon/test/responses/m1/+");
-    CHECK_STR(a.publ[3], "ntpmon/test/monitors/m1/token/request");
+    CHECK_STR(a.publ[1], "ntpmon/test/traces/+/m1");
+    CHECK_STR(a.publ[2], "ntpmon/test/monitors/m1/status");
+    CHECK_STR(a.publ[3], "ntpmon/test/responses/m1/+");
+    CHECK_STR(a.publ[4], "ntpmon/test/monitors/m1/token/request");
     CHECK_INT(a.n_subs, 1);
     CHECK_STR(a.subs[0], "ntpmon/test/monitors/m1/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WEB, "prod", "web-x", &a), 0);
@@ -55,6 +56,12 @@ TEST(acl_lists)
     CHECK_STR(a.publ[0], "ntpmon/prod/monitors/+/requests/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WATCHER, "prod", "watch-x", &a), 0);
     CHECK_INT(a.n_publ, 0);
+    CHECK_STR(a.subs[1], "ntpmon/prod/traces/#");
+    CHECK_INT(token_role_acl(TOKEN_ROLE_INGEST, "prod", "ingest-x", &a), 0);
+    CHECK_STR(a.subs[1], "ntpmon/prod/traces/#");
+    CHECK_INT(token_role_acl(TOKEN_ROLE_SCORER, "prod", "scorer-x", &a), 0);
+    CHECK_STR(a.publ[2], "ntpmon/prod/monitors/+/requests/traceroute");
+    CHECK_STR(a.subs[2], "ntpmon/prod/responses/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_ADMIN, "devel", "admin", &a), 0);
     CHECK_STR(a.publ[0], "ntpmon/devel/#");
     CHECK_STR(a.subs[0], "ntpmon/devel/#");

@@ -213,6 +213,36 @@ TEST(samples_encoder_matches_the_message_encoder)
     }
 }
 
+TEST(traces_are_entries_of_their_own)
+{
+    static const char trace[] =
+        "{\"v\":1,\"id\":\"01jd0000000000000000000009\",\"monitor\":\"nl-ams1\",\"server_id\":42,\"ip\":\"192.0.2.1\","
+        "\"ts\":\"2026-11-23T19:00:00.123456Z\",\"trigger\":\"pool-change\",\"port\":123,\"reached\":false,"
+        "\"hops\":[{\"ttl\":1,\"addr\":\"198.51.100.1\",\"rtt\":[0.001]},{\"ttl\":2,\"addr\":null,\"rtt\":[]}]}";
+    struct entry e;
+    intake_message("test", "ntpmon/test/traces/42/nl-ams1", trace, strlen(trace), 1234, &e);
+    CHECK_INT(e.kind, ENTRY_TRACE);
+    CHECK_STR(e.id, "01JD0000000000000000000009");
+    CHECK_STR(e.publisher, "nl-ams1");
+    CHECK_INT(e.server_id, 42);
+    CHECK_INT(e.trigger, MSG_TRIGGER_POOL_CHANGE);
+    CHECK_INT(e.port, 123);
+    CHECK(!e.reached);
+    CHECK_STR(e.hops_json, "[{\"ttl\":1,\"addr\":\"198.51.100.1\",\"rtt\":[0.001]},{\"ttl\":2,\"addr\":null,\"rtt\":[]}]");
+    entry_clear(&e);
+    /* on another server's topic: refused, and the publisher (the topic's monitor) is still told */
+    intake_message("test", "ntpmon/test/traces/43/nl-ams1", trace, strlen(trace), 1234, &e);
+    CHECK_INT(e.kind, ENTRY_REJECT);
+    CHECK(strstr(e.reason, "does not match the topic") != NULL);
+    CHECK_STR(e.id, "01JD0000000000000000000009");
+    CHECK_STR(e.publisher, "nl-ams1");
+    entry_clear(&e);
+    /* a trace on a results topic is judged as a result */
+    intake_message("test", "ntpmon/test/results/42/nl-ams1", trace, strlen(trace), 1234, &e);
+    CHECK_INT(e.kind, ENTRY_REJECT);
+    entry_clear(&e);
+}
+
 int main(void)
 {
     RUN(samples_encoder_matches_the_message_encoder);
@@ -223,5 +253,6 @@ int main(void)
     RUN(numbers_out_of_range_are_refused);
     RUN(long_topic_is_cut_at_a_character_boundary);
     RUN(entry_reject_turns_a_result_into_a_refusal);
+    RUN(traces_are_entries_of_their_own);
     return unit_done();
 }
