@@ -82,37 +82,31 @@ static bool broker_down(const struct service *svc)
     return svc->mq && svc->mq_started && !mqtt_session_connected(svc->mq);
 }
 
-static void evaluate(struct service *svc)
+/* Every failing condition's reason into reasons ("" when healthy); *own_from: where the daemon's own begin. */
+static void health_reasons(struct service *svc, char *reasons, size_t len, size_t *own_from)
 {
-    char reasons[REASONS_LEN] = "", tmp[DB_ERR_LEN + 64];
-    if (!svc->ready) append(reasons, sizeof reasons, "; ", "starting");
+    char tmp[DB_ERR_LEN + 64];
+    reasons[0] = '\0';
+    if (!svc->ready) append(reasons, len, "; ", "starting");
     if (broker_down(svc)) {
         snprintf(tmp, sizeof tmp, "broker not connected: %s", svc->mq_why[0] ? svc->mq_why : "connecting");
-        append(reasons, sizeof reasons, "; ", tmp);
+        append(reasons, len, "; ", tmp);
     }
     if (svc->db && !svc->db_taken && !svc->db_ok) {
         snprintf(tmp, sizeof tmp, "database unreachable: %s", svc->db_why[0] ? svc->db_why : "not connected");
-        append(reasons, sizeof reasons, "; ", tmp);
+        append(reasons, len, "; ", tmp);
     }
-    size_t own_from = strlen(reasons);
+    *own_from = strlen(reasons);
     for (size_t i = 0; i < svc->n_health; i++) {
         const char *r = svc->health[i].fn(svc->health[i].arg);
-        if (r && *r) append(reasons, sizeof reasons, "; ", r);
+        if (r && *r) append(reasons, len, "; ", r);
     }
-    bool healthy = reasons[0] == '\0';
-    metrics_set_health(healthy, reasons);
-    /* changes are logged once the daemon has been healthy (the first broker connect is no news) */
-    if (svc->ready && healthy && !svc->seen_healthy) {
-        svc->seen_healthy = svc->healthy_logged = true;
-        LOG(INFO, "healthy");
-    } else if (svc->seen_healthy && healthy != svc->healthy_logged) {
-        if (healthy) LOG_ALWAYS(INFO, "healthy again");
-        else LOG_ALWAYS(WARN, "unhealthy: %s", reasons);
-        svc->healthy_logged = healthy;
-    }
+}
 
-    /* STATUS=: the state, the broker, the database, the daemon's words, its own failing conditions */
-    char status[sizeof svc->last_status] = "";
+/* STATUS=: the state, the broker, the database, the daemon's words, its own failing conditions; sent on change. */
+static void send_status(struct service *svc, bool healthy, const char *own_reasons)
+{
+    char status[sizeof svc->last_status] = "", tmp[sizeof svc->mq_why + 64];
     append(status, sizeof status, "; ", !svc->ready ? "starting" : svc->stopping ? "stopping" : healthy ? "serving" : "unhealthy");
     if (svc->mq) {
         if (!svc->mq_started) snprintf(tmp, sizeof tmp, "broker not connected yet");
@@ -126,13 +120,32 @@ static void evaluate(struct service *svc)
         svc->def->status(svc, svc->def->arg, words, sizeof words);
         if (words[0]) append(status, sizeof status, "; ", words);
     }
-    if (reasons[own_from]) append(status, sizeof status, "; ", reasons + own_from + (own_from ? 2 : 0));
-    if (strcmp(status, svc->last_status) != 0) {
-        snprintf(svc->last_status, sizeof svc->last_status, "%s", status);
-        char msg[sizeof status + 16];
-        snprintf(msg, sizeof msg, "STATUS=%s", status);
-        if (sdnotify(msg) < 0) LOG(WARN, "cannot notify the service manager: %s", strerror(errno));
+    if (*own_reasons) append(status, sizeof status, "; ", own_reasons);
+    if (strcmp(status, svc->last_status) == 0) return;
+    snprintf(svc->last_status, sizeof svc->last_status, "%s", status);
+    char msg[sizeof status + 16];
+    snprintf(msg, sizeof msg, "STATUS=%s", status);
+    if (sdnotify(msg) < 0) LOG(WARN, "cannot notify the service manager: %s", strerror(errno));
+}
+
+/* /healthz, the log line of a change, STATUS=. */
+static void evaluate(struct service *svc)
+{
+    char reasons[REASONS_LEN];
+    size_t own_from;
+    health_reasons(svc, reasons, sizeof reasons, &own_from);
+    bool healthy = reasons[0] == '\0';
+    metrics_set_health(healthy, reasons);
+    /* changes are logged once the daemon has been healthy (the first broker connect is no news) */
+    if (svc->ready && healthy && !svc->seen_healthy) {
+        svc->seen_healthy = svc->healthy_logged = true;
+        LOG(INFO, "healthy");
+    } else if (svc->seen_healthy && healthy != svc->healthy_logged) {
+        if (healthy) LOG_ALWAYS(INFO, "healthy again");
+        else LOG_ALWAYS(WARN, "unhealthy: %s", reasons);
+        svc->healthy_logged = healthy;
     }
+    send_status(svc, healthy, reasons + own_from + (own_from && reasons[own_from] ? 2 : 0));
 }
 
 void service_health_update(struct service *svc) { evaluate(svc); }
