@@ -1,4 +1,5 @@
-/* service.h — the daemon frame every ntpmon daemon runs in (agent, ingest, scorer, selector, tokend, web).
+/* service.h — the daemon frame every ntpmon daemon runs in (agent, ingest, scorer, selector, tokend; ntpmon-web
+ * adopts it the same way).
  *
  * A daemon is one ordered list of steps, {name, start, stop}, as chrony's X_Initialise()/X_Finalise(): the frame
  * starts them in order and stops the started ones in reverse — after a clean shutdown, after a fatal error at run
@@ -14,8 +15,9 @@
  *                          (the daemon's handlers are no longer called then: the steps after it are stopped)
  *
  * and around the list the frame always does: first, SIGTERM, SIGINT and SIGHUP are blocked (before any thread
- * starts) and arrive through the loop's signalfd, SIGPIPE is ignored; last, the health, summary and watchdog timers
- * start and, unless the daemon defers it (defer_ready, then service_ready()), READY=1 is sent.
+ * starts) and arrive through the loop's signalfd (SIGHUP calls def->reload), SIGPIPE is ignored; last, the health,
+ * summary and watchdog timers start and, unless the daemon defers it (defer_ready, then service_ready()), READY=1 is
+ * sent. A daemon whose database lives on its own thread takes the handle (service_take_db) and reports its health.
  *
  * Shutdown: SIGTERM or SIGINT sends STOPPING=1 and calls the daemon's drain callback, which finishes what is in
  * flight and calls service_drained() (no callback: the loop stops at once); after shutdown_timeout the loop stops
@@ -30,7 +32,8 @@
  *
  * systemd (sdnotify.h, no libsystemd): READY=1 when serving, STOPPING=1 on shutdown, STATUS= with the state, the
  * broker, the database and the daemon's own words (its status callback: queue depth …) whenever it changes, and
- * WATCHDOG=1 from the loop every $WATCHDOG_USEC/2 (when $WATCHDOG_PID is unset or ours): a stuck loop misses it.
+ * WATCHDOG=1 from the loop every $WATCHDOG_USEC/2 (when $WATCHDOG_PID is unset or ours): a stuck loop misses it
+ * (long synchronous work calls service_keepalive between its pieces).
  *
  * Adopting it (ntpmon-tokend is the smallest example):
  *
