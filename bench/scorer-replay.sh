@@ -10,15 +10,9 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 bench/scorer-gen.py "$N_SERVERS" "$N_MONITORS" "$N_ROUNDS" - 3 >"$tmp/full.jsonl"
 /usr/bin/python3 bench/scorer-gen.py "$N_SERVERS" "$N_MONITORS" "$N_ROUNDS" - 0 >"$tmp/bare.jsonl"
 n=$(wc -l <"$tmp/full.jsonl")
-cpu() { # user+sys seconds of a command reading stdin, the best of three runs (the machine is shared)
-    local best=""
-    for _ in 1 2 3; do
-        /usr/bin/time -f "%U %S" -o "$tmp/t" "$@" <"$f" >/dev/null 2>/dev/null
-        best=$(awk -v b="$best" '{t = $1 + $2; if (b == "" || t < b) b = t; printf "%.3f", b}' "$tmp/t")
-    done
-    echo "$best"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+. bench/lib.bash
+cpu() { bench_cpu "$f" "$@"; }
+rate() { bench_rate "$@"; }
 echo "## scorer: replay throughput (one core)"
 echo
 echo "$n results ($N_SERVERS servers × $N_MONITORS monitors × $N_ROUNDS rounds); load average at start: $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (shared machine)."

@@ -16,6 +16,7 @@
 #include "netaddr.h"
 #include "timeutil.h"
 #include "ulid.h"
+#include "zone.h"
 
 #define ROOT "ntpmon"
 /* Timestamps outside [2000, 2200) are refused: no real probe can carry them. */
@@ -78,7 +79,7 @@ int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_top
 {
     if (!msg_env_is_valid(env)) return -1;
     bool needs_name = t->kind != MSG_TOPIC_SCORES && t->kind != MSG_TOPIC_SERVER_STATUS &&
-                      t->kind != MSG_TOPIC_SELECTION;
+                      t->kind != MSG_TOPIC_SELECTION && t->kind != MSG_TOPIC_ZONE_STATUS;
     bool needs_id = t->kind == MSG_TOPIC_RESULT || t->kind == MSG_TOPIC_TRACE || t->kind == MSG_TOPIC_SCORES ||
                     t->kind == MSG_TOPIC_SERVER_STATUS || t->kind == MSG_TOPIC_SELECTION;
     if (needs_name && !msg_name_is_valid(t->monitor)) return -1;
@@ -102,6 +103,9 @@ int msg_topic_build(char *buf, size_t len, const char *env, const struct msg_top
     case MSG_TOPIC_REQUEST_TRACEROUTE:
         return fmt_topic(buf, len, ROOT "/%s/monitors/%s/requests/traceroute", env, m);
     case MSG_TOPIC_TRACE: return fmt_topic(buf, len, ROOT "/%s/traces/%lld/%s", env, id, m);
+    case MSG_TOPIC_ZONE_STATUS:
+        if (!zone_is_valid(t->zone)) return -1;
+        return fmt_topic(buf, len, ROOT "/%s/status/zones/%s", env, t->zone);
     case MSG_TOPIC_UNKNOWN: break;
     }
     return -1;
@@ -170,6 +174,9 @@ enum msg_topic_kind msg_topic_parse(const char *env, const char *topic, struct m
         snprintf(out->monitor, sizeof out->monitor, "%s", lv[4]);
     } else if (strcmp(lv[2], "scores") == 0 && n == 4 && parse_server_id(lv[3], &out->server_id)) {
         kind = MSG_TOPIC_SCORES;
+    } else if (strcmp(lv[2], "status") == 0 && n == 5 && strcmp(lv[3], "zones") == 0 && zone_is_valid(lv[4])) {
+        kind = MSG_TOPIC_ZONE_STATUS;
+        snprintf(out->zone, sizeof out->zone, "%s", lv[4]);
     } else if (strcmp(lv[2], "status") == 0 && n == 5 && parse_server_id(lv[4], &out->server_id)) {
         if (strcmp(lv[3], "servers") == 0) kind = MSG_TOPIC_SERVER_STATUS;
         else if (strcmp(lv[3], "selection") == 0) kind = MSG_TOPIC_SELECTION;
@@ -1130,6 +1137,7 @@ char *msg_server_status_encode(const struct msg_server_status *s)
     if (!o) return NULL;
     json_object_object_add(o, "server_id", json_object_new_int64(s->server_id));
     json_object_object_add(o, "in_pool", json_object_new_boolean(s->in_pool));
+    if (s->held) json_object_object_add(o, "held", json_object_new_boolean(1));
     add_num(o, "score", s->score);
     add_time(o, "ts", s->ts_us);
     json_object_object_add(o, "reason", json_object_new_string(s->reason));
@@ -1145,9 +1153,65 @@ int msg_server_status_decode(const char *payload, size_t len, struct msg_server_
     int rc = -1;
     if (get_int(o, "server_id", true, 1, MSG_MAX_SERVER_ID, &out->server_id, err) < 0) goto done;
     if (get_bool(o, "in_pool", true, &out->in_pool, err) < 0) goto done;
+    if (get_bool(o, "held", false, &out->held, err) < 0) goto done;
     if (get_num(o, "score", true, -1e6, 1e6, &out->score, err) < 0) goto done;
     if (get_time(o, "ts", true, &out->ts_us, err) < 0) goto done;
     if (get_str(o, "reason", false, out->reason, sizeof out->reason, err) < 0) goto done;
+    rc = 0;
+done:
+    json_object_put(o);
+    return rc;
+}
+
+char *msg_zone_alert_encode(const struct msg_zone_alert *a)
+{
+    json_object *o = json_object_new_object();
+    if (!o) return NULL;
+    json_object_object_add(o, "zone", json_object_new_string(a->zone));
+    json_object_object_add(o, "held", json_object_new_int(a->held));
+    json_object_object_add(o, "in_pool", json_object_new_int(a->in_pool));
+    json_object_object_add(o, "leaving", json_object_new_int(a->leaving));
+    add_num(o, "fraction", a->fraction);
+    json_object *arr = json_object_new_array_ext((int)a->n_monitors);
+    for (size_t i = 0; i < a->n_monitors && i < MSG_ZONE_MONITORS_MAX; i++)
+        json_object_array_add(arr, json_object_new_string(a->monitors[i]));
+    json_object_object_add(o, "monitors_answering", arr);
+    add_time(o, "ts", a->ts_us);
+    return finish(o);
+}
+
+int msg_zone_alert_decode(const char *payload, size_t len, struct msg_zone_alert *out, char err[MSG_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    json_object *o = parse_object(payload, len, err);
+    if (!o) return -1;
+    int rc = -1, st;
+    int64_t held, in_pool, leaving;
+    if (get_str(o, "zone", true, out->zone, sizeof out->zone, err) < 0) goto done;
+    if (!zone_is_valid(out->zone)) {
+        set_err(err, "field 'zone' is not a known zone");
+        goto done;
+    }
+    if (get_int(o, "held", true, 0, INT32_MAX, &held, err) < 0) goto done;
+    if (get_int(o, "in_pool", true, 0, INT32_MAX, &in_pool, err) < 0) goto done;
+    if (get_int(o, "leaving", true, 0, INT32_MAX, &leaving, err) < 0) goto done;
+    if (get_num(o, "fraction", true, 0, 1, &out->fraction, err) < 0) goto done;
+    if (get_time(o, "ts", true, &out->ts_us, err) < 0) goto done;
+    out->held = (int)held;
+    out->in_pool = (int)in_pool;
+    out->leaving = (int)leaving;
+    json_object *arr = get_array(o, "monitors_answering", true, MSG_ZONE_MONITORS_MAX, err, &st);
+    if (st < 0) goto done;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *m = json_object_array_get_idx(arr, i);
+        const char *name = json_object_is_type(m, json_type_string) ? json_object_get_string(m) : NULL;
+        if (!name || !msg_name_is_valid(name)) {
+            set_err(err, "monitors_answering[%zu] must be a monitor name", i);
+            goto done;
+        }
+        snprintf(out->monitors[i], sizeof out->monitors[i], "%s", name);
+        out->n_monitors = i + 1;
+    }
     rc = 0;
 done:
     json_object_put(o);

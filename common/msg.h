@@ -34,6 +34,8 @@
 #define MSG_MAX_RTT 3600.0
 #define MSG_MAX_SERVER_ID 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
 #define MSG_REQUEST_MAX_SAMPLES 4
+#define MSG_ZONE_MAX 16             /* = ZONE_MAX (common/zone.h) */
+#define MSG_ZONE_MONITORS_MAX 64    /* monitors named in a zone alert */
 
 /* ---------- names and topics ---------- */
 
@@ -52,6 +54,7 @@ enum msg_topic_kind {
     MSG_TOPIC_SELECTION,      /* E/status/selection/<server_id> */
     MSG_TOPIC_REQUEST_TRACEROUTE, /* E/monitors/<name>/requests/traceroute */
     MSG_TOPIC_TRACE,          /* E/traces/<server_id>/<name> */
+    MSG_TOPIC_ZONE_STATUS,    /* E/status/zones/<zone> */
 };
 
 struct msg_topic {
@@ -59,6 +62,7 @@ struct msg_topic {
     char monitor[MSG_NAME_MAX];    /* kinds with <name> */
     int64_t server_id;             /* kinds with <server_id> */
     char request_id[MSG_NAME_MAX]; /* MSG_TOPIC_RESPONSE */
+    char zone[MSG_ZONE_MAX];       /* MSG_TOPIC_ZONE_STATUS: an accepted zone (common/zone.h) */
 };
 
 /* True for a valid monitor name (also usable as an MQTT topic level and a client id). */
@@ -236,10 +240,26 @@ struct msg_server_status {
     double score;
     int64_t ts_us;
     char reason[MSG_ERROR_MAX];
+    bool held; /* held in the pool by the mass-outage guard ("held":true; absent when false); last, so positional
+                * initializers written before it still work */
 };
 char *msg_server_status_encode(const struct msg_server_status *s);
 int msg_server_status_decode(const char *payload, size_t len, struct msg_server_status *out,
                              char err[MSG_ERR_LEN]);
+
+/* The mass-outage guard's retained alert on E/status/zones/<zone> while it holds servers of the zone (an empty
+ * retained message clears it): how many servers are held, in the pool and leaving (left within the window or
+ * held), the share of the zone hit, and the monitors that still get answers from the held servers. */
+struct msg_zone_alert {
+    char zone[MSG_ZONE_MAX];
+    int held, in_pool, leaving;
+    double fraction;
+    size_t n_monitors;
+    char monitors[MSG_ZONE_MONITORS_MAX][MSG_NAME_MAX];
+    int64_t ts_us;
+};
+char *msg_zone_alert_encode(const struct msg_zone_alert *a);
+int msg_zone_alert_decode(const char *payload, size_t len, struct msg_zone_alert *out, char err[MSG_ERR_LEN]);
 
 struct msg_selection_change {
     char monitor[MSG_NAME_MAX];

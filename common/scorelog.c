@@ -96,10 +96,16 @@ int scorelog_csv_format(char *buf, size_t len, const struct scorelog_row *r)
     }
     put(&o, ",", 1);
     put_field(&o, r->error ? r->error : "");
+    if (r->extra) {
+        put(&o, ",", 1);
+        put_field(&o, r->extra);
+    }
     return o.overflow ? -1 : (int)o.used;
 }
 
 void scorelog_csv_header(FILE *f) { fputs(SCORELOG_CSV_HEADER "\n", f); }
+
+void scorelog_csv_header_extra(FILE *f, const char *extra) { fprintf(f, SCORELOG_CSV_HEADER ",%s\n", extra); }
 
 void scorelog_csv_row(FILE *f, const struct scorelog_row *r)
 {

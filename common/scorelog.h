@@ -23,10 +23,13 @@ struct scorelog_row {
     int64_t rtt_us;           /* printed in ms */
     int leap;
     const char *error;        /* NULL or "" when none */
+    const char *extra;        /* NULL: the pool's ten columns; else an eleventh (replay --zones: the guard's word) */
 };
 
 /* Writes the header line (with a newline). */
 void scorelog_csv_header(FILE *f);
+/* The header with an eleventh column named `extra` (rows then carry scorelog_row.extra, "" when NULL). */
+void scorelog_csv_header_extra(FILE *f, const char *extra);
 /* Writes one row as a CSV line (with a newline). */
 void scorelog_csv_row(FILE *f, const struct scorelog_row *r);
 /* Formats one row into buf (no newline); returns the length, or -1 when it does not fit. */

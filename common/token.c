@@ -29,7 +29,7 @@ static const struct role_def roles[TOKEN_ROLE_COUNT] = {
                             {"monitors/@/#"}},
     [TOKEN_ROLE_INGEST] = {"ingest", "ingest", 30 * 86400, {"monitors/+/stored"}, {"results/#", "traces/#"}},
     [TOKEN_ROLE_SCORER] = {"scorer", "scorer", 30 * 86400,
-                           {"scores/#", "status/servers/#", "monitors/+/requests/traceroute"},
+                           {"scores/#", "status/servers/#", "status/zones/#", "monitors/+/requests/traceroute"},
                            {"results/#", "status/selection/#", "responses/#"}},
     [TOKEN_ROLE_SELECTOR] = {"selector", "selector", 30 * 86400, {"monitors/+/assign", "status/selection/#"},
                              {"results/#", "monitors/+/status"}},

@@ -1,10 +1,12 @@
-/* cmd_settings.c — `ntpmonctl settings get|set KEY [JSON]`: system_settings rows (e.g. 'selector' targets). */
+/* cmd_settings.c — `ntpmonctl settings get|set KEY [JSON]`: system_settings rows (e.g. 'selector' targets; the
+ * mass-outage guard's 'guard' settings are checked against their table before they are stored). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmds.h"
 #include "ctl.h"
+#include "guardconf.h"
 
 static bool key_ok(const char *key)
 {
@@ -42,6 +44,18 @@ int cmd_settings_set(struct ctl_ctx *ctx, int argc, char **argv)
     json_object *v = json_tokener_parse_verbose(argv[1], &jerr);
     if (!v) return ctl_fail("invalid JSON for %s: %s", argv[0], json_tokener_error_desc(jerr));
     const char *canon = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    if (strcmp(argv[0], GUARD_SETTINGS_KEY) == 0) { /* the scorer would refuse them: refuse them here first */
+        char err[CONFTAB_ERR_LEN], unknown[256];
+        struct guard_settings g;
+        if (guard_settings_parse(canon, &g, err, unknown, sizeof unknown) < 0) {
+            json_object_put(v);
+            return ctl_fail("%s; nothing stored", err);
+        }
+        if (unknown[0]) {
+            json_object_put(v);
+            return ctl_fail("unknown guard settings: %s; nothing stored", unknown);
+        }
+    }
     struct db_param p[] = {DB_STR(argv[0]), DB_STR(canon)};
     int rc = db_execp(ctl_db(ctx),
                       "INSERT INTO system_settings (`key`, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",

@@ -28,6 +28,10 @@ const struct opt_spec *cmd_server_specs(void);
 int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_server_delete(struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_server_set_zone(struct ctl_ctx *ctx, int argc, char **argv);
+
+int cmd_zone_list(struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_zone_release(struct ctl_ctx *ctx, int argc, char **argv);
 
 const struct opt_spec *cmd_log_specs(void);
 int cmd_log(struct ctl_ctx *ctx, int argc, char **argv);

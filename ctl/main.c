@@ -22,10 +22,16 @@ static const struct ctl_command commands[] = {
     {"monitor", "list", "", "list monitors", NULL, cmd_monitor_list},
     {"monitor", "set-status", "NAME pending|testing|active|paused|deleted", "change a monitor's global status", NULL,
      cmd_monitor_set_status},
-    {"server", "add", "IP --account A [--allow-local]", "add an NTP server (creates its candidate pairs)",
+    {"server", "add", "IP --account A [--zone Z] [--allow-local]", "add an NTP server (creates its candidate pairs)",
      cmd_server_specs, cmd_server_add},
+    {"server", "set-zone", "IP|ID ZONE|none", "set a server's zone (ISO 3166 country code or continent)", NULL,
+     cmd_server_set_zone},
     {"server", "list", "", "list servers", NULL, cmd_server_list},
     {"server", "delete", "IP|ID", "delete a server (it leaves the pool; history is kept)", NULL, cmd_server_delete},
+    {"zone", "list", "", "zones: servers, in the pool, held by the guard, leaving, removed today, alert", NULL,
+     cmd_zone_list},
+    {"zone", "release", "ZONE", "end the mass-outage guard's holds in a zone (the scorer's next check)", NULL,
+     cmd_zone_release},
     {"log", NULL, "IP|ID [--monitor '*'|NAME] [--limit N] [--since T]",
      "print a server's score log as the pool's CSV (newest first; default: the overall score)", cmd_log_specs,
      cmd_log},
@@ -93,7 +99,7 @@ static char *build_footer(void)
         char left[160];
         snprintf(left, sizeof left, "%s%s%s %s", commands[i].group, commands[i].name ? " " : "",
                  commands[i].name ? commands[i].name : "", commands[i].args);
-        len += (size_t)snprintf(out + len, cap - len, "  %-58s %s\n", left, commands[i].help);
+        len += (size_t)snprintf(out + len, cap - len, "  %-58s  %s\n", left, commands[i].help);
     }
     if (len < cap)
         snprintf(out + len, cap - len,
@@ -138,7 +144,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && n_words < 2; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) break;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) want_help = true;
+        /* --help and --version need no command: opts_parse answers them and exits. */
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) want_help = true;
         if (a[0] == '-' && a[1]) {
             const struct opt_spec *s = find_spec(all, a);
             if (s && s->type != OPT_FLAG && !strchr(a, '=') && !(a[1] != '-' && a[2])) i++;

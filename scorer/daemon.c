@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guarddb.h"
+#include "guardsvc.h"
 #include "log.h"
 #include "messages.h"
 #include "metrics.h"
@@ -63,12 +65,14 @@ struct scorer {
     struct db *db;
     struct eng *e;
     struct directory *dir;
+    struct guardsvc *gs;   /* the mass-outage guard: the engine's pool hook */
     struct msg_result msg; /* decode scratch */
 
     struct sc_result *q; /* ring */
     size_t q_head, q_len, q_cap;
 
-    struct evloop_timer start_timer, batch_timer, reload_timer, rescan_timer, republish_timer, report_timer;
+    struct evloop_timer start_timer, batch_timer, reload_timer, rescan_timer, republish_timer, report_timer,
+        guard_timer;
     int64_t retry_delay_us;
     int64_t last_monitor_reload, last_server_reload; /* monotonic */
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
@@ -242,6 +246,7 @@ static int batch_tx(struct db *db, void *arg)
     struct batch *b = &sc->b;
     if (b->attempts++ > 0) forget_touched(sc, b); /* the previous attempt's changes were rolled back */
     clear_outputs(b);
+    guardsvc_begin(sc->gs, db);
 
     size_t n_ids = 0;
     for (size_t i = 0; i < b->n; i++)
@@ -268,7 +273,10 @@ static int batch_tx(struct db *db, void *arg)
         s->touched_us = b->now_us;
         /* deletion follows the server list (reloaded periodically): a deleted server leaves the pool */
         const struct dir_server *ds = dir_server(sc->dir, r->server_id);
-        if (ds) s->deleted = ds->deleted;
+        if (ds) {
+            s->deleted = ds->deleted;
+            s->zone = ds->zone;
+        }
         struct eng_input in = {
             .monitor_id = r->monitor_id,
             .ts_us = r->ts_us,
@@ -282,7 +290,9 @@ static int batch_tx(struct db *db, void *arg)
         };
         struct outcome_rec *o = &b->out[b->n_out++];
         o->result = i;
+        guardsvc_set_result(sc->gs, i);
         eng_score(sc->e, s, &in, b->now_us, &o->oc);
+        if (guardsvc_failed(sc->gs)) return -1; /* the database failed under the guard: roll back, retry */
         o->in_pool_ts_us = s->in_pool_ts_us;
         o->in_pool_score = s->in_pool_score;
         struct eng_pair *p = eng_pair_get(s, r->monitor_id, false);
@@ -364,6 +374,11 @@ static void publish_all(struct scorer *sc)
     sc->n_pubs = 0;
 }
 
+static void guard_publication(void *arg, const struct msg_topic *t, char *payload)
+{
+    add_publication(arg, t, payload);
+}
+
 /* Queues the messages of a committed batch. */
 static void collect_publications(struct scorer *sc, struct batch *b)
 {
@@ -373,6 +388,12 @@ static void collect_publications(struct scorer *sc, struct batch *b)
         const struct sc_result *r = &b->r[o->result];
         metric_inc(sc->m.scored);
         if (r->received_mono_us) metric_set(sc->m.latency_seconds, (double)(now_mono - r->received_mono_us) / 1e6);
+        bool guard_status = guardsvc_has_status(sc->gs, o->result); /* the guard held, released or let go */
+        if (o->oc.crossed) metric_inc(sc->m.crossings);
+        /* after the commit, so a trace request never runs ahead of the change it is about; a hold is the score
+         * crossing the line too */
+        if ((o->oc.crossed || guard_status) && sc->o->pool_change_traces && sc->mq && mqtt_session_connected(sc->mq))
+            sc_request_traces(sc->db, sc->mq, sc->o->env, r->server_id);
         if (!o->oc.recorded) continue;
         metric_inc(sc->m.recorded);
         struct msg_score ms;
@@ -380,8 +401,7 @@ static void collect_publications(struct scorer *sc, struct batch *b)
                          o->oc.monitors);
         struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = r->server_id};
         add_publication(sc, &t, msg_score_encode(&ms));
-        if (o->oc.crossed) {
-            metric_inc(sc->m.crossings);
+        if (o->oc.crossed && !guard_status) { /* else the guard's status says why */
             struct msg_server_status st;
             sc_status_message(&st, r->server_id, o->oc.in_pool, o->in_pool_ts_us, o->in_pool_score,
                               sc->o->params.in_pool_score);
@@ -389,13 +409,11 @@ static void collect_publications(struct scorer *sc, struct batch *b)
                 st.reason);
             t.kind = MSG_TOPIC_SERVER_STATUS;
             add_publication(sc, &t, msg_server_status_encode(&st));
-            /* after the commit, so a trace request never runs ahead of the change it is about */
-            if (sc->o->pool_change_traces && sc->mq && mqtt_session_connected(sc->mq))
-                sc_request_traces(sc->db, sc->mq, sc->o->env, r->server_id);
         }
     }
     for (size_t i = 0; i < b->n; i++)
         if (b->done[i]) metric_inc(sc->m.duplicates);
+    guardsvc_publish(sc->gs, sc->db, guard_publication, sc);
 }
 
 /* Scores b->r[0..n) in one transaction. 0 on commit; -1 with the database error (results not scored). */
@@ -589,6 +607,48 @@ static void on_reload_timer(struct evloop *loop, void *arg)
     evloop_timer_start(sc->loop, &sc->reload_timer, sc->o->reload_us);
 }
 
+/* ---- the mass-outage guard's periodic check ---- */
+
+/* Held servers are looked at again without a result (the longest hold, an outage that is over, the guard turned
+ * off): loaded afresh from the database (the truth after any rollback), decided by the same hook. */
+static int guard_check_tx(struct db *db, void *arg)
+{
+    struct scorer *sc = arg;
+    guardsvc_forget_zones(sc->gs);
+    guardsvc_begin(sc->gs, db);
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (guarddb_held_servers(db, &sc->o->shard, &ids, &n) < 0) return -1;
+    int64_t now = time_now_us();
+    for (size_t i = 0; i < n; i++) eng_server_drop(sc->e, ids[i]);
+    int rc = n ? store_load_servers_state(db, sc->e, ids, n, now) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct eng_server *s = eng_server_find(sc->e, ids[i]);
+        if (!s) continue;
+        s->touched_us = now;
+        guardsvc_set_result(sc->gs, SIZE_MAX);
+        if (eng_pool_recheck(sc->e, s, now)) metric_inc(sc->m.crossings);
+        if (guardsvc_failed(sc->gs)) rc = -1;
+    }
+    if (rc < 0)
+        for (size_t i = 0; i < n; i++) eng_server_drop(sc->e, ids[i]);
+    free(ids);
+    return rc;
+}
+
+static void on_guard_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    struct scorer *sc = arg;
+    if (guardsvc_load_settings(sc->gs, sc->db) == 0) {
+        if (db_tx(sc->db, guard_check_tx, sc, DB_ATTEMPTS) == 0) guardsvc_publish(sc->gs, sc->db, guard_publication, sc);
+        else LOG(WARN, "guard: checking held servers failed: %s", db_error(sc->db));
+        guardsvc_refresh_alerts(sc->gs, sc->db, guard_publication, sc);
+        publish_all(sc);
+    }
+    evloop_timer_start(sc->loop, &sc->guard_timer, (int64_t)guardsvc_settings(sc->gs)->refresh_s * 1000000);
+}
+
 static void on_report_timer(struct evloop *loop, void *arg)
 {
     (void)loop;
@@ -620,7 +680,8 @@ static void on_republish_timer(struct evloop *loop, void *arg)
     (void)loop;
     struct scorer *sc = arg;
     if (!mqtt_session_connected(sc->mq)) return;
-    if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0) {
+    if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0 ||
+        guardsvc_republish(sc->gs, sc->db, guard_publication, sc) < 0) {
         LOG(WARN, "republishing retained scores failed: %s; retrying in 10 s", db_error(sc->db));
         for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
         sc->n_pubs = 0;
@@ -815,6 +876,7 @@ static void start_timer(struct evloop *loop, void *arg)
         return;
     }
     sc->last_monitor_reload = sc->last_server_reload = time_mono_us();
+    if (guardsvc_load_settings(sc->gs, sc->db) < 0) LOG(WARN, "guard: starting with the default settings");
     LOG_ALWAYS(INFO, "shard %lld/%lld: %zu servers, %zu monitors; max age %llds", (long long)o->shard.k,
                (long long)o->shard.n, dir_server_count(sc->dir), dir_monitor_count(sc->dir),
                (long long)(o->max_age_us / 1000000));
@@ -844,6 +906,7 @@ static void start_timer(struct evloop *loop, void *arg)
 
     evloop_timer_start(loop, &sc->reload_timer, o->reload_us);
     evloop_timer_start(loop, &sc->report_timer, o->report_us);
+    evloop_timer_start(loop, &sc->guard_timer, (int64_t)guardsvc_settings(sc->gs)->refresh_s * 1000000);
     if (o->rescan_us > 0) evloop_timer_start(loop, &sc->rescan_timer, o->rescan_us);
     if (sc->q_len) schedule_batch(sc, 0);
 }
@@ -858,6 +921,7 @@ static int scoring_start(struct service *svc, void *arg)
     sc->mq = service_mqtt(svc);
     register_metrics(sc);
     sc->e = eng_new(&o->params);
+    sc->gs = guardsvc_new(sc->e, &o->shard, o->guard_overrides);
     sc->dir = dir_new();
     sc->q_cap = o->max_pending + 1;
     sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
@@ -868,6 +932,7 @@ static int scoring_start(struct service *svc, void *arg)
     evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
     evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
     evloop_timer_init(&sc->report_timer, on_report_timer, sc);
+    evloop_timer_init(&sc->guard_timer, on_guard_timer, sc);
     service_health_add(svc, "lag", health_lag, sc);
     evloop_timer_start(sc->loop, &sc->start_timer, 0);
     return 0;
@@ -878,7 +943,7 @@ static void scoring_stop(struct service *svc, void *arg)
     (void)svc;
     struct scorer *sc = arg;
     struct evloop_timer *timers[] = {&sc->start_timer, &sc->batch_timer, &sc->reload_timer, &sc->rescan_timer,
-                                     &sc->republish_timer, &sc->report_timer};
+                                     &sc->republish_timer, &sc->report_timer, &sc->guard_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) evloop_timer_stop(sc->loop, timers[i]);
     for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
     free(sc->pubs);
@@ -886,6 +951,7 @@ static void scoring_stop(struct service *svc, void *arg)
     batch_release(&sc->b);
     free(sc->q);
     dir_free(sc->dir);
+    guardsvc_free(sc->gs);
     eng_free(sc->e);
 }
 

@@ -36,6 +36,7 @@ struct daemon_opts {
     struct opts_metrics metrics;  /* the frame's (common/service.h): --metrics-listen, its limits, --health-interval */
     int64_t db_check_interval_us; /* --database-check-interval */
     bool pool_change_traces;    /* ask a server's active and testing monitors to trace it when it crosses the line */
+    const char *guard_overrides; /* --guard-setting as a JSON object, or NULL */
     struct eng_params params;
 };
 

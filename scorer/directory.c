@@ -129,9 +129,9 @@ void dir_monitors_end(struct directory *d, bool commit)
 
 void dir_servers_begin(struct directory *d) { table_clear(&d->new_servers, sizeof(struct dir_server)); }
 
-void dir_server_add(struct directory *d, int64_t id, bool deleted)
+void dir_server_add(struct directory *d, int64_t id, bool deleted, unsigned zone)
 {
-    struct dir_server s = {.id = id, .deleted = deleted};
+    struct dir_server s = {.id = id, .deleted = deleted, .zone = zone};
     table_insert(&d->new_servers, server_hash, &s);
 }
 

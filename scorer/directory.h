@@ -19,6 +19,7 @@ struct dir_monitor {
 struct dir_server {
     int64_t id;
     bool deleted; /* deletion_on reached: scored, but never enters the pool */
+    unsigned zone; /* servers.zone as a common/zone id; 0: none */
 };
 
 struct directory;
@@ -32,7 +33,7 @@ void dir_monitors_begin(struct directory *d);
 void dir_monitor_add(struct directory *d, int64_t id, const char *name, bool deleted);
 void dir_monitors_end(struct directory *d, bool commit);
 void dir_servers_begin(struct directory *d);
-void dir_server_add(struct directory *d, int64_t id, bool deleted);
+void dir_server_add(struct directory *d, int64_t id, bool deleted, unsigned zone);
 void dir_servers_end(struct directory *d, bool commit);
 
 const struct dir_monitor *dir_monitor_by_name(const struct directory *d, const char *name);

@@ -22,6 +22,8 @@ struct eng {
     size_t n_errors, cap_errors;
     uint32_t *error_slots; /* hash of error text → index+1 */
     size_t n_error_slots;
+    eng_pool_hook hook;
+    void *hook_arg;
 };
 
 void eng_params_default(struct eng_params *p)
@@ -87,6 +89,37 @@ void eng_free(struct eng *e)
 }
 
 const struct eng_params *eng_params(const struct eng *e) { return &e->p; }
+
+void eng_set_pool_hook(struct eng *e, eng_pool_hook hook, void *arg)
+{
+    e->hook = hook;
+    e->hook_arg = arg;
+}
+
+/* Membership after a decision point: what the score says, unless the hook has a say. */
+static bool pool_decision(struct eng *e, struct eng_server *s, bool score_in, int64_t ts_us)
+{
+    if (!e->hook || (score_in == s->in_pool && !s->held_since_us)) return score_in;
+    return e->hook(e->hook_arg, e, s, score_in, ts_us);
+}
+
+static void pool_change(struct eng_server *s, bool in_pool, int64_t ts_us, double score, struct eng_outcome *out)
+{
+    if (in_pool == s->in_pool) return;
+    out->crossed = true;
+    s->in_pool = in_pool;
+    s->in_pool_ts_us = ts_us;
+    s->in_pool_score = score;
+}
+
+bool eng_pool_recheck(struct eng *e, struct eng_server *s, int64_t now_us)
+{
+    if (!s->held_since_us || !s->has_last) return false;
+    struct eng_outcome out = {0};
+    bool score_in = s->last_score >= e->p.in_pool_score && !s->deleted;
+    pool_change(s, pool_decision(e, s, score_in, now_us), now_us, s->last_score, &out);
+    return out.crossed;
+}
 
 /* ---- servers ---- */
 
@@ -402,15 +435,16 @@ void eng_score(struct eng *e, struct eng_server *s, const struct eng_input *in, 
             s->has_last = true;
             s->last_ts_us = in->ts_us;
             s->last_score = score;
-            bool in_pool = score >= e->p.in_pool_score && !s->deleted;
-            if (in_pool != s->in_pool) {
-                out->crossed = true;
-                s->in_pool = in_pool;
-                s->in_pool_ts_us = in->ts_us;
-                s->in_pool_score = score;
-            }
+            bool score_in = score >= e->p.in_pool_score && !s->deleted;
+            pool_change(s, pool_decision(e, s, score_in, in->ts_us), in->ts_us, score, out);
             out->in_pool = s->in_pool;
         }
+    }
+    if (!out->recorded && s->held_since_us && s->has_last) {
+        /* a held server is looked at on every result: one nobody answers any more leaves at once */
+        bool score_in = s->last_score >= e->p.in_pool_score && !s->deleted;
+        pool_change(s, pool_decision(e, s, score_in, in->ts_us), in->ts_us, s->last_score, out);
+        out->in_pool = s->in_pool;
     }
     if (cand != stack_cand) free(cand);
 }

@@ -60,6 +60,12 @@ struct eng_server {
     double in_pool_score;
     bool deleted;           /* never enters the pool */
     int64_t touched_us;     /* caller's clock at the last use (eviction) */
+    /* the mass-outage guard's state (scorer/guard.h), kept here so the pool hook finds it; only the hook changes
+     * them, and the engine reads held_since_us alone (to consult the hook on every result of a held server) */
+    unsigned zone;          /* common/zone id; 0: no zone */
+    int64_t held_since_us;  /* held in the pool since (0: not held) */
+    int64_t left_us;        /* when it last left the pool (0: not known) */
+    int64_t recovered_us;   /* when a hold last ended because the score recovered (0: never) */
 };
 
 /* What the step table and the log row need from one result. */
@@ -81,7 +87,8 @@ struct eng_outcome {
     int64_t chosen_monitor_id;
     struct eng_row chosen;            /* the row the overall score was taken from */
     bool recorded;                    /* the overall score is to be logged (15 min / 5 % rule) */
-    bool crossed;                     /* … and it moved the server in or out of the pool */
+    bool crossed;                     /* the server moved in or out of the pool: with a recorded score, or when the
+                                       * pool hook ended a hold on an unrecorded one (then the score is unchanged) */
     bool in_pool;                     /* the server's state after this result */
 };
 
@@ -90,6 +97,16 @@ struct eng;
 struct eng *eng_new(const struct eng_params *p);
 void eng_free(struct eng *e);
 const struct eng_params *eng_params(const struct eng *e);
+
+/* The pool hook: where membership is decided — a recorded overall score that would move the server in or out,
+ * and every result of a held server (its latest recorded score standing) — it gets what the score says
+ * (score_in: ≥ in_pool_score and not deleted) and returns the membership. The mass-outage guard (guard.h)
+ * is the one hook; without a hook membership follows the score. It never changes a score. */
+typedef bool (*eng_pool_hook)(void *arg, struct eng *e, struct eng_server *s, bool score_in, int64_t ts_us);
+void eng_set_pool_hook(struct eng *e, eng_pool_hook hook, void *arg);
+/* Consults the hook about a held server at now_us with its latest recorded score standing (the periodic check:
+ * the longest hold, an outage that is over, the guard turned off). True when its membership changed. */
+bool eng_pool_recheck(struct eng *e, struct eng_server *s, int64_t now_us);
 
 /* The loaded server, or NULL. */
 struct eng_server *eng_server_find(struct eng *e, int64_t id);

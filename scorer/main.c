@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "guardconf.h"
 #include "dbconf.h"
 #include "jwtpeek.h"
 #include "log.h"
@@ -23,8 +24,15 @@ static int64_t lookback_active, lookback_testing, lookback_candidate, record_sam
 static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
     rescan_settle, idle_evict, history, max_lag, start_retry, shutdown_timeout;
-static const char *shard_text;
+static const char *shard_text, *zones_file;
+static struct opt_list guard_words;
 static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
+
+static const struct opt_spec guard_specs[] = {
+    {"guard-setting", 0, NULL, OPT_LIST, &guard_words, NULL, 0, 0, "KEY=VALUE",
+     "override one of the mass-outage guard's settings (system_settings 'guard'; repeatable), e.g. min_count=5"},
+    {0},
+};
 
 static const struct opt_spec scoring_specs[] = {
     {"lookback-active", 0, NULL, OPT_DURATION, &lookback_active, "1200", 1, 86400, "DUR",
@@ -85,6 +93,8 @@ static const struct opt_spec replay_specs[] = {
     {"csv", 0, NULL, OPT_FLAG, &csv, NULL, 0, 0, NULL, "replay: print the pool's CSV score log"},
     {"messages", 0, NULL, OPT_FLAG, &messages, NULL, 0, 0, NULL,
      "replay: print the MQTT messages the service would publish (TOPIC PAYLOAD)"},
+    {"zones", 0, NULL, OPT_STRING, &zones_file, NULL, 0, 0, "FILE",
+     "replay: apply the mass-outage guard with these zones (lines \"server_id zone\")"},
     {"history", 0, NULL, OPT_DURATION, &history, "0", 0, 366 * 86400, "DUR",
      "replay: forget per-monitor rows this much older than the newest result (0: keep all; exact for any order)"},
     {0},
@@ -97,7 +107,8 @@ static const char footer[] =
     "\n"
     "Examples:\n"
     "  mosquitto_sub -t 'ntpmon/prod/results/1234/+' > results.jsonl\n"
-    "  ntpmon-scorer replay --csv < results.jsonl\n";
+    "  ntpmon-scorer replay --csv < results.jsonl\n"
+    "  ntpmon-scorer replay --csv --zones zones.txt < incident.jsonl   # why did my server stay in?\n";
 
 static bool parse_shard(const char *text, struct shard *out)
 {
@@ -128,6 +139,17 @@ static void fill_params(struct eng_params *p)
     p->history_us = max_age + longest;
 }
 
+/* The --guard-setting overrides as a JSON object (NULL when none); a bad word or value is a usage error. */
+static char *guard_overrides(const struct opt_program *prog)
+{
+    if (!guard_words.n) return NULL;
+    char err[CONFTAB_ERR_LEN];
+    char *json = conftab_from_words(guard_words.items, guard_words.n, err);
+    struct guard_settings check;
+    if (!json || guard_settings_parse(json, &check, err, NULL, 0) < 0) opts_usage_error(prog, "--guard-setting: %s", err);
+    return json;
+}
+
 static int run_replay(const struct opt_program *prog)
 {
     if (csv && messages) opts_usage_error(prog, "--csv and --messages exclude each other");
@@ -137,6 +159,18 @@ static int run_replay(const struct opt_program *prog)
     };
     fill_params(&ro.params);
     ro.params.history_us = history; /* 0: keep every row */
+    char *overrides = guard_overrides(prog);
+    char err[256];
+    if (guard_settings_parse(overrides, &ro.guard, err, NULL, 0) < 0) opts_usage_error(prog, "%s", err);
+    free(overrides);
+    struct replay_zones zones = {0};
+    if (zones_file) {
+        if (replay_zones_load(zones_file, &zones, err, sizeof err) < 0) {
+            fprintf(stderr, "ntpmon-scorer: --zones: %s\n", err);
+            return 2;
+        }
+        ro.zones = &zones;
+    }
     static char buf[1 << 16];
     setvbuf(stdout, buf, _IOFBF, sizeof buf);
     struct replay_stats st;
@@ -144,6 +178,11 @@ static int run_replay(const struct opt_program *prog)
     LOG(INFO, "replay: %llu results scored, %llu skipped, %llu overall scores recorded, %llu pool changes",
         (unsigned long long)st.scored, (unsigned long long)st.skipped, (unsigned long long)st.recorded,
         (unsigned long long)st.crossings);
+    if (zones_file)
+        LOG(INFO, "replay: the guard held %llu times, released %llu, ended %llu holds; %llu zone alert messages",
+            (unsigned long long)st.holds, (unsigned long long)st.releases, (unsigned long long)st.hold_ends,
+            (unsigned long long)st.alerts);
+    replay_zones_free(&zones);
     return rc < 0 ? 1 : 0;
 }
 
@@ -152,8 +191,8 @@ int main(int argc, char **argv)
     log_init("ntpmon-scorer");
     opts_load_env_file("/etc/default/ntpmon-scorer");
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_db_specs(&dbo), opts_mqtt_specs(&mqtto),
-                                       opts_metrics_specs(&metricso), scoring_specs, daemon_specs, replay_specs,
-                                       NULL};
+                                       opts_metrics_specs(&metricso), scoring_specs, guard_specs, daemon_specs,
+                                       replay_specs, NULL};
     struct opt_program prog = {
         "ntpmon-scorer", "[options] [replay [--csv|--messages]]",
         "Scores NTP servers exactly as the pool does: per-monitor steps and scores, the recent-median overall "
@@ -167,7 +206,7 @@ int main(int argc, char **argv)
         return run_replay(&prog);
     }
     if (cmd) opts_usage_error(&prog, "unknown command '%s'", cmd);
-    if (csv || messages) opts_usage_error(&prog, "--csv and --messages are options of 'replay'");
+    if (csv || messages || zones_file) opts_usage_error(&prog, "--csv, --messages and --zones are options of 'replay'");
 
     struct daemon_opts o = {
         .env = common.env,
@@ -190,6 +229,8 @@ int main(int argc, char **argv)
         .db_check_interval_us = dbo.check_interval_us,
         .pool_change_traces = !no_pool_change_traces,
     };
+    char *guard_json = guard_overrides(&prog);
+    o.guard_overrides = guard_json;
     if (!parse_shard(shard_text, &o.shard))
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
     fill_params(&o.params);
@@ -239,6 +280,7 @@ int main(int argc, char **argv)
         .receive_maximum = 1000,
     };
     int rc = scorer_daemon_run(&o, &dsn, &mc);
+    free(guard_json);
     free(token);
     free(username);
     return rc;

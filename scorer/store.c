@@ -10,6 +10,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
+#include "zone.h"
 
 #define MAX_CHUNK 256
 
@@ -58,7 +59,7 @@ int store_load_monitors(struct db *db, struct directory *dir)
 
 static int server_row(void *arg, const struct db_row *row)
 {
-    dir_server_add(arg, db_row_int(row, 0), db_row_int(row, 1) != 0);
+    dir_server_add(arg, db_row_int(row, 0), db_row_int(row, 1) != 0, zone_id(db_row_str(row, 2)));
     return 0;
 }
 
@@ -67,7 +68,7 @@ int store_load_servers(struct db *db, struct directory *dir, const struct shard 
     dir_servers_begin(dir);
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
     int rc = db_query(db,
-                      "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE() FROM servers"
+                      "SELECT id, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(), IFNULL(zone, '') FROM servers"
                       " WHERE MOD(id, ?) = ?",
                       p, 2, server_row, dir) < 0 ? -1 : 0;
     dir_servers_end(dir, rc == 0);
@@ -92,6 +93,10 @@ static int server_state_row(void *arg, const struct db_row *row)
     if (s) {
         s->in_pool = db_row_int(row, 1) != 0;
         s->deleted = db_row_int(row, 2) != 0;
+        s->zone = zone_id(db_row_str(row, 3));
+        s->held_since_us = db_row_is_null(row, 4) ? 0 : db_row_time_us(row, 4);
+        s->left_us = db_row_is_null(row, 5) ? 0 : db_row_time_us(row, 5);
+        s->recovered_us = db_row_is_null(row, 6) ? 0 : db_row_time_us(row, 6);
     }
     return 0;
 }
@@ -164,7 +169,8 @@ static int load_chunk(struct db *db, struct load_ctx *c, const int64_t *ids, siz
     time_format_sql_us(c->now_us - eng_params(c->e)->history_us, since);
     size_t len;
 
-    len = (size_t)snprintf(sql, sizeof sql, "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE()"
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(),"
+                                           " IFNULL(zone, ''), held_since, pool_left_at, hold_recovered_at"
                                            " FROM servers WHERE id IN ");
     in_list(sql, len, p, ids, take, n_params);
     if (db_query(db, sql, p, n_params, server_state_row, c) < 0) return -1;

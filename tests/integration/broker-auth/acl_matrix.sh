@@ -42,7 +42,7 @@ check_role ingest a ingest-a \
      sub:$E/# sub:$E/monitors/+/status sub:$E/monitors/m1/# sub:# sub:\$share/ingest/#"
 
 check_role scorer a scorer-a \
-    "pub:$E/scores/1 pub:$E/status/servers/1 sub:$E/results/# sub:$E/status/selection/#
+    "pub:$E/scores/1 pub:$E/status/servers/1 pub:$E/status/zones/au sub:$E/results/# sub:$E/status/selection/#
      pub:$E/monitors/m1/requests/traceroute sub:$E/responses/# sub:$E/responses/m1/x" \
     "pub:$E/status/selection/1 pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/monitors/m1/stored
      sub:$E/scores/# sub:$E/monitors/+/status sub:$E/status/# sub:$E/# pub:$E/monitors/m1/requests/ntp

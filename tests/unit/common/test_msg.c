@@ -345,7 +345,7 @@ TEST(score_status_selection_round_trips)
     CHECK_INT(sd.monitors, 5);
     free(enc);
 
-    struct msg_server_status ss = {1234, false, 9.75, 1795460400000000LL, "score below 10"}, ssd;
+    struct msg_server_status ss = {1234, false, 9.75, 1795460400000000LL, "score below 10", false}, ssd;
     enc = msg_server_status_encode(&ss);
     CHECK_INT(msg_server_status_decode(enc, strlen(enc), &ssd, err), 0);
     CHECK_INT(ssd.server_id, 1234);
@@ -390,8 +390,55 @@ TEST(number_format)
     CHECK_STR(s, "1e+20");
 }
 
+TEST(zone_alerts_and_held_status)
+{
+    char buf[MSG_TOPIC_MAX];
+    struct msg_topic t = {.kind = MSG_TOPIC_ZONE_STATUS, .zone = "au"}, p;
+    CHECK_INT(msg_topic_build(buf, sizeof buf, "prod", &t), 0);
+    CHECK_STR(buf, "ntpmon/prod/status/zones/au");
+    CHECK_INT(msg_topic_parse("prod", buf, &p), MSG_TOPIC_ZONE_STATUS);
+    CHECK_STR(p.zone, "au");
+    strcpy(t.zone, "xx");
+    CHECK_INT(msg_topic_build(buf, sizeof buf, "prod", &t), -1);
+    CHECK_INT(msg_topic_parse("prod", "ntpmon/prod/status/zones/xx", &p), MSG_TOPIC_UNKNOWN);
+    CHECK_INT(msg_topic_parse("prod", "ntpmon/prod/status/zones/+", &p), MSG_TOPIC_UNKNOWN);
+
+    struct msg_zone_alert a = {.zone = "au", .held = 4, .in_pool = 20, .leaving = 5, .fraction = 0.25,
+                               .n_monitors = 2, .monitors = {"zrh1", "fra2"}, .ts_us = 1795460400000000LL};
+    char *json = msg_zone_alert_encode(&a);
+    CHECK_STR(json, "{\"zone\":\"au\",\"held\":4,\"in_pool\":20,\"leaving\":5,\"fraction\":0.25,"
+                    "\"monitors_answering\":[\"zrh1\",\"fra2\"],\"ts\":\"2026-11-23T19:00:00.000000Z\"}");
+    struct msg_zone_alert b;
+    char err[MSG_ERR_LEN];
+    CHECK_INT(msg_zone_alert_decode(json, strlen(json), &b, err), 0);
+    CHECK_STR(b.zone, "au");
+    CHECK_INT(b.held, 4);
+    CHECK_INT(b.n_monitors, 2);
+    CHECK_STR(b.monitors[1], "fra2");
+    free(json);
+    const char *bad = "{\"zone\":\"mars\",\"held\":1,\"in_pool\":1,\"leaving\":1,\"fraction\":1,"
+                      "\"monitors_answering\":[],\"ts\":\"2026-11-23T19:00:00Z\"}";
+    CHECK_INT(msg_zone_alert_decode(bad, strlen(bad), &b, err), -1);
+    CHECK_CONTAINS(err, "zone");
+
+    struct msg_server_status st = {.server_id = 7, .in_pool = true, .held = true, .score = 4.5,
+                                   .ts_us = 1795460400000000LL};
+    strcpy(st.reason, "held: zone au");
+    json = msg_server_status_encode(&st);
+    CHECK_CONTAINS(json, "\"in_pool\":true,\"held\":true,");
+    struct msg_server_status st2;
+    CHECK_INT(msg_server_status_decode(json, strlen(json), &st2, err), 0);
+    CHECK(st2.held);
+    free(json);
+    st.held = false; /* not held: the field is left out (payloads as before the guard) */
+    json = msg_server_status_encode(&st);
+    CHECK(!strstr(json, "held\":"));
+    free(json);
+}
+
 int main(void)
 {
+    RUN(zone_alerts_and_held_status);
     RUN(topics_build_and_parse);
     RUN(topics_refuse_bad_names);
     RUN(filters);

@@ -60,7 +60,8 @@ TEST(acl_lists)
     CHECK_INT(token_role_acl(TOKEN_ROLE_INGEST, "prod", "ingest-x", &a), 0);
     CHECK_STR(a.subs[1], "ntpmon/prod/traces/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_SCORER, "prod", "scorer-x", &a), 0);
-    CHECK_STR(a.publ[2], "ntpmon/prod/monitors/+/requests/traceroute");
+    CHECK_STR(a.publ[2], "ntpmon/prod/status/zones/#"); /* DESIGN.md §4's order */
+    CHECK_STR(a.publ[3], "ntpmon/prod/monitors/+/requests/traceroute");
     CHECK_STR(a.subs[2], "ntpmon/prod/responses/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_ADMIN, "devel", "admin", &a), 0);
     CHECK_STR(a.publ[0], "ntpmon/devel/#");
