@@ -56,7 +56,7 @@ struct tx_ctx {
     struct entry **rows; /* RESULT entries, sorted by id */
     size_t n_rows;
     uint64_t inserted, rejected;
-    struct store_warning warn; /* set when the batch left a warning other than duplicates */
+    struct ingest_store_warning warn; /* set when the batch left a warning other than duplicates */
 };
 
 static int cmp_id(const void *a, const void *b)
@@ -78,7 +78,7 @@ static int write_rejected(struct db *db, struct tx_ctx *c)
     for (size_t i = 0; i < c->b->n; i++) {
         struct entry *e = &c->b->entries[i];
         if (e->kind != ENTRY_REJECT) continue;
-        if (store_rejected(db, e) < 0) return -1;
+        if (ingest_store_rejected(db, e) < 0) return -1;
         c->rejected++;
     }
     return 0;
@@ -90,7 +90,7 @@ static int write_traces(struct db *db, struct tx_ctx *c)
     for (size_t i = 0; i < c->b->n; i++) {
         struct entry *e = &c->b->entries[i];
         if (e->kind != ENTRY_TRACE) continue;
-        int rc = store_trace(db, e, &c->inserted, &c->warn);
+        int rc = ingest_store_trace(db, e, &c->inserted, &c->warn);
         if (rc != 0) return rc;
     }
     return 0;
@@ -101,7 +101,7 @@ static int tx_all(struct db *db, void *arg)
     struct tx_ctx *c = arg;
     c->inserted = c->rejected = 0;
     if (c->n_rows) {
-        int rc = store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
+        int rc = ingest_store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
         if (rc != 0) return rc; /* 1: a row was skipped or altered; db_tx rolls back and hands it to us */
     }
     int rc = write_traces(db, c);
@@ -113,8 +113,8 @@ static int tx_all(struct db *db, void *arg)
 static int trace_one(struct db *db, struct tx_ctx *c, struct entry *e)
 {
     uint64_t before = c->inserted;
-    struct store_warning w;
-    int rc = store_trace(db, e, &c->inserted, &w);
+    struct ingest_store_warning w;
+    int rc = ingest_store_trace(db, e, &c->inserted, &w);
     if (rc == 0) return 0;
     if (rc > 0 && c->inserted > before) {
         LOG(WARN, "trace %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
@@ -135,8 +135,8 @@ static int tx_one_by_one(struct db *db, void *arg)
         struct entry *e = c->rows[i];
         if (e->kind != ENTRY_RESULT) continue;
         uint64_t before = c->inserted;
-        struct store_warning w;
-        int rc = store_results(db, &e, 1, &c->inserted, &w);
+        struct ingest_store_warning w;
+        int rc = ingest_store_results(db, &e, 1, &c->inserted, &w);
         if (rc == 0) continue;
         if (rc > 0 && c->inserted > before) { /* stored, but not exactly as sent */
             LOG(WARN, "result %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
@@ -172,7 +172,7 @@ static void note_last_submit(struct writer *w, struct batch *b, int64_t now_us)
         }
         if (w->last_submit_at[id] && mono - w->last_submit_at[id] < w->cfg.last_submit_interval_us) continue;
         w->last_submit_at[id] = mono;
-        if (store_last_submit(w->db, e->monitor_id, now_us) < 0)
+        if (ingest_store_last_submit(w->db, e->monitor_id, now_us) < 0)
             LOG(DEBUG, "cannot update last_submit of monitor %lld: %s", (long long)e->monitor_id, db_error(w->db));
     }
 }

@@ -46,11 +46,11 @@ struct batch {
     /* outputs of the last attempt */
     struct outcome_rec *out;
     size_t n_out;
-    struct store_log_row *rows;
+    struct scorer_store_log_row *rows;
     size_t n_rows;
-    struct store_pair_update *pairs;
+    struct scorer_store_pair_update *pairs;
     size_t n_pairs;
-    struct store_server_update *servers;
+    struct scorer_store_server_update *servers;
     size_t n_servers;
     int64_t *touched;
     size_t n_touched;
@@ -126,7 +126,7 @@ static int reload_monitors(struct scorer *sc, bool on_demand)
     int64_t now = time_mono_us();
     if (on_demand && now - sc->last_monitor_reload < sc->o->unknown_reload_us) return 0;
     sc->last_monitor_reload = now;
-    if (store_load_monitors(sc->db, sc->dir) < 0) {
+    if (scorer_store_load_monitors(sc->db, sc->dir) < 0) {
         LOG(WARN, "reloading monitors failed: %s", db_error(sc->db));
         sc->last_monitor_reload = 0; /* try again at the next need */
         return -1;
@@ -141,7 +141,7 @@ static int reload_servers(struct scorer *sc, bool on_demand)
     int64_t now = time_mono_us();
     if (on_demand && now - sc->last_server_reload < sc->o->unknown_reload_us) return 0;
     sc->last_server_reload = now;
-    if (store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
+    if (scorer_store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
         LOG(WARN, "reloading servers failed: %s", db_error(sc->db));
         sc->last_server_reload = 0;
         return -1;
@@ -252,7 +252,7 @@ static int batch_tx(struct db *db, void *arg)
     for (size_t i = 0; i < b->n; i++)
         if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].id, ULID_LEN + 1);
     bool *done_compact = b->done + b->n; /* second half of the buffer */
-    if (store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
+    if (scorer_store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
     for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
 
     size_t n_missing = 0;
@@ -262,7 +262,7 @@ static int batch_tx(struct db *db, void *arg)
         if (touch(b, r->server_id) && !eng_server_find(sc->e, r->server_id)) b->missing[n_missing++] = r->server_id;
     }
     if (n_missing) {
-        if (store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
+        if (scorer_store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
         metric_add(sc->m.servers_loaded, (double)n_missing);
     }
 
@@ -297,8 +297,8 @@ static int batch_tx(struct db *db, void *arg)
         o->in_pool_score = s->in_pool_score;
         struct eng_pair *p = eng_pair_get(s, r->monitor_id, false);
 
-        struct store_log_row *row = &b->rows[b->n_rows++];
-        *row = (struct store_log_row){
+        struct scorer_store_log_row *row = &b->rows[b->n_rows++];
+        *row = (struct scorer_store_log_row){
             .monitor_id = r->monitor_id,
             .server_id = r->server_id,
             .ts_us = r->ts_us,
@@ -308,33 +308,34 @@ static int batch_tx(struct db *db, void *arg)
             .offset = r->offset,
             .has_rtt = r->has_rtt,
             .rtt_us = r->has_rtt ? eng_rtt_us(r->rtt) : 0,
-            .attributes = store_monitor_attributes(r->leap, r->error, r->stratum, o->oc.status_used),
+            .attributes = scorer_store_monitor_attributes(r->leap, r->error, r->stratum, o->oc.status_used),
         };
         memcpy(row->result_id, r->id, sizeof row->result_id);
-        b->pairs[b->n_pairs++] = (struct store_pair_update){r->monitor_id, r->server_id, p->score, p->score_ts_us,
-                                                            p->stratum, p->status != MSG_STATUS_NONE};
+        b->pairs[b->n_pairs++] = (struct scorer_store_pair_update){r->monitor_id, r->server_id, p->score,
+                                                                   p->score_ts_us, p->stratum,
+                                                                   p->status != MSG_STATUS_NONE};
         /* a pair the database did not have is inserted, as a candidate (the column's default) */
         if (p->status == MSG_STATUS_NONE) p->status = MSG_STATUS_CANDIDATE;
         if (!o->oc.recorded) continue;
         row = &b->rows[b->n_rows++];
-        *row = (struct store_log_row){
+        *row = (struct scorer_store_log_row){
             .monitor_id = 0,
             .server_id = r->server_id,
             .ts_us = r->ts_us,
             .score = o->oc.chosen.score,
             .step = o->oc.chosen.step,
-            .attributes = store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
-                                                   o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
-                                                   o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
+            .attributes = scorer_store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
+                                                          o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
+                                                          o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
         };
         memcpy(row->result_id, r->id, sizeof row->result_id);
-        struct store_server_update *su = NULL;
+        struct scorer_store_server_update *su = NULL;
         for (size_t k = 0; k < b->n_servers; k++)
             if (b->servers[k].server_id == r->server_id) su = &b->servers[k];
         if (!su) su = &b->servers[b->n_servers++];
-        *su = (struct store_server_update){r->server_id, o->oc.chosen.score, r->ts_us, o->oc.in_pool};
+        *su = (struct scorer_store_server_update){r->server_id, o->oc.chosen.score, r->ts_us, o->oc.in_pool};
     }
-    return store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
+    return scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
 }
 
 static void add_publication(struct scorer *sc, const struct msg_topic *t, char *payload)
@@ -564,8 +565,8 @@ static int rescan(struct scorer *sc, int64_t from_us, int64_t to_us)
     struct rescan_ctx c = {sc, INT64_MIN / 4, ""};
     long total = 0;
     for (;;) {
-        long n = store_unscored(sc->db, &sc->o->shard, now - sc->o->max_age_us, from_us, to_us,
-                                c.last_ts < 0 ? 0 : c.last_ts, c.last_id, RESCAN_PAGE, rescan_row, &c);
+        long n = scorer_store_unscored(sc->db, &sc->o->shard, now - sc->o->max_age_us, from_us, to_us,
+                                       c.last_ts < 0 ? 0 : c.last_ts, c.last_id, RESCAN_PAGE, rescan_row, &c);
         if (n < 0) {
             LOG(WARN, "scanning the results table failed: %s", db_error(sc->db));
             return -1;
@@ -600,7 +601,7 @@ static void on_reload_timer(struct evloop *loop, void *arg)
     struct scorer *sc = arg;
     (void)reload_monitors(sc, false);
     (void)reload_servers(sc, false);
-    if (store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
+    if (scorer_store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
         LOG(WARN, "reloading monitor statuses failed: %s", db_error(sc->db));
     size_t evicted = eng_evict(sc->e, time_now_us() - sc->o->idle_evict_us);
     if (evicted) LOG(DEBUG, "forgot %zu idle servers", evicted);
@@ -621,7 +622,7 @@ static int guard_check_tx(struct db *db, void *arg)
     if (guarddb_held_servers(db, &sc->o->shard, &ids, &n) < 0) return -1;
     int64_t now = time_now_us();
     for (size_t i = 0; i < n; i++) eng_server_drop(sc->e, ids[i]);
-    int rc = n ? store_load_servers_state(db, sc->e, ids, n, now) : 0;
+    int rc = n ? scorer_store_load_servers_state(db, sc->e, ids, n, now) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct eng_server *s = eng_server_find(sc->e, ids[i]);
         if (!s) continue;
@@ -659,7 +660,7 @@ static void on_report_timer(struct evloop *loop, void *arg)
 
 /* ---- republishing the retained messages ---- */
 
-static void republish_one(void *arg, const struct store_latest *l)
+static void republish_one(void *arg, const struct scorer_store_latest *l)
 {
     struct scorer *sc = arg;
     struct msg_score ms;
@@ -680,7 +681,7 @@ static void on_republish_timer(struct evloop *loop, void *arg)
     (void)loop;
     struct scorer *sc = arg;
     if (!mqtt_session_connected(sc->mq)) return;
-    if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0 ||
+    if (scorer_store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0 ||
         guardsvc_republish(sc->gs, sc->db, guard_publication, sc) < 0) {
         LOG(WARN, "republishing retained scores failed: %s; retrying in 10 s", db_error(sc->db));
         for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
@@ -868,7 +869,7 @@ static void start_timer(struct evloop *loop, void *arg)
 {
     struct scorer *sc = arg;
     const struct daemon_opts *o = sc->o;
-    if (store_load_monitors(sc->db, sc->dir) < 0 || store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
+    if (scorer_store_load_monitors(sc->db, sc->dir) < 0 || scorer_store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
         LOG(WARN, "cannot read monitors and servers (%s); retrying in %.0f s (has 'ntpmonctl db migrate' run?)",
             db_error(sc->db), o->start_retry_us / 1e6);
         service_db_report(sc->svc, !db_errno_is_retryable(db_errno(sc->db)), db_error(sc->db));
