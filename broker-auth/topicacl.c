@@ -1,6 +1,11 @@
-/* topicacl.c — level-by-level walks over '/'-separated strings, without copying. */
+/* topicacl.c — validity and matching are the broker's own functions (mosquitto_sub_topic_check,
+ * mosquitto_pub_topic_check, mosquitto_topic_matches_sub: in the plugin they resolve to the running broker, in tests
+ * and tools to libmosquitto, the same code), so the plugin can never disagree with the broker about what a filter
+ * matches. Filter containment, which the broker does not export, is ours: level-by-level walks over
+ * '/'-separated strings, without copying. */
 #include "topicacl.h"
 
+#include <mosquitto.h>
 #include <string.h>
 
 #define SHARE_PREFIX "$share/"
@@ -31,41 +36,22 @@ static bool level_is(const char *s, size_t len, char c)
     return len == 1 && s[0] == c;
 }
 
+/* mosquitto's checks accept the empty string, which MQTT does not allow as a topic or a filter. */
 bool acl_filter_valid(const char *filter)
 {
-    if (!filter || !*filter) return false;
-    struct level_iter it = {filter, false};
-    const char *s;
-    size_t len;
-    while (next_level(&it, &s, &len)) {
-        if (memchr(s, '#', len)) {
-            if (!level_is(s, len, '#') || !it.done) return false;
-        }
-        if (memchr(s, '+', len) && !level_is(s, len, '+')) return false;
-    }
-    return true;
+    return filter && *filter && mosquitto_sub_topic_check(filter) == MOSQ_ERR_SUCCESS;
 }
 
 bool acl_topic_valid(const char *topic)
 {
-    return topic && *topic && !strpbrk(topic, "+#");
+    return topic && *topic && mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS;
 }
 
 bool acl_topic_matches(const char *filter, const char *topic)
 {
     if (!acl_filter_valid(filter) || !acl_topic_valid(topic)) return false;
-    if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#')) return false;
-    struct level_iter fi = {filter, false}, ti = {topic, false};
-    const char *fs, *ts;
-    size_t fl, tl;
-    for (;;) {
-        bool hf = next_level(&fi, &fs, &fl);
-        bool ht = next_level(&ti, &ts, &tl);
-        if (hf && level_is(fs, fl, '#')) return true; /* also matches the parent level */
-        if (!hf || !ht) return hf == ht;
-        if (level_is(fs, fl, '+')) continue;
-        if (fl != tl || memcmp(fs, ts, fl) != 0) return false;
-    }
+    bool result = false;
+    return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS && result;
 }
 
 bool acl_filter_contains(const char *outer, const char *inner)

@@ -16,6 +16,7 @@
 
 #include "jwtpeek.h"
 #include "msg.h"
+#include "token.h"
 #include "topicacl.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -108,7 +109,11 @@ struct auth_key *auth_key_from_bytes(const void *bytes, size_t len, char err[AUT
         set_err(err, "the HMAC secret is empty");
         return NULL;
     }
-    if (len < 32) set_err(warn, "the HMAC secret is only %zu bytes (use at least 32: ntpmonctl key gen)", len);
+    if (len < TOKEN_HMAC_MIN_LEN) {
+        set_err(err, "the HMAC secret is only %zu bytes; HS256 needs at least %d (RFC 7518 §3.2): ntpmonctl key gen",
+                len, TOKEN_HMAC_MIN_LEN);
+        return NULL;
+    }
     struct auth_key *k = calloc(1, sizeof *k);
     if (k) k->bytes = malloc(len + 1);
     if (!k || !k->bytes) {
@@ -161,10 +166,13 @@ void auth_key_free(struct auth_key *key)
     free(key);
 }
 
-static bool alg_fits_key(jwt_alg_t alg, enum auth_key_kind kind)
+/* The key decides the algorithm; an HMAC key also needs the hash's length (RFC 7518 §3.2: 32, 48, 64 bytes). */
+static bool alg_fits_key(jwt_alg_t alg, const struct auth_key *key)
 {
-    switch (kind) {
-    case AUTH_KEY_HMAC: return alg == JWT_ALG_HS256 || alg == JWT_ALG_HS384 || alg == JWT_ALG_HS512;
+    switch (key->kind) {
+    case AUTH_KEY_HMAC:
+        return (alg == JWT_ALG_HS256 && key->len >= 32) || (alg == JWT_ALG_HS384 && key->len >= 48) ||
+               (alg == JWT_ALG_HS512 && key->len >= 64);
     case AUTH_KEY_EC: return alg == JWT_ALG_ES256;
     case AUTH_KEY_RSA: return alg == JWT_ALG_RS256;
     }
@@ -184,7 +192,7 @@ static bool is_b64url(const char *s, size_t len)
 }
 
 /* Checks the shape and the header's alg before libjwt parses anything. */
-static int check_header(const char *token, enum auth_key_kind kind, char err[AUTH_ERR_LEN])
+static int check_header(const char *token, const struct auth_key *key, char err[AUTH_ERR_LEN])
 {
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
@@ -213,7 +221,7 @@ static int check_header(const char *token, enum auth_key_kind kind, char err[AUT
         set_err(err, "token header has no alg");
     } else {
         jwt_alg_t a = jwt_str_alg(json_object_get_string(alg));
-        if (!alg_fits_key(a, kind)) set_err(err, "token algorithm '%.20s' is not accepted by this broker's key",
+        if (!alg_fits_key(a, key)) set_err(err, "token algorithm '%.20s' is not accepted by this broker's key",
                                             json_object_get_string(alg));
         else rc = 0;
     }
@@ -296,6 +304,31 @@ static int filter_claim(json_object *claims, const char *name, const char *env_a
     return 0;
 }
 
+/* True when a token with this exp has expired at now_s (exp + leeway reached), without overflowing: an exp so far
+ * ahead that exp + leeway is not representable never expires. */
+static bool exp_reached(int64_t exp, int64_t leeway_s, int64_t now_s)
+{
+    int64_t limit;
+    if (__builtin_add_overflow(exp, leeway_s, &limit)) return leeway_s < 0;
+    return now_s >= limit;
+}
+
+/* How far apart two times are, for messages: a - b, saturated instead of overflowing. */
+static long long seconds_between(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d)) return a > b ? INT64_MAX : INT64_MIN;
+    return (long long)d;
+}
+
+/* True when t lies beyond now_s + leeway (nbf and iat in the future), without overflowing. */
+static bool after_leeway(int64_t t, int64_t leeway_s, int64_t now_s)
+{
+    int64_t limit;
+    if (__builtin_add_overflow(now_s, leeway_s, &limit)) return false;
+    return t > limit;
+}
+
 static int check_claims(json_object *c, const struct auth_policy *pol, const char *username, int64_t now_s,
                         struct auth_session *s, char err[AUTH_ERR_LEN])
 {
@@ -319,16 +352,16 @@ static int check_claims(json_object *c, const struct auth_policy *pol, const cha
         set_err(err, r == 0 ? "token has no exp" : "token exp is not an integer");
         return -1;
     }
-    if (now_s >= exp + pol->leeway_s) {
-        set_err(err, "token expired %lld s ago", (long long)(now_s - exp));
+    if (exp_reached(exp, pol->leeway_s, now_s)) {
+        set_err(err, "token expired %lld s ago", seconds_between(now_s, exp));
         return -1;
     }
-    if ((r = int_claim(c, "nbf", &nbf)) < 0 || (r > 0 && nbf > now_s + pol->leeway_s)) {
+    if ((r = int_claim(c, "nbf", &nbf)) < 0 || (r > 0 && after_leeway(nbf, pol->leeway_s, now_s))) {
         set_err(err, r < 0 ? "token nbf is not an integer" : "token not valid before %lld s from now",
-                (long long)(nbf - now_s));
+                seconds_between(nbf, now_s));
         return -1;
     }
-    if ((r = int_claim(c, "iat", &iat)) < 0 || (r > 0 && iat > now_s + pol->leeway_s)) {
+    if ((r = int_claim(c, "iat", &iat)) < 0 || (r > 0 && after_leeway(iat, pol->leeway_s, now_s))) {
         set_err(err, r < 0 ? "token iat is not an integer" : "token issued in the future");
         return -1;
     }
@@ -365,13 +398,13 @@ int auth_verify(const struct auth_key *key, const struct auth_policy *pol, const
         set_err(err, "token longer than %d bytes", AUTH_TOKEN_MAX);
         return -1;
     }
-    if (check_header(password, key->kind, err) < 0) return -1;
+    if (check_header(password, key, err) < 0) return -1;
     jwt_t *jwt = NULL;
     if (jwt_decode(&jwt, password, key->bytes, (int)key->len) != 0 || !jwt) {
         set_err(err, "token signature or encoding is invalid");
         return -1;
     }
-    if (!alg_fits_key(jwt_get_alg(jwt), key->kind)) {
+    if (!alg_fits_key(jwt_get_alg(jwt), key)) {
         jwt_free(jwt);
         set_err(err, "token algorithm is not accepted by this broker's key");
         return -1;
@@ -412,7 +445,7 @@ void auth_session_free(struct auth_session *s)
 
 bool auth_session_expired(const struct auth_session *s, const struct auth_policy *pol, int64_t now_s)
 {
-    return now_s >= s->exp + pol->leeway_s;
+    return exp_reached(s->exp, pol->leeway_s, now_s);
 }
 
 bool auth_session_allows(const struct auth_session *s, const struct auth_policy *pol, enum auth_access access,

@@ -18,8 +18,8 @@ enum auth_key_kind { AUTH_KEY_HMAC, AUTH_KEY_EC, AUTH_KEY_RSA };
 struct auth_key;
 
 /* Loads the key file: a PEM (public, or private whose public half is used) or else an HMAC secret (the bytes,
- * one trailing newline stripped). NULL with a reason naming the file. A weak HMAC secret (< 32 bytes) loads with
- * a warning in warn (else warn is ""). */
+ * one trailing newline stripped; at least 32 of them, RFC 7518 §3.2). NULL with a reason naming the file. A
+ * warning (a private key where the public one would do) goes to warn (else warn is ""). */
 struct auth_key *auth_key_load(const char *path, char err[AUTH_ERR_LEN], char warn[AUTH_ERR_LEN]);
 /* A key from bytes already in memory (tests, fuzzing); same rules as auth_key_load. */
 struct auth_key *auth_key_from_bytes(const void *bytes, size_t len, char err[AUTH_ERR_LEN], char warn[AUTH_ERR_LEN]);

@@ -11,10 +11,8 @@
  * tracked through libmicrohttpd's connection notifications, all on that one thread. */
 #include "metrics.h"
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,8 +23,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "hostport.h"
 #include "log.h"
+#include "netaddr.h"
 #include "timeutil.h"
 
 #define MAX_METRICS 256
@@ -283,38 +281,17 @@ int metrics_listen(const char *listen, const struct metrics_limits *limits, char
         snprintf(err, err_len, "metrics limits out of range (request timeout ≥ 0.1 s, 1 ≤ per-IP ≤ connections ≤ 65536)");
         return -1;
     }
-    /* ADDR:PORT ([v6]:PORT) with the one host:port parser; ":PORT" alone means every IPv4 address */
-    char host[128], herr[HOSTPORT_ERR_LEN], full[160];
-    uint16_t port = 0;
-    const char *text = listen ? listen : "";
-    snprintf(full, sizeof full, "%s%s", text[0] == ':' ? "0.0.0.0" : "", text);
-    int prc = hostport_parse(full, strlen(full), 0, host, sizeof host, &port, herr);
-    if (prc < 0 || port == 0) {
-        snprintf(err, err_len, "metrics address '%s' must be ADDR:PORT (%s)", text, prc < 0 ? herr : "no port");
+    struct sockaddr_storage ss;
+    socklen_t ss_len;
+    uint16_t port;
+    char why[160];
+    if (netaddr_parse_listen(listen, &ss, &ss_len, &port, why, sizeof why) < 0) {
+        snprintf(err, err_len, "metrics %s", why);
         return -1;
     }
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
     /* no internal thread: ours runs the server (see the top of this file); epoll has no FD_SETSIZE limit */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
-            snprintf(err, err_len, "metrics address '%s' is not an IP address", text);
-            return -1;
-        }
-        flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(port);
-        if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-            snprintf(err, err_len, "metrics address '%s' is not an IP address", text);
-            return -1;
-        }
-    }
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     if (daemon_handle) {
         snprintf(err, err_len, "metrics are already served");
         return -1;
@@ -324,7 +301,7 @@ int metrics_listen(const char *listen, const struct metrics_limits *limits, char
     /* libmicrohttpd's idle timeout, in whole seconds: never shorter than the request deadline, which acts first */
     unsigned idle_s = (unsigned)((lim.request_timeout_us + 999999) / 1000000);
     /* the logger first: libmicrohttpd logs errors in option parsing with whatever logger is set by then */
-    daemon_handle = mhd.start_daemon(flags, (uint16_t)port, NULL, NULL, answer, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+    daemon_handle = mhd.start_daemon(flags, port, NULL, NULL, answer, NULL, MHD_OPTION_EXTERNAL_LOGGER,
                                      mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections,
                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)lim.max_per_ip,

@@ -267,6 +267,20 @@ static void join_thread(struct mqtt_session *s, bool cancel)
     }
 }
 
+/* Stopping: a connect in progress usually ends within milliseconds, so let it finish (it reports through the
+ * eventfd just before it returns) and cancel only one still hanging after grace_ms — cancelling a thread that is
+ * about to finish gains nothing, and unwinding it is what the sanitizers (rightly wary of cancellation) report. */
+static void join_thread_grace(struct mqtt_session *s, int grace_ms)
+{
+    if (!s->thread_running) return;
+    struct pollfd p = {s->eventfd, POLLIN, 0};
+    int r;
+    do {
+        r = poll(&p, 1, grace_ms);
+    } while (r < 0 && errno == EINTR);
+    join_thread(s, r <= 0);
+}
+
 static void begin_connect(struct mqtt_session *s)
 {
     if (s->state == ST_STOPPED) return;
@@ -453,7 +467,7 @@ void mqtt_session_start(struct mqtt_session *s)
 void mqtt_session_stop(struct mqtt_session *s)
 {
     if (s->state == ST_STOPPED) return;
-    join_thread(s, true);
+    join_thread_grace(s, 1000);
     bool was_connected = s->state == ST_CONNECTED;
     s->state = ST_STOPPED; /* first: the disconnect callback must not report our own DISCONNECT as a lost link */
     if (was_connected && s->mosq) {

@@ -239,6 +239,14 @@ int msg_filter_traces_shared(char *buf, size_t len, const char *group, const cha
     return group ? filter_all(buf, len, group, env, "traces") : -1;
 }
 
+int msg_filter_status_all(char *buf, size_t len, const char *env) { return filter_all(buf, len, NULL, env, "status"); }
+
+int msg_filter_responses(char *buf, size_t len, const char *env)
+{
+    if (!msg_env_is_valid(env)) return -1;
+    return fmt_topic(buf, len, ROOT "/%s/responses/+/+", env);
+}
+
 /* ---------- enums and numbers ---------- */
 
 static const char *const status_names[] = {"", "candidate", "testing", "active", "paused"};
@@ -525,11 +533,16 @@ static json_object *get_array(json_object *o, const char *key, bool required, si
     return v;
 }
 
-static int add_num(json_object *o, const char *key, double v)
+struct json_object *msg_json_number(double v)
 {
     char text[48];
     msg_format_number(v, text);
-    json_object *n = json_object_new_double_s(v, text);
+    return json_object_new_double_s(v, text);
+}
+
+static int add_num(json_object *o, const char *key, double v)
+{
+    json_object *n = msg_json_number(v);
     return n ? json_object_object_add(o, key, n) : -1;
 }
 

@@ -89,6 +89,8 @@ int msg_filter_selection(char *buf, size_t len, const char *env);               
 int msg_filter_scores(char *buf, size_t len, const char *env);                   /* E/scores/# */
 int msg_filter_traces(char *buf, size_t len, const char *env);                   /* E/traces/# */
 int msg_filter_traces_shared(char *buf, size_t len, const char *group, const char *env); /* $share/G/E/traces/# */
+int msg_filter_status_all(char *buf, size_t len, const char *env);               /* E/status/# */
+int msg_filter_responses(char *buf, size_t len, const char *env);                /* E/responses/+/+ */
 
 /* ---------- shared enums ---------- */
 
@@ -103,6 +105,8 @@ enum msg_pair_status msg_pair_status_parse(const char *s);
 void msg_format_number(double v, char out[48]);
 /* The same through printf alone (the definition msg_format_number must match; for tests). */
 void msg_format_number_reference(double v, char out[48]);
+/* A json-c number printed as msg_format_number does, for JSON built outside this module (NULL: no memory). */
+struct json_object *msg_json_number(double v);
 
 /* ---------- result ---------- */
 

@@ -20,12 +20,21 @@ int netaddr_parse(const char *text, struct netaddr *out);
 void netaddr_format(const struct netaddr *a, char out[NETADDR_STRLEN]);
 /* 4 or 6. */
 int netaddr_version(const struct netaddr *a);
-/* Why the address must not be probed ("loopback", "private", "link-local", "multicast", "unspecified",
- * "reserved", "broadcast"), or NULL when it may be. allow_loopback lets 127.0.0.0/8 and ::1 through (tests, demo).
- * IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */
+/* Why the address must not be probed ("loopback", "private" (also CGNAT 100.64/10), "link-local", "multicast",
+ * "unspecified", "documentation", "reserved", "broadcast"), or NULL when it may be. allow_loopback lets 127.0.0.0/8
+ * and ::1 through (tests, demo). IPv6 forms carrying an IPv4 address (v4-mapped, v4-compatible, NAT64 64:ff9b::/96
+ * and 64:ff9b:1::/48, 6to4, Teredo) are judged as that IPv4 address. Agent, web gateway and ntpmonctl share it. */
 const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopback);
+/* Turns an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into the IPv4 address; others stay as they are. */
+void netaddr_unmap(struct netaddr *a);
 /* True when both are the same family and agree on the first prefix_bits bits. */
 bool netaddr_same_prefix(const struct netaddr *a, const struct netaddr *b, unsigned prefix_bits);
+/* Parses "ADDR/BITS" (or a bare address: all its bits) into an address and a prefix length; 0 or -1. */
+int netaddr_parse_prefix(const char *text, struct netaddr *out, unsigned *bits);
+/* Parses a listen address "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every IPv4 address) into a socket address and
+ * its port; 0, or -1 with a one-line reason in err. */
+int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port, char *err,
+                         size_t err_len);
 /* Fills a sockaddr for a UDP destination; returns its length. */
 socklen_t netaddr_to_sockaddr(const struct netaddr *a, uint16_t port, struct sockaddr_storage *ss);
 /* The address of a sockaddr. */

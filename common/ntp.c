@@ -5,9 +5,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+
+#include "random.h"
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -80,8 +83,12 @@ void ntp_request_build(uint8_t buf[NTP_PACKET_LEN], struct ntp_ts *sent)
 {
     struct ntp_packet req = {.leap = 0, .version = 4, .mode = NTP_MODE_CLIENT};
     uint32_t rnd[2] = {0, 0};
-    while (rnd[0] == 0 && rnd[1] == 0) {
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) continue;
+    for (int tries = 0; rnd[0] == 0 && rnd[1] == 0; tries++) { /* 0 means "none" on the wire: draw again */
+        if (random_fill(rnd, sizeof rnd) < 0 || tries == 8) {
+            /* the nonce is what keeps spoofed replies out: no request without one */
+            fprintf(stderr, "ntpmon: no random bytes for an NTP request: %s\n", strerror(errno));
+            abort();
+        }
     }
     req.transmit = (struct ntp_ts){rnd[0], rnd[1]};
     ntp_packet_encode(&req, buf);

@@ -12,7 +12,9 @@
 #include <strings.h>
 
 #include "dbconf.h"
+#include "jwtpeek.h"
 #include "log.h"
+#include "mqtt.h"
 #include "msg.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -146,6 +148,27 @@ static void store_or_die(const struct opt_program *prog, const struct opt_spec *
     if (why) opts_usage_error(prog, "invalid value '%s' for %s: %s", text, source, why);
 }
 
+/* getopt_long takes any unique prefix of a long name ("--token X" became "--token-retry X"): a long option must be
+ * spelled out. arg is the next word getopt will read (values it consumes never reach here; nor does anything after
+ * "--", which ends the flags). */
+static void refuse_abbreviation(const struct opt_program *prog, const char *arg, const struct option *longopts)
+{
+    if (!arg || arg[0] != '-' || arg[1] != '-' || arg[2] == '\0') return;
+    const char *name = arg + 2;
+    size_t len = strcspn(name, "=");
+    char candidates[256] = "";
+    size_t cl = 0;
+    for (const struct option *o = longopts; o->name; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) return;
+        if (strncmp(o->name, name, len) == 0 && cl < sizeof candidates)
+            cl += (size_t)snprintf(candidates + cl, sizeof candidates - cl, "%s--%s", cl ? ", " : "", o->name);
+    }
+    if (candidates[0])
+        opts_usage_error(prog, "unknown option '--%.*s' (options are not abbreviated: did you mean %s?)", (int)len,
+                         name, candidates);
+    opts_usage_error(prog, "unknown option '--%.*s'", (int)len, name);
+}
+
 int opts_parse(const struct opt_program *prog, int argc, char **argv)
 {
     current_prog = prog;
@@ -193,12 +216,15 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     longopts[k++] = (struct option){"version", no_argument, NULL, 'V'};
     longopts[k] = (struct option){NULL, 0, NULL, 0};
 
-    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. */
-    char **positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. (Static, so it
+     * stays reachable — no leak report — when --help or a bad flag exits from inside the loop.) */
+    static char **positional;
+    positional = xcalloc((size_t)argc + 1, sizeof *positional);
     int n_pos = 0;
     optind = 1;
     opterr = 0;
     while (optind < argc) {
+        refuse_abbreviation(prog, argv[optind], longopts);
         int longidx = -1;
         int c = getopt_long(argc, argv, shortopts, longopts, &longidx);
         if (c == -1) {
@@ -254,6 +280,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     int first = argc - n_pos;
     for (int i = 0; i < n_pos; i++) argv[first + i] = positional[i];
     free(positional);
+    positional = NULL;
     return first;
 }
 
@@ -366,6 +393,36 @@ char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len)
     return NULL;
 }
 
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username)
+{
+    char host[256];
+    int port;
+    bool tls;
+    if (mqtt_url_parse(m->url, host, sizeof host, &port, &tls) < 0)
+        opts_usage_error(prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", m->url);
+    char err[256];
+    *token = opts_mqtt_token(m, err, sizeof err);
+    *username = NULL;
+    if (!*token) {
+        if (m->token_file && *m->token_file) opts_usage_error(prog, "%s", err);
+        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
+        return;
+    }
+    struct jwt_claims_peek claims;
+    if (jwt_peek(*token, &claims, err, sizeof err) < 0)
+        opts_usage_error(prog, "the broker token is not a JWT: %s", err);
+    *username = xstrdup(claims.sub);
+}
+
+void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
+{
+    char err[DBCONF_ERR_LEN];
+    if (dbconf_resolve(d->dsn, d->config_file, d->ca_file, env, out, err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        exit(2);
+    }
+}
+
 const struct opt_spec *opts_db_specs(struct opts_db *d)
 {
     static struct opt_spec specs[5];
@@ -382,12 +439,6 @@ const struct opt_spec *opts_db_specs(struct opts_db *d)
                                  3600, "DURATION", "daemons: how often the database is pinged for /healthz"};
     specs[4] = (struct opt_spec){0};
     return specs;
-}
-
-void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
-{
-    char err[DBCONF_ERR_LEN];
-    if (dbconf_resolve(d->dsn, d->config_file, d->ca_file, env, out, err) < 0) opts_usage_error(prog, "%s", err);
 }
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)

@@ -76,6 +76,11 @@ extern const struct opt_spec *opts_mqtt_specs(struct opts_mqtt *m);
 /* The broker token: the file's first line (--mqtt-token-file) or $MQTT_TOKEN; a malloc'd string or NULL with a
  * message in err. */
 char *opts_mqtt_token(const struct opts_mqtt *m, char *err, size_t err_len);
+/* A server daemon's broker: checks the URL, then reads the credentials — the token (as opts_mqtt_token) and its
+ * `sub` as the username, both malloc'd. No token at all means connecting anonymously (a broker without the auth
+ * plugin): both NULL, with a warning. A bad URL, an unreadable token file or a token that is not a JWT is a
+ * configuration error (exit 2 with the reason). */
+void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqtt *m, char **token, char **username);
 
 struct opts_db {
     const char *dsn;         /* --database-dsn / DATABASE_DSN */
@@ -85,8 +90,8 @@ struct opts_db {
 };
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
 struct db_dsn;
-/* Resolves the database from the group (DSN, database.yaml, CA file) for env; exits 2 with the reason on a bad
- * configuration. */
+/* The database a server daemon uses (dbconf_resolve of the flags, environment, database.yaml and CA file for env);
+ * a bad DSN or file is a configuration error (exit 2 with the reason). */
 void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {

@@ -302,9 +302,7 @@ void service_ready(struct service *svc)
     LOG(INFO, "ready");
 }
 
-/* Signals first, before any step starts a thread: blocked signals are inherited, so no thread but the loop ever
- * sees them. Their dispositions are reset too: a shell starting us in the background leaves SIGINT ignored. */
-static int setup_signals(struct service *svc)
+void service_hold_signals(void)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -312,9 +310,18 @@ static int setup_signals(struct service *svc)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* reset after blocking: a shell starting us in the background leaves SIGINT ignored, and an ignored signal is
+     * discarded even when it would reach the signalfd */
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
+}
+
+/* Signals first, before any step starts a thread: blocked signals are inherited, so no thread but the loop ever
+ * sees them. */
+static int setup_signals(struct service *svc)
+{
+    service_hold_signals();
     signal(SIGPIPE, SIG_IGN);
     if (evloop_signal(svc->loop, SIGTERM, on_signal, svc) < 0 || evloop_signal(svc->loop, SIGINT, on_signal, svc) < 0 ||
         evloop_signal(svc->loop, SIGHUP, on_signal, svc) < 0) {

@@ -103,6 +103,10 @@ struct service_def {
 /* A health condition: NULL while healthy, else why not (a string that lives until the next call). */
 typedef const char *(*service_health_fn)(void *arg);
 
+/* Blocks SIGTERM, SIGINT and SIGHUP for the loop's signalfd (and resets inherited "ignore"): call it first thing
+ * in main, so a signal during start-up waits for the loop instead of killing a half-started daemon. service_run
+ * does it too. */
+void service_hold_signals(void);
 /* A frame for def (the definition must outlive it). Never NULL. */
 struct service *service_new(const struct service_def *def);
 /* The metrics option group (copied): --metrics-listen (NULL or "" = off), the listener's limits, and how often

@@ -34,8 +34,8 @@ static const struct role_def roles[TOKEN_ROLE_COUNT] = {
     [TOKEN_ROLE_SELECTOR] = {"selector", "selector", 30 * 86400, {"monitors/+/assign", "status/selection/#"},
                              {"results/#", "monitors/+/status"}},
     [TOKEN_ROLE_TOKENS] = {"tokens", "tokens", 30 * 86400, {"monitors/+/token"}, {"monitors/+/token/request"}},
-    [TOKEN_ROLE_WEB] = {"web", "web", 86400, {"monitors/+/requests/#"},
-                        {"responses/#", "results/#", "scores/#", "status/#", "monitors/+/status"}},
+    [TOKEN_ROLE_WEB] = {"web", "web", 30 * 86400, {"monitors/+/requests/#"},
+                        {"responses/#", "results/#", "traces/#", "scores/#", "status/#", "monitors/+/status"}},
     [TOKEN_ROLE_WATCHER] = {"watcher", "watch", 30 * 86400, {NULL},
                             {"results/#", "traces/#", "scores/#", "status/#", "monitors/+/status"}},
     [TOKEN_ROLE_ADMIN] = {"admin", "admin", 300, {"#"}, {"#"}},
@@ -160,10 +160,23 @@ static struct token_key *key_new(jwt_alg_t alg, const void *bytes, size_t len, c
     return k;
 }
 
+/* NULL when an HMAC secret of len bytes is long enough for HS256, else the reason. */
+static const char *weak_secret(size_t len, char buf[TOKEN_ERR_LEN])
+{
+    if (len == 0) return "the HMAC secret is empty";
+    if (len >= TOKEN_HMAC_MIN_LEN) return NULL;
+    snprintf(buf, TOKEN_ERR_LEN,
+             "the HMAC secret is only %zu bytes; HS256 needs at least %d (RFC 7518 §3.2): make one with ntpmonctl key gen",
+             len, TOKEN_HMAC_MIN_LEN);
+    return buf;
+}
+
 struct token_key *token_key_from_secret(const char *secret, char err[TOKEN_ERR_LEN])
 {
-    if (!secret || !*secret) {
-        set_err(err, "the HMAC secret is empty");
+    char why[TOKEN_ERR_LEN];
+    const char *weak = weak_secret(secret ? strlen(secret) : 0, why);
+    if (weak) {
+        set_err(err, "%s", weak);
         return NULL;
     }
     return key_new(JWT_ALG_HS256, secret, strlen(secret), err);
@@ -230,8 +243,10 @@ struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN])
     } else {
         if (len && buf[len - 1] == '\n') len--;
         if (len && buf[len - 1] == '\r') len--;
-        if (len == 0) {
-            set_err(err, "%s: the HMAC secret is empty", path);
+        char why[TOKEN_ERR_LEN];
+        const char *weak = weak_secret(len, why);
+        if (weak) {
+            set_err(err, "%s: %s", path, weak);
             k = NULL;
         } else {
             k = key_new(JWT_ALG_HS256, buf, len, err);

@@ -16,6 +16,9 @@
 #define TOKEN_SUB_MAX 128
 #define TOKEN_MAX_FILTERS 8
 #define TOKEN_MAX_LEN 4096 /* the broker refuses longer tokens */
+/* RFC 7518 §3.2: an HMAC key at least as long as the hash output — 32 bytes for HS256 (48 for HS384, 64 for HS512).
+ * Issuers and the broker refuse shorter secrets. */
+#define TOKEN_HMAC_MIN_LEN 32
 
 enum token_role {
     TOKEN_ROLE_MONITOR,
@@ -40,7 +43,7 @@ struct token_acl {
 int token_role_parse(const char *name, enum token_role *out);
 /* The role's name as in the `role` claim. */
 const char *token_role_name(enum token_role role);
-/* The role's default lifetime in seconds (monitor 6 h, web 1 d, admin 5 min, others 30 d). */
+/* The role's default lifetime in seconds (monitor 6 h, admin 5 min, others 30 d). */
 int64_t token_role_default_ttl_s(enum token_role role);
 /* The token's subject (MQTT username) for a role and an optional name: monitors use the name itself (required);
  * other roles are "<prefix>-<name>" ("ingest-a", "watch-web1"; a name that already carries the prefix is kept),
@@ -52,10 +55,11 @@ int token_role_acl(enum token_role role, const char *env, const char *sub, struc
 
 /* A signing key: an HMAC secret (signs HS256) or a private EC P-256 (ES256) or RSA (RS256) PEM. */
 struct token_key;
-/* The HMAC secret given as a string (JWT_KEY). NULL with a reason on an empty secret or no memory. */
+/* The HMAC secret given as a string (JWT_KEY). NULL with a reason on a secret shorter than TOKEN_HMAC_MIN_LEN
+ * bytes or no memory. */
 struct token_key *token_key_from_secret(const char *secret, char err[TOKEN_ERR_LEN]);
 /* Reads a key file: a private PEM (EC P-256 or RSA), or else an HMAC secret (the bytes, one trailing newline
- * stripped). NULL with a reason naming the file. */
+ * stripped; at least TOKEN_HMAC_MIN_LEN of them). NULL with a reason naming the file. */
 struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN]);
 /* The key given by --key-file (wins) or $JWT_KEY; NULL with a reason when neither is set or it is unusable. */
 struct token_key *token_key_from_options(const char *key_file, char err[TOKEN_ERR_LEN]);

@@ -1,27 +1,37 @@
-/* ulid.c — ULID generation and checking (https://github.com/ulid/spec). Monotonic within a millisecond:
- * the random part is incremented rather than redrawn, so ids from one agent sort in creation order. */
+/* ulid.c — ULID generation and checking (https://github.com/ulid/spec). Monotonic within a process: the random
+ * part is incremented rather than redrawn within a millisecond, the clock is read and the id made in one critical
+ * section (so ids of one thread always increase, whatever other threads do); ids for explicit times come from a
+ * generator of their own, so they never pull the clock-driven one back. Without random bytes no id is made: the process aborts with a message
+ * (an id from a predictable source could collide, and a collision loses a result). */
 #include "ulid.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "random.h"
 #include "timeutil.h"
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* Two generators: one for ulid_new (now), one for ulid_new_at (explicit times), so that an id for an explicit
+ * time never moves the clock-driven one back, while each stays monotonic within a millisecond. */
+struct generator {
+    int64_t ms;
+    uint8_t rand[10];
+};
 static pthread_mutex_t ulid_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t last_ms = -1;
-static uint8_t last_rand[10];
+static struct generator now_gen = {-1, {0}}, at_gen = {-1, {0}};
 
 static void fill_random(uint8_t *buf, size_t len)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n > 0) got += (size_t)n;
-    }
+    if (random_fill(buf, len) == 0) return;
+    /* stderr directly: this runs in every program, the broker plugin's callers included */
+    fprintf(stderr, "ntpmon: no random bytes for a ULID (getrandom and /dev/urandom failed: %s)\n", strerror(errno));
+    abort();
 }
 
 static void encode(int64_t ms, const uint8_t r[10], char out[ULID_LEN + 1])
@@ -43,34 +53,42 @@ static void encode(int64_t ms, const uint8_t r[10], char out[ULID_LEN + 1])
     out[ULID_LEN] = '\0';
 }
 
+/* The next id of g at ms: the same ms increments the random part, another draws a fresh one. ulid_lock held. */
+static int64_t next_locked(struct generator *g, int64_t ms, uint8_t r[10])
+{
+    if (ms == g->ms) {
+        int i = 9;
+        while (i >= 0 && ++g->rand[i] == 0) i--;
+        if (i < 0) { /* 2^80 ids in one ms: cannot happen in practice; move to the next ms */
+            g->ms++;
+            fill_random(g->rand, sizeof g->rand);
+        }
+    } else {
+        g->ms = ms;
+        fill_random(g->rand, sizeof g->rand);
+    }
+    memcpy(r, g->rand, 10);
+    return g->ms;
+}
+
 void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1])
 {
     uint8_t r[10];
     pthread_mutex_lock(&ulid_lock);
-    if (unix_ms == last_ms) {
-        int i = 9;
-        while (i >= 0 && ++last_rand[i] == 0) i--;
-        if (i < 0) { /* 2^80 ids in one ms: cannot happen in practice; move to the next ms */
-            last_ms++;
-            fill_random(last_rand, sizeof last_rand);
-        }
-    } else {
-        last_ms = unix_ms;
-        fill_random(last_rand, sizeof last_rand);
-    }
-    memcpy(r, last_rand, sizeof r);
-    int64_t ms = last_ms;
+    int64_t ms = next_locked(&at_gen, unix_ms, r);
     pthread_mutex_unlock(&ulid_lock);
     encode(ms, r, out);
 }
 
 void ulid_new(char out[ULID_LEN + 1])
 {
-    int64_t ms = time_now_us() / 1000;
+    uint8_t r[10];
     pthread_mutex_lock(&ulid_lock);
-    if (ms < last_ms) ms = last_ms; /* the clock stepped back: keep ids increasing */
+    int64_t ms = time_now_us() / 1000;
+    if (ms < now_gen.ms) ms = now_gen.ms; /* the clock stepped back: keep ids increasing */
+    ms = next_locked(&now_gen, ms, r);
     pthread_mutex_unlock(&ulid_lock);
-    ulid_new_at(ms, out);
+    encode(ms, r, out);
 }
 
 static int decode_char(char c)

@@ -6,6 +6,7 @@
 
 #include "cmds.h"
 #include "ctl.h"
+#include "history.h"
 #include "msg.h"
 #include "netaddr.h"
 
@@ -139,10 +140,7 @@ int cmd_monitor_set_status(struct ctl_ctx *ctx, int argc, char **argv)
 
 int ctl_find_monitor(struct ctl_ctx *ctx, const char *arg, int64_t *id)
 {
-    char *end;
-    long long mid = strtoll(arg, &end, 10);
-    struct db_param p[] = {DB_STR(arg), DB_INT(*end || end == arg ? 0 : mid)};
-    int r = db_query_int(ctl_db(ctx), "SELECT id FROM monitors WHERE name = ? OR id = ?", p, 2, id);
+    int r = history_find_monitor(ctl_db(ctx), arg, id);
     if (r < 0) return ctl_db_fail(ctx, "looking up the monitor");
     if (r == 0) return ctl_fail("no monitor '%s'", arg);
     return 0;

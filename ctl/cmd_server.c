@@ -7,6 +7,7 @@
 
 #include "cmds.h"
 #include "ctl.h"
+#include "history.h"
 #include "netaddr.h"
 #include "zone.h"
 
@@ -71,13 +72,12 @@ int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv)
     struct netaddr a;
     if (netaddr_parse(argv[0], &a) < 0) return ctl_fail("invalid IP address '%s'", argv[0]);
     const char *why = netaddr_forbidden_reason(&a, false);
-    bool local_ok = why && opt_allow_local && (strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 ||
-                                               strcmp(why, "link-local") == 0);
-    if (why && !local_ok)
-        return ctl_fail("refusing %s address %s%s", why, argv[0],
-                        strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 || strcmp(why, "link-local") == 0
-                            ? " (use --allow-local for a private pool)"
-                            : "");
+    /* Documentation ranges stay accepted: examples and tests use them as stand-ins (agents never probe them). */
+    if (why && strcmp(why, "documentation") == 0) why = NULL;
+    bool local = why && (strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 ||
+                         strcmp(why, "link-local") == 0);
+    if (why && !(local && opt_allow_local))
+        return ctl_fail("refusing %s address %s%s", why, argv[0], local ? " (use --allow-local for a private pool)" : "");
     char ip[NETADDR_STRLEN];
     netaddr_format(&a, ip);
     struct server_add s = {ip, netaddr_version(&a), 0, 0, zone[0] ? zone : NULL};
@@ -138,18 +138,8 @@ int cmd_server_list(struct ctl_ctx *ctx, int argc, char **argv)
 
 int ctl_find_server(struct ctl_ctx *ctx, const char *arg, int64_t *id)
 {
-    struct netaddr a;
-    char ip[NETADDR_STRLEN] = "";
-    int64_t want = 0;
-    if (netaddr_parse(arg, &a) == 0) {
-        netaddr_format(&a, ip);
-    } else {
-        char *end;
-        want = strtoll(arg, &end, 10);
-        if (*end || want <= 0) return ctl_fail("'%s' is neither an IP address nor a server id", arg);
-    }
-    struct db_param p[] = {DB_STR(ip), DB_INT(want)};
-    int r = db_query_int(ctl_db(ctx), "SELECT id FROM servers WHERE ip = ? OR id = ?", p, 2, id);
+    int r = history_find_server(ctl_db(ctx), arg, id);
+    if (r == -2) return ctl_fail("'%s' is neither an IP address nor a server id", arg);
     if (r < 0) return ctl_db_fail(ctx, "looking up the server");
     if (r == 0) return ctl_fail("no server %s", arg);
     return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "ask.h"
 #include "jwtpeek.h"
 
 int ctl_mqtt_open(struct ctl_ctx *ctx, const char *kind, const struct mqtt_handlers *h, void *arg, struct ctl_mqtt *out)
@@ -53,13 +54,5 @@ void ctl_mqtt_close(struct ctl_mqtt *m)
 bool ctl_mqtt_ask(struct ctl_ctx *ctx, struct ctl_mqtt *m, enum msg_topic_kind kind, const char *monitor,
                   const char *body)
 {
-    struct msg_topic rq = {.kind = kind}, rs = {.kind = MSG_TOPIC_RESPONSE};
-    snprintf(rq.monitor, sizeof rq.monitor, "%s", monitor);
-    snprintf(rs.monitor, sizeof rs.monitor, "%s", monitor);
-    snprintf(rs.request_id, sizeof rs.request_id, "%s", m->request_id);
-    char rq_topic[MSG_TOPIC_MAX], rs_topic[MSG_TOPIC_MAX];
-    return body && msg_topic_build(rq_topic, sizeof rq_topic, ctx->common.env, &rq) == 0 &&
-           msg_topic_build(rs_topic, sizeof rs_topic, ctx->common.env, &rs) == 0 &&
-           mqtt_publish_request(m->mqtt, rq_topic, body, strlen(body), rs_topic, m->request_id,
-                                (uint16_t)strlen(m->request_id), NULL) == MOSQ_ERR_SUCCESS;
+    return ask_monitor(m->mqtt, ctx->common.env, kind, monitor, m->request_id, body) == MOSQ_ERR_SUCCESS;
 }

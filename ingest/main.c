@@ -12,6 +12,7 @@
 #include "log.h"
 #include "msg.h"
 #include "opts.h"
+#include "service.h"
 #include "daemon.h"
 #include "xalloc.h"
 
@@ -72,6 +73,7 @@ static void derive_client_id(const char *sub, char out[MSG_NAME_MAX])
 
 int main(int argc, char **argv)
 {
+    service_hold_signals(); /* a SIGTERM during start-up is handled at the loop's first turn */
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
                                        opts_metrics_specs(&metricso), ingest_specs, NULL};
     struct opt_program prog = {

@@ -8,7 +8,6 @@
 #include "daemon.h"
 #include "guardconf.h"
 #include "dbconf.h"
-#include "jwtpeek.h"
 #include "log.h"
 #include "metrics.h"
 #include "opts.h"
@@ -235,33 +234,11 @@ int main(int argc, char **argv)
         opts_usage_error(&prog, "invalid --shard '%s': want K/N with 0 <= K < N", shard_text);
     fill_params(&o.params);
 
-    char host[256];
-    int port;
-    bool tls;
-    if (mqtt_url_parse(mqtto.url, host, sizeof host, &port, &tls) < 0)
-        opts_usage_error(&prog, "invalid --mqtt-url '%s': want mqtt://host[:port] or mqtts://host[:port]", mqtto.url);
-
+    /* Without a token the broker is reached anonymously (a broker without the auth plugin: tests, a lab). */
+    char *token, *username;
+    opts_mqtt_credentials(&prog, &mqtto, &token, &username);
     struct db_dsn dsn;
     opts_db_resolve(&prog, &dbo, common.env, &dsn);
-    /* Without a token the broker is reached anonymously (a broker without the auth plugin: tests, a lab). */
-    char terr[256];
-    char *token = opts_mqtt_token(&mqtto, terr, sizeof terr);
-    if (!token && mqtto.token_file && *mqtto.token_file) {
-        fprintf(stderr, "ntpmon-scorer: %s\n", terr);
-        return 2;
-    }
-    char *username = NULL;
-    if (!token) {
-        LOG_ALWAYS(WARN, "no broker token ($MQTT_TOKEN or --mqtt-token-file): connecting without credentials");
-    } else {
-        struct jwt_claims_peek claims;
-        if (jwt_peek(token, &claims, terr, sizeof terr) < 0) {
-            fprintf(stderr, "ntpmon-scorer: the broker token is not a JWT: %s\n", terr);
-            free(token);
-            return 2;
-        }
-        username = xstrdup(claims.sub);
-    }
     char client_id[128];
     /* A persistent session needs a stable id: one per env and shard (the broker queues for it while we are away).
      * With a token it is "<sub>:shard-K-of-N", the form the broker-auth plugin accepts for that sub. */

@@ -25,6 +25,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# Sanitizer reports are fatal: the ASan/UBSan tree is built with -fno-sanitize-recover=undefined, and every UBSan
+# runtime we start (unit tests here; daemons and the broker's plugin through tests/lib/harness.sh) also gets
+# halt_on_error=1 — appended last, so it wins over anything set in the caller's UBSAN_OPTIONS.
+UBSAN_FATAL="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1"
 OUT=$BUILD/test-logs
 rm -rf "$OUT"; mkdir -p "$OUT"
 TIMEOUT_UNIT=${NTPMON_TEST_TIMEOUT_UNIT:-300}
@@ -41,7 +45,7 @@ if [ "$ONLY" != integration ]; then
     done
     if [ -n "$ASAN_BUILD" ]; then
         for b in $(find "$ASAN_BUILD/tests/unit" -type f -perm -u+x 2>/dev/null | sort); do
-            add_job "asan/unit/${b#$ASAN_BUILD/tests/unit/}|$TIMEOUT_UNIT|env ASAN_OPTIONS=detect_leaks=1 $b"
+            add_job "asan/unit/${b#$ASAN_BUILD/tests/unit/}|$TIMEOUT_UNIT|env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=$UBSAN_FATAL $b"
         done
     fi
 fi

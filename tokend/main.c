@@ -244,6 +244,7 @@ static const struct service_step steps[] = {
 
 int main(int argc, char **argv)
 {
+    service_hold_signals(); /* a SIGTERM during start-up is handled at the loop's first turn */
     log_init("ntpmon-tokend");
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
                                        tokend_specs(), opts_metrics_specs(&metricso), NULL};

@@ -2,9 +2,10 @@
 # tools/demo.sh — `make demo`: the whole ntpmon pipeline on loopback, started as root on free ports and stopped by
 # PID when it ends. mosquitto with the broker-auth plugin, MariaDB, three NTP servers on 127.0.0.2-4 sharing one
 # port (a real chronyd, a fake one 120 ms off, one answering Kiss-o'-Death RATE), three monitors in their own
-# accounts and /20s, each an ntpmon-agent with its own token, then ingest, scorer, selector and the token service,
-# with the intervals shrunk so a server's life takes a minute. It shows the scores and the result stream changing
-# until Ctrl-C (or for --seconds N), then prints a summary and stops everything it started.
+# accounts and /20s, each an ntpmon-agent with its own token, then ingest, scorer, selector, the token service and
+# ntpmon-web (the page), with the intervals shrunk so a server's life takes a minute. It prints the page's URL and a
+# ready mosquitto_sub command line (a watcher token in the demo dir) for the live result stream, shows the scores
+# and results changing until Ctrl-C (or for --seconds N), then prints a summary and stops everything it started.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=build
@@ -27,6 +28,16 @@ say() { printf '%s\n' "$*"; }
 say "ntpmon demo: starting the stack in $H_TMP (logs: *.log there)"
 p_stack
 ENV=$P_ENV
+p_token watch watcher
+WATCH_TOKEN=$H_TMP/watcher.token
+echo "${P_TOKEN[watch]}" >"$WATCH_TOKEN"
+PAGE="http://127.0.0.1:$P_WEB_PORT/"
+SUB="mosquitto_sub -V mqttv5 -h 127.0.0.1 -p $H_MQTT_PORT -u watch-$ENV -P \"\$(cat $WATCH_TOKEN)\" -t 'ntpmon/$ENV/results/+/+' -v"
+links() {
+    echo "page:   $PAGE   (servers, live scores and graphs, checks)"
+    echo "stream: $SUB"
+}
+links
 
 # ---- the live view ----
 view() {
@@ -58,6 +69,7 @@ while [ "$STOP" = 0 ]; do
         frame=$(view)
         printf '\033[H\033[2J'
         echo "ntpmon demo — env $ENV — ${elapsed}s$([ "$LIMIT" -gt 0 ] && echo " of ${LIMIT}s") — Ctrl-C to stop"
+        links
         echo
         echo "$frame"
     elif [ $((now - last_print)) -ge 15 ]; then
@@ -84,4 +96,8 @@ h_sql "SELECT s.ip, ROUND(s.score_raw, 3), s.in_pool,
         echo "summary: server=$ip score=$score in_pool=$in_pool active=$active testing=$testing overall_scores=$recorded"
     done
 echo "in the pool: $(h_sql "SELECT IFNULL(GROUP_CONCAT(ip ORDER BY id SEPARATOR ' '), 'none') FROM servers WHERE in_pool = 1")"
+page_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$PAGE")
+servers=$(curl -s --max-time 5 "${PAGE}api/servers" | jq length 2>/dev/null)
+results=$(timeout 5 bash -c "$SUB -C 1 -W 4" 2>/dev/null | grep -c "^ntpmon/$ENV/results/")
+echo "summary: web_page=$page_code web_servers=${servers:-0} stream_results=$results"
 echo "stopping everything the demo started"

@@ -1,16 +1,32 @@
 #!/bin/sh
-# tools/deps.sh — installs the Debian packages ntpmon needs to build, test, run and package, and caches the Debian
-# root the package test installs into (tests/integration/packages/), so `make test` needs no network afterwards.
+# tools/deps.sh — installs the Debian packages ntpmon needs to build, test, run and package, caches the Debian
+# root the package test installs into (tests/integration/packages/), and installs the browser test's node packages
+# (tests/browser: playwright-core, pinned in package-lock.json; it drives Debian's chromium), so `make test` needs
+# no network afterwards.
 # Idempotent and quick when everything is present: apt is only touched when a package is missing, debootstrap only
-# when the cached root is missing or its package list changed.
+# when the cached root is missing or its package list changed, npm only when tests/browser/node_modules does not
+# match its lock file.
 #   tools/deps.sh                 install what is missing
 #   tools/deps.sh --root-tarball  print the cached root's path (exit 1 when it is not there)
 set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
-libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat
+libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat jq
 mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3
-nftables iputils-ping
+nftables iputils-ping chromium
 build-essential dpkg-dev debhelper fakeroot lintian help2man debootstrap zstd"
+# node with npm: this machine's node may be a repackaged one that conflicts with Debian's npm package, so nodejs is
+# only asked for when there is no node at all
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+
+# The browser test's node packages, exactly as locked (no browser download: the test uses /usr/bin/chromium).
+browser_deps() {
+    b=tests/browser
+    if [ ! -d "$b/node_modules/playwright-core" ] || ! cmp -s "$b/package-lock.json" "$b/node_modules/.ntpmon-lock"; then
+        echo "deps: npm ci in $b"
+        (cd "$b" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        cp "$b/package-lock.json" "$b/node_modules/.ntpmon-lock"
+    fi
+}
 
 # The package test's root: a minimal Debian of this host's release with what the packages depend on (the runtime
 # libraries, mosquitto for the plugin, adduser and procps) and systemd (its targets let `systemd-analyze verify
@@ -37,7 +53,10 @@ for p in $PACKAGES; do
         *) missing="$missing $p" ;;
     esac
 done
-[ -z "$missing" ] && [ -f "$ROOT_TARBALL" ] && exit 0
+if [ -z "$missing" ] && [ -f "$ROOT_TARBALL" ]; then
+    browser_deps
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     [ -n "$missing" ] && echo "deps: missing packages:$missing — run 'make deps' as root" >&2
@@ -85,3 +104,4 @@ if [ ! -f "$ROOT_TARBALL" ]; then
         echo "deps: cached $ROOT_TARBALL ($(du -h "$ROOT_TARBALL" | cut -f1))"
     ) 9>"$ROOT_CACHE/.lock"
 fi
+browser_deps

@@ -16,7 +16,10 @@ done
 OUT=build-fuzz
 mkdir -p "$OUT/bin"
 PKGS="libmosquitto json-c libmariadb libjwt openssl yaml-0.1 libmicrohttpd"
+# clang's UBSan only prints and goes on unless told otherwise: a report must be a finding
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(pkg-config --cflags $PKGS) -fsanitize=fuzzer,address,undefined"
+CFLAGS="$CFLAGS -fno-sanitize-recover=undefined"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1"
 LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 status=0
 for target in tests/fuzz/fuzz_*.c; do

@@ -36,7 +36,8 @@ export LOG_LEVEL=${LOG_LEVEL:-info}
 # Sanitizer builds: fail loudly on leaks and UB, and let a plugin built with ASan load into mosquitto.
 if [ "${NTPMON_ASAN:-0}" = 1 ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
-    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=67}
+    # appended, so a report is fatal whatever the caller's UBSAN_OPTIONS say (mosquitto's ASan plugin too)
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1:exitcode=67"
     H_LIBASAN=$(gcc -print-file-name=libasan.so)
 fi
 

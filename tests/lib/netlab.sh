@@ -19,10 +19,10 @@
 # Nodes and links
 #   nl_host NAME / nl_router NAME  a namespace with lo up (routers forward, and send ICMP without rate limits)
 #   nl_link A B [POOL]             a veth pair A<->B; in A it is named B and in B it is named A (one link per pair).
-#                                  Each link gets a /30 from POOL and a /64: POOL "lab" (default) = 198.51.100.0/24
-#                                  and 2001:db8:100:K::/64; "servers" = 192.0.2.0/24 and 2001:db8:200:K::/64
+#                                  Each link gets a /30 from POOL and a /64: POOL "lab" (default) = 198.18.100.0/24
+#                                  and 2001:2:100:K::/64; "servers" = 198.19.2.0/24 and 2001:2:200:K::/64
 #                                  (a different /24 and /48 than the monitors', which the selector's network rules
-#                                  care about). The first node named gets .1/::1 of the link, the second .2/::2.
+#                                  care about). Not the documentation ranges: agents never probe those. The first node named gets .1/::1 of the link, the second .2/::2.
 #   nl_chain A R… B                hosts A and B with routers R… between them, linked in that order (the last link in
 #                                  the "servers" pool), e.g. nl_chain m1 r1 r2 r3 s1; nodes that exist are reused
 #   nl_path_addrs FAM A R… B       the addresses a trace from A sees along that chain: each router's address on the
@@ -167,8 +167,8 @@ nl_spawn() {
 
 _nl_pool_base() {
     case $1 in
-        lab) echo "198.51.100 2001:db8:100" ;;
-        servers) echo "192.0.2 2001:db8:200" ;;
+        lab) echo "198.18.100 2001:2:100" ;;       # the agents probe these: no documentation ranges
+        servers) echo "198.19.2 2001:2:200" ;;
         mgmt) echo "203.0.113 2001:db8:300" ;;
         *) echo "# netlab: unknown pool '$1'" >&2; exit 1 ;;
     esac

@@ -9,12 +9,21 @@
 #   P_MONITORS       monitor names (default "ams1 lax1 syd1")
 #   P_PROXY_AGENTS   agents that reach the broker through a socat proxy named proxy-<agent> (to cut their network)
 #   P_AGENT_LOG      agents' log level (default info; debug logs every result's ULID)
+#   P_WEB            1 (default): also start ntpmon-web (the page and API on 127.0.0.1:$P_WEB_PORT; --allow-loopback)
+#   P_WEB_FLAGS      extra flags for ntpmon-web
+#   P_SCORER_FLAGS   extra flags for ntpmon-scorer (e.g. record every overall score, for live views)
+#   P_AGENT_FLAGS    extra flags for every agent's `monitor`
 
 P_ENV=${P_ENV:-test}
 P_SERVERS=${P_SERVERS:-127.0.0.2 127.0.0.3 127.0.0.4}
 P_MONITORS=${P_MONITORS:-ams1 lax1 syd1}
 P_PROXY_AGENTS=${P_PROXY_AGENTS:-}
 P_AGENT_LOG=${P_AGENT_LOG:-info}
+P_WEB=${P_WEB:-1}
+P_WEB_FLAGS=${P_WEB_FLAGS:-}
+P_SCORER_FLAGS=${P_SCORER_FLAGS:-}
+P_AGENT_FLAGS=${P_AGENT_FLAGS:-}
+P_WEB_PORT=
 declare -A P_MON_IP=([ams1]=192.0.2.10 [lax1]=198.51.100.10 [syd1]=203.0.113.10 [fra1]=192.0.2.138)
 declare -A P_TOKEN P_METRICS P_PROXY_PORT
 # A 3-monitor pool whose servers live a whole life in about a minute (DESIGN.md §7 settings).
@@ -57,8 +66,9 @@ p_stack() {
     p_start selector
     p_start tokend
     for m in $P_MONITORS; do p_agent_setup "$m"; p_start "agent-$m"; done
+    [ "$P_WEB" = 1 ] && p_start web
     local p
-    for p in ingest scorer selector tokend $(for m in $P_MONITORS; do echo "agent-$m"; done); do
+    for p in ingest scorer selector tokend $(for m in $P_MONITORS; do echo "agent-$m"; done) $([ "$P_WEB" = 1 ] && echo web); do
         h_wait 20 p_connected "$p" || { echo "# $p did not connect to the broker"; tail -5 "${H_LOG[$p]}"; exit 1; }
     done
 }
@@ -89,28 +99,32 @@ p_proxy_down() {
     h_stop "proxy-$1" KILL
 }
 
-# p_start NAME: starts (or restarts) a daemon by name: ingest, scorer, selector, tokend, agent-<monitor>.
+# p_start NAME: starts (or restarts) a daemon by name: ingest, scorer, selector, tokend, web, agent-<monitor>.
 p_start() {
     local name=$1 port
     [ -n "${P_METRICS[$name]:-}" ] || P_METRICS[$name]=$(h_free_port tcp)
     port=${P_METRICS[$name]}
     case "$name" in
-        ingest|scorer|selector) p_token "$name" "$name" ;;
+        ingest|scorer|selector|web) p_token "$name" "$name" ;;
         tokend) p_token tokend tokens ;;
     esac
     case "$name" in
         ingest) h_spawn ingest env MQTT_TOKEN="${P_TOKEN[ingest]}" "$H_BIN/ntpmon-ingest" \
                     --summary-interval 20s --metrics-listen "127.0.0.1:$port" ;;
         scorer) h_spawn scorer env MQTT_TOKEN="${P_TOKEN[scorer]}" "$H_BIN/ntpmon-scorer" \
-                    --reload-interval 2 --rescan-interval 10s --rescan-settle 2s --metrics-listen "127.0.0.1:$port" ;;
+                    --reload-interval 2 --rescan-interval 10s --rescan-settle 2s --metrics-listen "127.0.0.1:$port" $P_SCORER_FLAGS ;;
         selector) h_spawn selector env MQTT_TOKEN="${P_TOKEN[selector]}" "$H_BIN/ntpmon-selector" \
                     --metrics-listen "127.0.0.1:$port" ;;
+        web) [ -n "$P_WEB_PORT" ] || P_WEB_PORT=$(h_free_port tcp)
+             h_spawn web env MQTT_TOKEN="${P_TOKEN[web]}" "$H_BIN/ntpmon-web" --listen "127.0.0.1:$P_WEB_PORT" \
+                    --allow-loopback --servers-refresh 2s --metrics-listen "127.0.0.1:$port" $P_WEB_FLAGS
+             h_wait 10 h_port_open_tcp "$P_WEB_PORT" || { echo "# ntpmon-web did not listen"; tail -5 "${H_LOG[web]}"; exit 1; } ;;
         tokend) h_spawn tokend env MQTT_TOKEN="${P_TOKEN[tokend]}" "$H_BIN/ntpmon-tokend" \
                     --revoked-file "$NTPMON_REVOKED_FILE" --monitor-ttl 6h --metrics-listen "127.0.0.1:$port" ;;
         agent-*) h_spawn "$name" "$H_BIN/ntpmon-agent" -e "$P_ENV" --state-dir "$H_TMP/$name" --log-level "$P_AGENT_LOG" \
                     monitor --allow-loopback --ntp-port "$H_NTP_PORT" --min-interval 1s --sample-spacing 0.2s \
                     --timeout 1s --first-probe-max 1s --resend-timeout 10s --status-interval 10s \
-                    --mqtt-backoff-max 2s --metrics-listen "127.0.0.1:$port" ;;
+                    --mqtt-backoff-max 2s --metrics-listen "127.0.0.1:$port" $P_AGENT_FLAGS ;;
         *) echo "# p_start: unknown daemon $name"; exit 1 ;;
     esac
 }

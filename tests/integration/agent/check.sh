@@ -101,5 +101,7 @@ out=$("$H_BIN/ntpmon-agent" check not-an-ip 2>&1); h_is "$?" 2 "not an address: 
 out=$("$H_BIN/ntpmon-agent" check 2>&1); h_is "$?" 2 "no address: exit 2"
 out=$("$H_BIN/ntpmon-agent" check --samples 0 192.0.2.1 2>&1); h_is "$?" 2 "bad --samples: exit 2"
 h_like "$out" "samples" "bad --samples: the message names it"
+out=$("$H_BIN/ntpmon-agent" setup --token X 2>&1); h_is "$?" 2 "setup --token (no such flag; not --token-retry abbreviated): exit 2"
+h_like "$out" "unknown option '--token' \(options are not abbreviated: did you mean --token-retry\?\)" "…with a message"
 out=$("$H_BIN/ntpmon-agent" --no-ipv6 check --allow-loopback ::1 2>&1); h_is "$?" 2 "--no-ipv6 refuses an IPv6 check"
 h_done

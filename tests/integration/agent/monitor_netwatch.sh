@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # IPv4/IPv6 probing follows the host's addresses (no --allow-loopback): run in a private network namespace, the
 # agent starts with both families off (only loopback), turns IPv4 on when an interface gets an IPv4 address, IPv6
-# when one gets a global IPv6 address, and IPv4 off again when it is removed — status and probing follow.
+# when one gets a global IPv6 address, and IPv4 off again when it is removed — status and probing follow. The
+# addresses are from the benchmarking ranges (198.18.0.0/15, 2001:2::/48): documentation ranges are never probed.
 if [ -z "${AG_IN_NETNS:-}" ]; then
     if unshare -n true 2>/dev/null; then exec unshare -n env AG_IN_NETNS=1 bash "$0" "$@"; fi
     echo "ok 1 # skip cannot create a network namespace here"; echo "1..1"; exit 0
@@ -20,24 +21,24 @@ LOG=${H_LOG[agent]}
 status() { ag_status ca-yyz1; }
 h_wait_ok "only loopback: both families off" 10 grep -q "probing over IPv4 off, IPv6 off" "$LOG"
 h_wait_ok "status says so" 10 ag_status_like ca-yyz1 '"ipv4":false,"ipv6":false'
-ag_assign ca-yyz1 1 '[{"id":51,"ip":"198.51.100.2","status":"active","interval_s":1,"samples":1},
-  {"id":52,"ip":"2001:db8::2","status":"active","interval_s":1,"samples":1}]'
+ag_assign ca-yyz1 1 '[{"id":51,"ip":"198.18.0.2","status":"active","interval_s":1,"samples":1},
+  {"id":52,"ip":"2001:2::2","status":"active","interval_s":1,"samples":1}]'
 h_wait_ok "assignment taken" 10 grep -q "assignment seq 1 from the broker: 2 server(s)" "$LOG"
 
-ip addr add 198.51.100.1/24 dev v0 && ip addr add 198.51.100.2/24 dev v1
-ag_fake v4 198.51.100.2 --offset 0.004
+ip addr add 198.18.0.1/24 dev v0 && ip addr add 198.18.0.2/24 dev v1
+ag_fake v4 198.18.0.2 --offset 0.004
 h_wait_ok "an IPv4 address appears: IPv4 on" 10 grep -q "probing over IPv4 on, IPv6 off" "$LOG"
 h_wait_ok "the IPv4 server is probed" 10 grep -q " result .* server 51 .* error ''\$" "$LOG"
 h_is "$(grep -c ' result .* server 52 ' "$LOG")" 0 "the IPv6 server is not"
 h_wait_ok "status ipv4:true ipv6:false" 10 ag_status_like ca-yyz1 '"ipv4":true,"ipv6":false'
 
-ip -6 addr add 2001:db8::1/64 dev v0 nodad && ip -6 addr add 2001:db8::2/64 dev v1 nodad
-ag_fake v6 2001:db8::2 --offset -0.004
+ip -6 addr add 2001:2::1/64 dev v0 nodad && ip -6 addr add 2001:2::2/64 dev v1 nodad
+ag_fake v6 2001:2::2 --offset -0.004
 h_wait_ok "a global IPv6 address appears: IPv6 on" 10 grep -q "probing over IPv4 on, IPv6 on" "$LOG"
 h_wait_ok "the IPv6 server is probed" 10 grep -q " result .* server 52 .* error ''\$" "$LOG"
 h_wait_ok "and its results arrive" 10 grep -q ' server 52 monitor ca-yyz1 .* error .. offset -0.00' "${H_LOG[responder]}"
 
-ip addr del 198.51.100.1/24 dev v0 && ip addr del 198.51.100.2/24 dev v1
+ip addr del 198.18.0.1/24 dev v0 && ip addr del 198.18.0.2/24 dev v1
 h_wait_ok "the IPv4 addresses go: IPv4 off" 10 grep -q "probing over IPv4 off, IPv6 on" "$LOG"
 h_wait_ok "status follows" 10 ag_status_like ca-yyz1 '"ipv4":false,"ipv6":true'
 n=$(grep -c ' result .* server 51 ' "$LOG"); m=$(grep -c ' result .* server 52 ' "$LOG")

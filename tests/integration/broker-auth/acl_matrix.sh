@@ -60,7 +60,7 @@ check_role tokens a tokens-a \
      sub:$E/monitors/+/token sub:$E/monitors/# sub:$E/monitors/+/#"
 
 check_role web a web-a \
-    "pub:$E/monitors/m1/requests/ntp sub:$E/responses/# sub:$E/results/# sub:$E/scores/# sub:$E/status/#
+    "pub:$E/monitors/m1/requests/ntp sub:$E/responses/# sub:$E/results/# sub:$E/traces/# sub:$E/scores/# sub:$E/status/#
      sub:$E/monitors/+/status sub:$E/responses/m1/abc" \
     "pub:$E/monitors/m1/assign pub:$E/results/1/m1 pub:$E/responses/m1/x pub:$E/monitors/m1/token
      sub:$E/monitors/+/assign sub:$E/monitors/m1/token sub:$E/# sub:$E/monitors/+/requests/#"

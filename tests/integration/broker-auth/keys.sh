@@ -84,4 +84,17 @@ plugin_opt_key_file $H_TMP/nope"
 : >"$H_TMP/empty.key"
 bad_start "empty key file" "the HMAC secret is empty" "plugin_opt_env test
 plugin_opt_key_file $H_TMP/empty.key"
+# RFC 7518 §3.2: an HS256 key has at least 32 bytes; the broker and every issuer refuse shorter ones
+printf 'sixteen-byte-key\n' >"$H_TMP/short.key"
+bad_start "a 16-byte HMAC secret" "the HMAC secret is only 16 bytes" "plugin_opt_env test
+plugin_opt_key_file $H_TMP/short.key"
+out=$(JWT_KEY=sixteen-byte-key "$ctl" token issue --role ingest 2>&1); rc=$?
+h_is "$rc" 1 "ntpmonctl token issue refuses a 16-byte JWT_KEY (exit 1, as every failed ntpmonctl command)"
+h_like "$out" "only 16 bytes; HS256 needs at least 32" "…saying why"
+h_unlike "$out" "eyJ" "…and prints no token"
+out=$("$ctl" token issue --role ingest --key-file "$H_TMP/short.key" 2>&1); rc=$?
+h_is "$rc" 1 "…and a 16-byte key file"
+out=$("$H_BIN/ntpmon-tokend" --key-file "$H_TMP/short.key" 2>&1); rc=$?
+h_is "$rc" 2 "ntpmon-tokend refuses a 16-byte key file at start (exit 2)"
+h_like "$out" "only 16 bytes" "…saying why"
 h_done

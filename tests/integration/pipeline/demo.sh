@@ -19,6 +19,10 @@ rate=$(echo "$summary" | grep 'server=127.0.0.4 ')
 h_like "$rate" "in_pool=0 active=0" "the RATE server is out of the pool with no active monitor"
 h_num_between "$(echo "$rate" | sed -n 's/.*score=\([-0-9.]*\).*/\1/p')" -70 -20 "…and its score sinks toward -70"
 h_is "$(echo "$out" | grep "^in the pool:")" "in the pool: 127.0.0.2" "the summary names the server in the pool"
+h_like "$(echo "$out" | grep -m1 '^page: ')" '^page: +http://127\.0\.0\.1:[0-9]+/ ' "the demo printed the page's URL"
+h_like "$(echo "$out" | grep -m1 '^stream: ')" "^stream: mosquitto_sub .*-u watch-devel -P .*watcher.token.* -t 'ntpmon/devel/results/\+/\+'" \
+    "…and a ready mosquitto_sub command line with a watcher token"
+h_like "$summary" "web_page=200 web_servers=3 stream_results=1" "the page answered, listed the servers, and that command line received a result"
 dir=$(echo "$out" | sed -n 's/.*starting the stack in \(\/[^ ]*\).*/\1/p')
 h_like "$dir" "^/tmp/ntpmon-test\." "the demo said where it ran"
 h_is "$(pgrep -f "$dir" | wc -l)" 0 "nothing the demo started is still running"

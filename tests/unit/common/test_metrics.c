@@ -79,9 +79,9 @@ TEST(http)
     CHECK_INT(metrics_listen("nonsense", NULL, err, sizeof err), -1);
     CHECK_CONTAINS(err, "must be ADDR:PORT");
     CHECK_INT(metrics_listen("127.0.0.1:99999", NULL, err, sizeof err), -1);
-    CHECK_CONTAINS(err, "port must be 1..65535");
+    CHECK_CONTAINS(err, "has an invalid port");
     CHECK_INT(metrics_listen("127.0.0.1", NULL, err, sizeof err), -1);
-    CHECK_CONTAINS(err, "must be ADDR:PORT (no port)");
+    CHECK_CONTAINS(err, "must be ADDR:PORT");
     CHECK_INT(metrics_listen("[::1:9100", NULL, err, sizeof err), -1);
     CHECK_CONTAINS(err, "unterminated");
     CHECK_INT(metrics_listen("db.example:9100", NULL, err, sizeof err), -1);

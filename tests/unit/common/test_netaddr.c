@@ -28,9 +28,10 @@ TEST(parse_and_format)
 
 TEST(forbidden_ranges)
 {
-    CHECK_STR(why("192.0.2.1", false), "ok");
     CHECK_STR(why("8.8.8.8", false), "ok");
-    CHECK_STR(why("2001:db8::1", false), "ok");
+    CHECK_STR(why("198.18.0.1", false), "ok");
+    CHECK_STR(why("2a00:1450::1", false), "ok");
+    CHECK_STR(why("2001:2::1", false), "ok");
     CHECK_STR(why("127.0.0.1", false), "loopback");
     CHECK_STR(why("127.0.0.2", true), "ok");
     CHECK_STR(why("::1", false), "loopback");
@@ -52,6 +53,38 @@ TEST(forbidden_ranges)
     CHECK_STR(why("240.0.0.1", false), "reserved");
     CHECK_STR(why("::ffff:10.0.0.1", false), "private");
     CHECK_STR(why("::ffff:127.0.0.1", true), "ok");
+}
+
+TEST(documentation_and_embedded)
+{
+    CHECK_STR(why("192.0.2.1", false), "documentation");
+    CHECK_STR(why("198.51.100.7", true), "documentation");
+    CHECK_STR(why("203.0.113.255", false), "documentation");
+    CHECK_STR(why("203.0.114.1", false), "ok");
+    CHECK_STR(why("2001:db8::1", false), "documentation");
+    CHECK_STR(why("3fff:123::1", false), "documentation");
+    CHECK_STR(why("192.0.0.8", false), "reserved");
+    CHECK_STR(why("100::1", false), "reserved");
+    CHECK_STR(why("100.127.255.255", false), "private"); /* CGNAT */
+    CHECK_STR(why("100.128.0.1", false), "ok");
+    /* v4-mapped and v4-compatible */
+    CHECK_STR(why("::ffff:192.168.1.1", false), "private");
+    CHECK_STR(why("::ffff:8.8.8.8", false), "ok");
+    CHECK_STR(why("::10.0.0.1", false), "private");
+    CHECK_STR(why("::ffff:192.0.2.1", false), "documentation");
+    /* NAT64 well-known and local-use prefixes */
+    CHECK_STR(why("64:ff9b::10.0.0.1", false), "private");
+    CHECK_STR(why("64:ff9b::127.0.0.1", false), "loopback");
+    CHECK_STR(why("64:ff9b::8.8.8.8", false), "ok");
+    CHECK_STR(why("64:ff9b:1::a9fe:1", false), "link-local");
+    /* 6to4 and Teredo */
+    CHECK_STR(why("2002:c0a8:0101::1", false), "private");     /* 192.168.1.1 */
+    CHECK_STR(why("2002:0808:0808::1", false), "ok");          /* 8.8.8.8 */
+    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f5ff:fffe", false), "private"); /* client 10.0.0.1 */
+    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f7f7:f7f7", false), "ok");      /* client 8.8.8.8 */
+    /* :: and ::1 stay IPv6 */
+    CHECK_STR(why("::", false), "unspecified");
+    CHECK_STR(why("::1", true), "ok");
 }
 
 TEST(prefixes)
@@ -77,10 +110,54 @@ TEST(prefixes)
     CHECK(!netaddr_same_prefix(&a, &b, 0)); /* different families never match */
 }
 
+TEST(prefix_and_listen)
+{
+    struct netaddr a;
+    unsigned bits;
+    CHECK_INT(netaddr_parse_prefix("10.0.0.0/8", &a, &bits), 0);
+    CHECK_INT(bits, 8);
+    CHECK_INT(netaddr_parse_prefix("2001:db8::/32", &a, &bits), 0);
+    CHECK_INT(bits, 32);
+    CHECK_INT(netaddr_parse_prefix("192.0.2.7", &a, &bits), 0);
+    CHECK_INT(bits, 32);
+    CHECK_INT(netaddr_parse_prefix("::1", &a, &bits), 0);
+    CHECK_INT(bits, 128);
+    CHECK_INT(netaddr_parse_prefix("10.0.0.0/33", &a, &bits), -1);
+    CHECK_INT(netaddr_parse_prefix("10.0.0.0/", &a, &bits), -1);
+    CHECK_INT(netaddr_parse_prefix("example.org/8", &a, &bits), -1);
+    char text[NETADDR_STRLEN];
+    netaddr_parse("::ffff:192.0.2.9", &a);
+    netaddr_unmap(&a);
+    netaddr_format(&a, text);
+    CHECK_STR(text, "192.0.2.9");
+    netaddr_parse("2001:db8::9", &a);
+    netaddr_unmap(&a);
+    netaddr_format(&a, text);
+    CHECK_STR(text, "2001:db8::9");
+    struct sockaddr_storage ss;
+    socklen_t len;
+    uint16_t port = 0;
+    char err[128];
+    CHECK_INT(netaddr_parse_listen("127.0.0.1:8095", &ss, &len, &port, err, sizeof err), 0);
+    CHECK_INT(ss.ss_family, AF_INET);
+    CHECK_INT(port, 8095);
+    CHECK_INT(netaddr_parse_listen("[::1]:8095", &ss, &len, &port, err, sizeof err), 0);
+    CHECK_INT(ss.ss_family, AF_INET6);
+    CHECK_INT(netaddr_parse_listen(":80", &ss, &len, &port, err, sizeof err), 0);
+    CHECK_INT(netaddr_parse_listen("127.0.0.1", &ss, &len, &port, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "ADDR:PORT");
+    CHECK_INT(netaddr_parse_listen("127.0.0.1:0", &ss, &len, &port, err, sizeof err), -1);
+    CHECK_INT(netaddr_parse_listen("localhost:80", &ss, &len, &port, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "not an IP address");
+    CHECK_INT(netaddr_parse_listen("::1:80", &ss, &len, &port, err, sizeof err), -1);
+}
+
 int main(void)
 {
     RUN(parse_and_format);
     RUN(forbidden_ranges);
+    RUN(documentation_and_embedded);
     RUN(prefixes);
+    RUN(prefix_and_listen);
     return unit_done();
 }

@@ -1,6 +1,7 @@
 /* test_token.c — the role table of DESIGN.md §4 (subjects, topic lists, lifetimes) and signing. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jwtpeek.h"
 #include "token.h"
@@ -14,7 +15,7 @@ TEST(roles)
     CHECK(token_role_parse("root", &r) < 0);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_MONITOR), 6 * 3600);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_INGEST), 30 * 86400);
-    CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_WEB), 86400);
+    CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_WEB), 30 * 86400);
     CHECK_INT(token_role_default_ttl_s(TOKEN_ROLE_ADMIN), 300);
 }
 
@@ -52,8 +53,9 @@ TEST(acl_lists)
     CHECK_INT(a.n_subs, 1);
     CHECK_STR(a.subs[0], "ntpmon/test/monitors/m1/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WEB, "prod", "web-x", &a), 0);
-    CHECK_INT(a.n_subs, 5);
+    CHECK_INT(a.n_subs, 6);
     CHECK_STR(a.publ[0], "ntpmon/prod/monitors/+/requests/#");
+    CHECK_STR(a.subs[2], "ntpmon/prod/traces/#");
     CHECK_INT(token_role_acl(TOKEN_ROLE_WATCHER, "prod", "watch-x", &a), 0);
     CHECK_INT(a.n_publ, 0);
     CHECK_STR(a.subs[1], "ntpmon/prod/traces/#");
@@ -73,6 +75,17 @@ TEST(signing)
 {
     char err[TOKEN_ERR_LEN];
     CHECK(token_key_from_secret("", err) == NULL);
+    /* RFC 7518 §3.2: HS256 needs at least 32 bytes of key */
+    CHECK(token_key_from_secret("0123456789abcdef0123456789abcde", err) == NULL);
+    CHECK_CONTAINS(err, "only 31 bytes");
+    char path[] = "/tmp/ntpmon-test-token-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "short-secret\n", 13) == 13);
+    close(fd);
+    CHECK(token_key_load(path, err) == NULL);
+    CHECK_CONTAINS(err, "only 12 bytes");
+    unlink(path);
     struct token_key *k = token_key_from_secret("0123456789abcdef0123456789abcdef", err);
     CHECK_STR(token_key_alg(k), "HS256");
     struct token_issued t;
