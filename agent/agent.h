@@ -14,7 +14,7 @@ struct agent_opts {
     struct opts_common common;
     struct opts_metrics metrics;
     const char *state_dir;
-    bool no_ipv4, no_ipv6, allow_loopback, once, no_spool_fsync;
+    bool no_ipv4, no_ipv6, allow_loopback, allow_documentation_nets, once, no_spool_fsync;
     int64_t ntp_port, samples, spool_max, request_rate, max_sockets, spool_window;
     int64_t timeout_us, spacing_us, min_interval_us, first_max_us, resend_us, clock_cache_us, status_us,
         token_retry_us, shutdown_us, once_timeout_us, backoff_min_us, backoff_max_us, netwatch_us,
@@ -42,6 +42,8 @@ int agent_trace(const struct agent_opts *o, const char *ip);
  * on stderr and returns -1 when it must not be probed ("probe"/"trace" is the verb in the message). */
 struct netaddr;
 int agent_parse_target(const struct agent_opts *o, const char *verb, const char *text, struct netaddr *out);
+/* The ranges the test flags let through (--allow-loopback, --allow-documentation-nets) as NETADDR_ALLOW_* bits. */
+unsigned agent_target_allow(const struct agent_opts *o);
 /* The name `check` and `trace` output carries: the monitor's own when state.json is readable, else the host name. */
 void agent_monitor_name(const struct agent_opts *o, char out[64]);
 /* Raises the open-file limit to its hard maximum (many probe sockets at once). */

@@ -80,16 +80,24 @@ void agent_raise_fd_limit(void)
     }
 }
 
+unsigned agent_target_allow(const struct agent_opts *o)
+{
+    return (o->allow_loopback ? NETADDR_ALLOW_LOOPBACK : 0u) |
+           (o->allow_documentation_nets ? NETADDR_ALLOW_DOCUMENTATION : 0u);
+}
+
 int agent_parse_target(const struct agent_opts *o, const char *verb, const char *text, struct netaddr *out)
 {
     if (netaddr_parse(text, out) < 0) {
         fprintf(stderr, "%s: '%s' is not an IP address\n", AGENT_NAME, text);
         return -1;
     }
-    const char *why = netaddr_forbidden_reason(out, o->allow_loopback);
+    const char *why = netaddr_forbidden_reason(out, agent_target_allow(o));
     if (why) {
-        fprintf(stderr, "%s: refusing to %s %s: %s address%s\n", AGENT_NAME, verb, text, why,
-                strcmp(why, "loopback") == 0 ? " (--allow-loopback allows it)" : "");
+        const char *hint = strcmp(why, "loopback") == 0        ? " (--allow-loopback allows it)"
+                           : strcmp(why, "documentation") == 0 ? " (--allow-documentation-nets allows it in labs and tests)"
+                                                               : "";
+        fprintf(stderr, "%s: refusing to %s %s: %s address%s\n", AGENT_NAME, verb, text, why, hint);
         return -1;
     }
     int fam = out->family;

@@ -283,7 +283,7 @@ static void on_due(struct sched *s, struct sched_server *srv, void *arg)
         sched_hold(s, srv);
         return;
     }
-    const char *why = netaddr_forbidden_reason(&srv->addr, a->o->allow_loopback);
+    const char *why = netaddr_forbidden_reason(&srv->addr, agent_target_allow(a->o));
     if (why) {
         LOG(WARN, "not probing server %" PRId64 " (%s): %s address", srv->id, srv->ip, why);
         sched_probe_done(s, srv); /* reschedule, never probe */
@@ -335,7 +335,7 @@ static void start_tracing(struct agent *a)
                    .max_silent = (int)o->trace_silent, .timeout_us = o->trace_timeout_us,
                    .max_running = (int)o->trace_concurrency},
         .server_interval_us = o->trace_server_interval_us, .rate = o->trace_rate, .window_us = o->trace_window_us,
-        .env = o->common.env, .monitor = a->st.name, .agent = agent_version_string(), .allow_loopback = o->allow_loopback,
+        .env = o->common.env, .monitor = a->st.name, .agent = agent_version_string(), .allow = agent_target_allow(o),
     };
     struct tracing_hooks th = {.family_on = tracing_family_on, .spooled = tracing_spooled,
                                .server_for = tracing_server_for};
@@ -517,7 +517,7 @@ static void handle_request(struct agent *a, const struct mosquitto_message *m, c
     const char *forbidden = NULL;
     int decoded = msg_ntp_request_decode(m->payload, (size_t)m->payloadlen, &req, err);
     if (decoded == 0 && netaddr_parse(req.ip, &addr) == 0)
-        forbidden = netaddr_forbidden_reason(&addr, a->o->allow_loopback);
+        forbidden = netaddr_forbidden_reason(&addr, agent_target_allow(a->o));
     if (decoded < 0) {
         LOG(WARN, "refusing an invalid ad-hoc request: %s", err);
         snprintf(why, sizeof why, "bad request: %s", err);
@@ -985,6 +985,8 @@ static int probing_start(struct service *svc, void *arg)
     a->v4 = !o->no_ipv4 && (o->allow_loopback || v4);
     a->v6 = !o->no_ipv6 && (o->allow_loopback || v6);
     LOG(INFO, "probing over IPv4 %s, IPv6 %s", a->v4 ? "on" : "off", a->v6 ? "on" : "off");
+    if (o->allow_documentation_nets)
+        LOG(WARN, "--allow-documentation-nets: documentation ranges are probed and traced (labs and tests only)");
 
     a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (a->inotify_fd < 0 ||

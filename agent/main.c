@@ -22,6 +22,9 @@ static const struct opt_spec agent_specs[] = {
     {"no-ipv6", 0, "NTPMON_NO_IPV6", OPT_FLAG, &o.no_ipv6, NULL, 0, 0, NULL, "never probe IPv6"},
     {"allow-loopback", 0, NULL, OPT_FLAG, &o.allow_loopback, NULL, 0, 0, NULL,
      "allow probing 127.0.0.0/8 and ::1 (tests, demo)"},
+    {"allow-documentation-nets", 0, "NTPMON_ALLOW_DOCUMENTATION_NETS", OPT_FLAG, &o.allow_documentation_nets, NULL, 0,
+     0, NULL, "allow probing and tracing the documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, "
+     "2001:db8::/32, 3fff::/20): for labs and tests; never in production"},
     {"ntp-port", 0, NULL, OPT_INT, &o.ntp_port, "123", 1, 65535, "PORT", "NTP server port (tests)"},
     {"samples", 0, NULL, OPT_INT, &o.samples, "3", 1, 16, "N", "check: queries per server"},
     DUR("timeout", &o.timeout_us, "3s", 0.001, 60, "timeout of each query"),

@@ -182,7 +182,7 @@ static struct job *start(struct tracing *t, const struct netaddr *addr, enum msg
 {
     char ip[NETADDR_STRLEN];
     netaddr_format(addr, ip);
-    const char *forbidden = netaddr_forbidden_reason(addr, t->cfg.allow_loopback);
+    const char *forbidden = netaddr_forbidden_reason(addr, t->cfg.allow);
     if (forbidden) {
         snprintf(why, why_len, "forbidden address: %s is a %s address", ip, forbidden);
         t->c.refused++;

@@ -35,7 +35,7 @@ struct tracing_config {
     const char *env;
     const char *monitor;        /* our name (topics, the trace's monitor field) */
     const char *agent;          /* the `agent` field */
-    bool allow_loopback;
+    unsigned allow;             /* ranges let through besides public unicast (NETADDR_ALLOW_*; 0 in production) */
 };
 
 /* What the daemon lends the service. */

@@ -36,10 +36,10 @@ print("%.2f %.2f %d" % (q(0.5), q(0.95), len(a)))'
 ours() { # ours IP: "median_ms p95_ms runs" of the engine's own duration
     local ip=$1 i
     for i in $(seq 1 "$RUNS"); do
-        nl_exec m1 "$B/bin/ntpmon-agent" --log-level info trace "$ip" 2>&1 >/dev/null | grep -o 'packets, [0-9.]* s' | awk '{print $2 * 1000}'
+        nl_exec m1 "$B/bin/ntpmon-agent" --allow-documentation-nets --log-level info trace "$ip" 2>&1 >/dev/null | grep -o 'packets, [0-9.]* s' | awk '{print $2 * 1000}'
     done | stats
 }
-pkts() { nl_exec m1 "$B/bin/ntpmon-agent" --log-level info trace "$1" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) hops, .*, \([0-9]*\) packets.*/\2 \1/p'; }
+pkts() { nl_exec m1 "$B/bin/ntpmon-agent" --allow-documentation-nets --log-level info trace "$1" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) hops, .*, \([0-9]*\) packets.*/\2 \1/p'; }
 peer() { # wall time of traceroute -U -p 123 -q 3 -n -w 1 (ms); its last output is kept for the hop count
     local ip=$1 i t0 t1
     for i in $(seq 1 "$PEER_RUNS"); do
@@ -64,7 +64,7 @@ for fam in 4 6; do
         [ "$reached" = 0 ] && PEER_NOTE="traceroute's own UDP payload is not NTP: chronyd ignores it, so traceroute never sees the server answer and runs on to its hop limit; ntpmon's probes carry an NTP request and end at the reply."
     fi
 done
-t0=$(date +%s%N); nl_exec m1 "$B/bin/ntpmon-agent" trace "$S4" >/dev/null 2>&1; t1=$(date +%s%N)
+t0=$(date +%s%N); nl_exec m1 "$B/bin/ntpmon-agent" --allow-documentation-nets trace "$S4" >/dev/null 2>&1; t1=$(date +%s%N)
 echo
 [ -n "${PEER_NOTE:-}" ] && echo "$PEER_NOTE" && echo
 echo "One \`ntpmon-agent trace\` process, start to exit: $(( (t1 - t0) / 1000000 )) ms (the engine's own time is in the table)."

@@ -35,6 +35,7 @@ struct range {
     uint8_t prefix[16];
     unsigned bits;
     const char *reason;
+    unsigned allowed_by; /* the NETADDR_ALLOW_* bit that lets this range through, or 0 */
 };
 
 static bool in_range(const uint8_t *bytes, const struct range *r)
@@ -46,33 +47,35 @@ static bool in_range(const uint8_t *bytes, const struct range *r)
     return (bytes[full] & mask) == (r->prefix[full] & mask);
 }
 
+enum { DOC = NETADDR_ALLOW_DOCUMENTATION, LOOP = NETADDR_ALLOW_LOOPBACK };
+
 static const struct range v4_forbidden[] = {
-    {{0}, 8, "unspecified"},          /* 0.0.0.0/8 "this network" */
-    {{10}, 8, "private"},
-    {{100, 64}, 10, "private"},       /* carrier-grade NAT shared space (RFC 6598) */
-    {{127}, 8, "loopback"},
-    {{169, 254}, 16, "link-local"},
-    {{172, 16}, 12, "private"},
-    {{192, 0, 0}, 24, "reserved"},    /* IETF protocol assignments (RFC 6890) */
-    {{192, 0, 2}, 24, "documentation"},   /* TEST-NET-1 */
-    {{192, 168}, 16, "private"},
-    {{198, 51, 100}, 24, "documentation"}, /* TEST-NET-2 */
-    {{203, 0, 113}, 24, "documentation"},  /* TEST-NET-3 */
-    {{224}, 4, "multicast"},
-    {{255, 255, 255, 255}, 32, "broadcast"},
-    {{240}, 4, "reserved"},
+    {{0}, 8, "unspecified", 0},               /* 0.0.0.0/8 "this network" */
+    {{10}, 8, "private", 0},
+    {{100, 64}, 10, "private", 0},            /* carrier-grade NAT shared space (RFC 6598) */
+    {{127}, 8, "loopback", LOOP},
+    {{169, 254}, 16, "link-local", 0},
+    {{172, 16}, 12, "private", 0},
+    {{192, 0, 0}, 24, "reserved", 0},         /* IETF protocol assignments (RFC 6890) */
+    {{192, 0, 2}, 24, "documentation", DOC},  /* TEST-NET-1 */
+    {{192, 168}, 16, "private", 0},
+    {{198, 51, 100}, 24, "documentation", DOC}, /* TEST-NET-2 */
+    {{203, 0, 113}, 24, "documentation", DOC}, /* TEST-NET-3 */
+    {{224}, 4, "multicast", 0},
+    {{255, 255, 255, 255}, 32, "broadcast", 0},
+    {{240}, 4, "reserved", 0},
 };
 
 static const struct range v6_forbidden[] = {
-    {{0}, 128, "unspecified"},
-    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback"},
-    {{0x01}, 64, "reserved"},         /* 100::/64 discard-only (RFC 6666) */
-    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation"},
-    {{0x3f, 0xff}, 20, "documentation"}, /* 3fff::/20 (RFC 9637) */
-    {{0xfc}, 7, "private"},           /* unique local */
-    {{0xfe, 0x80}, 10, "link-local"},
-    {{0xfe, 0xc0}, 10, "private"},    /* deprecated site-local */
-    {{0xff}, 8, "multicast"},
+    {{0}, 128, "unspecified", 0},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback", LOOP},
+    {{0x01}, 64, "reserved", 0},              /* 100::/64 discard-only (RFC 6666) */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation", DOC},
+    {{0x3f, 0xff}, 20, "documentation", DOC}, /* 3fff::/20 (RFC 9637) */
+    {{0xfc}, 7, "private", 0},                /* unique local */
+    {{0xfe, 0x80}, 10, "link-local", 0},
+    {{0xfe, 0xc0}, 10, "private", 0},         /* deprecated site-local */
+    {{0xff}, 8, "multicast", 0},
 };
 
 /* IPv6 forms that carry an IPv4 address (RFC 4291, 6052, 8215, 3056, 4380): judged as the IPv4 address inside, so
@@ -101,21 +104,20 @@ static bool embedded_v4(const uint8_t *b, struct netaddr *v4)
     return false;
 }
 
-const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopback)
+const char *netaddr_forbidden_reason(const struct netaddr *a, unsigned allow)
 {
     const uint8_t *b = a->bytes;
     const struct range *table = v4_forbidden;
     size_t n = sizeof v4_forbidden / sizeof v4_forbidden[0];
     if (a->family == AF_INET6) {
         struct netaddr v4;
-        if (embedded_v4(b, &v4)) return netaddr_forbidden_reason(&v4, allow_loopback);
+        if (embedded_v4(b, &v4)) return netaddr_forbidden_reason(&v4, allow);
         table = v6_forbidden;
         n = sizeof v6_forbidden / sizeof v6_forbidden[0];
     }
     for (size_t i = 0; i < n; i++) {
         if (in_range(b, &table[i])) {
-            if (allow_loopback && strcmp(table[i].reason, "loopback") == 0) return NULL;
-            return table[i].reason;
+            return table[i].allowed_by & allow ? NULL : table[i].reason;
         }
     }
     return NULL;

@@ -20,11 +20,17 @@ int netaddr_parse(const char *text, struct netaddr *out);
 void netaddr_format(const struct netaddr *a, char out[NETADDR_STRLEN]);
 /* 4 or 6. */
 int netaddr_version(const struct netaddr *a);
+/* What netaddr_forbidden_reason lets through besides public unicast: OR them; production passes 0. */
+enum netaddr_allow {
+    NETADDR_ALLOW_LOOPBACK = 1u << 0,      /* 127.0.0.0/8 and ::1 (tests, demo) */
+    NETADDR_ALLOW_DOCUMENTATION = 1u << 1, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20 (labs) */
+};
 /* Why the address must not be probed ("loopback", "private" (also CGNAT 100.64/10), "link-local", "multicast",
- * "unspecified", "documentation", "reserved", "broadcast"), or NULL when it may be. allow_loopback lets 127.0.0.0/8
- * and ::1 through (tests, demo). IPv6 forms carrying an IPv4 address (v4-mapped, v4-compatible, NAT64 64:ff9b::/96
- * and 64:ff9b:1::/48, 6to4, Teredo) are judged as that IPv4 address. Agent, web gateway and ntpmonctl share it. */
-const char *netaddr_forbidden_reason(const struct netaddr *a, bool allow_loopback);
+ * "unspecified", "documentation", "reserved", "broadcast"), or NULL when it may be; allow (NETADDR_ALLOW_* bits) lets
+ * the loopback or documentation ranges through and nothing else. IPv6 forms carrying an IPv4 address (v4-mapped,
+ * v4-compatible, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4, Teredo) are judged as that IPv4 address. Agent, web
+ * gateway and ntpmonctl share it. */
+const char *netaddr_forbidden_reason(const struct netaddr *a, unsigned allow);
 /* Turns an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into the IPv4 address; others stay as they are. */
 void netaddr_unmap(struct netaddr *a);
 /* True when both are the same family and agree on the first prefix_bits bits. */

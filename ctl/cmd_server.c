@@ -71,9 +71,9 @@ int cmd_server_add(struct ctl_ctx *ctx, int argc, char **argv)
     }
     struct netaddr a;
     if (netaddr_parse(argv[0], &a) < 0) return ctl_fail("invalid IP address '%s'", argv[0]);
-    const char *why = netaddr_forbidden_reason(&a, false);
-    /* Documentation ranges stay accepted: examples and tests use them as stand-ins (agents never probe them). */
-    if (why && strcmp(why, "documentation") == 0) why = NULL;
+    /* Documentation ranges stay accepted: examples and labs use them as stand-ins (agents probe them only with
+     * --allow-documentation-nets). */
+    const char *why = netaddr_forbidden_reason(&a, NETADDR_ALLOW_DOCUMENTATION);
     bool local = why && (strcmp(why, "loopback") == 0 || strcmp(why, "private") == 0 ||
                          strcmp(why, "link-local") == 0);
     if (why && !(local && opt_allow_local))

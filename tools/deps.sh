@@ -12,7 +12,7 @@ set -eu
 PACKAGES="gcc make pkg-config clang libclang-rt-14-dev
 libmosquitto-dev mosquitto-dev libjwt-dev libjson-c-dev libmariadb-dev libmariadb-dev-compat libssl-dev libyaml-dev libmicrohttpd-dev curl socat jq
 mosquitto mosquitto-clients mariadb-server mariadb-client chrony ntpsec-ntpdate iproute2 procps openssl python3
-nftables iputils-ping chromium
+nftables iputils-ping strace chromium
 build-essential dpkg-dev debhelper fakeroot lintian help2man debootstrap zstd"
 # node with npm: this machine's node may be a repackaged one that conflicts with Debian's npm package, so nodejs is
 # only asked for when there is no node at all

@@ -582,7 +582,7 @@ static void serve_check(struct api *a, struct http_req *r, const char *target)
     netaddr_unmap(&addr); /* ::ffff:192.0.2.1 is checked as 192.0.2.1, by IPv4 monitors */
     char ip[NETADDR_STRLEN];
     netaddr_format(&addr, ip);
-    const char *forbidden = netaddr_forbidden_reason(&addr, a->cfg.allow_loopback);
+    const char *forbidden = netaddr_forbidden_reason(&addr, a->cfg.allow_loopback ? NETADDR_ALLOW_LOOPBACK : 0u);
     if (forbidden) {
         metric_inc(a->m.forbidden);
         http_error(r, MHD_HTTP_FORBIDDEN, "refusing to check %s: it is a %s address", ip, forbidden);

@@ -1,10 +1,11 @@
 # tests/lib/netlab.sh — a network-namespace lab for integration tests: hosts (monitors, NTP servers) and routers,
-# each in its own network namespace, joined by veth pairs with addresses from the documentation ranges, real kernel
-# routing between them (static routes computed from the topology), and a "hub": the test's own private network
-# namespace, where the harness runs mosquitto, MariaDB and the server daemons on 127.0.0.1 as usual and where the
-# broker also listens on $NL_HUB_ADDR for the lab's agents. Nothing outside the lab is touched: the test runs in a
-# namespace of its own (unshare -n), and every namespace the lab makes carries a per-run prefix, is recorded on
-# disk and removed at exit — or, after a crash, by the next lab that starts (a stale-record sweep).
+# each in its own network namespace, joined by veth pairs with addresses from the documentation ranges (192.0.2.0/24,
+# 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), real kernel routing between them (static routes computed from the
+# topology), and a "hub": the test's own private network namespace, where the harness runs mosquitto, MariaDB and the
+# server daemons on 127.0.0.1 as usual and where the broker also listens on $NL_HUB_ADDR for the lab's agents.
+# Nothing outside the lab is touched: the test runs in a namespace of its own (unshare -n), and every namespace the
+# lab makes carries a per-run prefix, is recorded on disk and removed at exit — or, after a crash, by the next lab
+# that starts (a stale-record sweep).
 #
 #   . "$(dirname "$0")/../../lib/netlab.sh"
 #   nl_enter "$@"                  # FIRST: re-runs this script under `unshare -n` (or prints a TAP skip and exits)
@@ -14,20 +15,24 @@
 #   nl_mgmt m1                     # m1 reaches the hub (the broker) on a link of its own, outside the data path
 #   nl_routes                      # shortest-path static routes everywhere (IPv4 and IPv6); call after the links
 #   ag_broker "$NL_BROKER_LISTENER"        # the broker now also listens on $NL_HUB_ADDR (tests/lib/agent.sh)
-#   nl_spawn m1 agent-m1 ntpmon-agent … monitor      # h_spawn inside a namespace (stopped by PID as usual)
+#   nl_spawn m1 agent-m1 ntpmon-agent … monitor --allow-documentation-nets   # h_spawn inside a namespace
+#
+# Agents refuse documentation addresses unless told otherwise: every agent a lab test starts (`monitor`, `check`,
+# `trace`) takes --allow-documentation-nets (for labs and tests; never in production).
 #
 # Nodes and links
 #   nl_host NAME / nl_router NAME  a namespace with lo up (routers forward, and send ICMP without rate limits)
 #   nl_link A B [POOL]             a veth pair A<->B; in A it is named B and in B it is named A (one link per pair).
-#                                  Each link gets a /30 from POOL and a /64: POOL "lab" (default) = 198.18.100.0/24
-#                                  and 2001:2:100:K::/64; "servers" = 198.19.2.0/24 and 2001:2:200:K::/64
+#                                  Each link gets a /30 from POOL and a /64: POOL "lab" (default) = 198.51.100.0/24
+#                                  and 2001:db8:100:K::/64; "servers" = 192.0.2.0/24 and 2001:db8:200:K::/64
 #                                  (a different /24 and /48 than the monitors', which the selector's network rules
-#                                  care about). Not the documentation ranges: agents never probe those. The first node named gets .1/::1 of the link, the second .2/::2.
+#                                  care about); the first node named gets .1/::1 of the link, the second .2/::2.
 #   nl_chain A R… B                hosts A and B with routers R… between them, linked in that order (the last link in
 #                                  the "servers" pool), e.g. nl_chain m1 r1 r2 r3 s1; nodes that exist are reused
 #   nl_path_addrs FAM A R… B       the addresses a trace from A sees along that chain: each router's address on the
 #                                  link it was entered by, then B's
-#   nl_mgmt NODE                   a link NODE<->hub from 203.0.113.0/24 (/30) and a host route to $NL_HUB_ADDR
+#   nl_mgmt NODE                   a link NODE<->hub from the "mgmt" pool 203.0.113.0/24 (/30, IPv4 only) and a host
+#                                  route to $NL_HUB_ADDR
 #   nl_routes                      installs routes: transit only through routers; re-run after adding links
 #   nl_addr NODE [4|6] [PEER]      NODE's address on its link to PEER (default: its first data link)
 #   nl_ns NODE                     the namespace name (for `ip -n`, `ip netns exec`)
@@ -167,8 +172,8 @@ nl_spawn() {
 
 _nl_pool_base() {
     case $1 in
-        lab) echo "198.18.100 2001:2:100" ;;       # the agents probe these: no documentation ranges
-        servers) echo "198.19.2 2001:2:200" ;;
+        lab) echo "198.51.100 2001:db8:100" ;;   # three disjoint documentation /24s (and /48s)
+        servers) echo "192.0.2 2001:db8:200" ;;
         mgmt) echo "203.0.113 2001:db8:300" ;;
         *) echo "# netlab: unknown pool '$1'" >&2; exit 1 ;;
     esac

@@ -47,7 +47,9 @@ h_spawn scorer env MQTT_TOKEN="$(h_token scorer)" "$H_BIN/ntpmon-scorer" --batch
 for p in ingest scorer; do h_wait 20 grep -q "mqtt: connected" "${H_LOG[$p]}" || { echo "# $p did not connect"; exit 1; }; done
 
 # no traces here (they have their own lab tests): --trace-rate 0
-FLAGS=(--min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
+# the lab's addresses are documentation addresses: the agents take --allow-documentation-nets (labs and tests only)
+FLAGS=(--allow-documentation-nets
+       --min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
        --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5 --trace-rate 0)
 for m in lax1 lax2 zrh1 fra1; do
     AG_STATE=$H_TMP/$m ag_setup $m --mqtt-url "$NL_MQTT_URL" >/dev/null || { echo "# setup $m failed"; exit 1; }

@@ -3,7 +3,8 @@
 # The lab path: a monitor host behind three routers traces a server host running chronyd. `ntpmon-agent trace`
 # prints exactly {"ip","port","reached","hops"}: the three routers' addresses in order, then the server, for IPv4 and
 # for IPv6; three RTTs per hop. Through a router that drops UDP 123, the path stops at that router and silent hops
-# follow; a forbidden target is refused as `check` refuses it.
+# follow; a forbidden target is refused as `check` refuses it. The lab's addresses are documentation addresses: the
+# agent traces them only with --allow-documentation-nets.
 . "$(dirname "$0")/../../lib/netlab.sh"
 nl_enter "$@"
 . "$(dirname "$0")/../../lib/harness.sh"
@@ -29,7 +30,12 @@ want() { # want IP PORT REACHED ADDR… (a literal "null" for a silent hop)
     done
     echo "{\"ip\":\"$ip\",\"port\":$port,\"reached\":$reached,\"hops\":[$hops]}"
 }
-AG=("$H_BIN/ntpmon-agent" --log-level warn)
+# the lab's addresses are documentation addresses: agents in the lab take --allow-documentation-nets
+AG=("$H_BIN/ntpmon-agent" --log-level warn --allow-documentation-nets)
+out=$(nl_exec m1 "$H_BIN/ntpmon-agent" trace "$S4" 2>&1); rc=$?
+h_is "$rc" 2 "without --allow-documentation-nets a documentation target is refused (exit 2)"
+h_is "$out" "ntpmon-agent: refusing to trace $S4: documentation address (--allow-documentation-nets allows it in labs and tests)" \
+    "… saying why and naming the flag"
 
 out=$(nl_exec m1 "${AG[@]}" trace "$S4"); rc=$?
 h_is "$rc" 0 "IPv4 trace: exit 0"
@@ -56,8 +62,8 @@ nl_allow_ntp r2
 out=$(nl_exec m1 "${AG[@]}" trace "$S4")
 h_is "$(echo "$out" | jq .reached)" true "drop lifted: the server is reached again"
 
-# forbidden targets, as for check
-for bad in 10.1.2.3 127.0.0.1 fe80::1 ff02::1 0.0.0.0 not-an-ip; do
+# forbidden targets, as for check (--allow-documentation-nets opens nothing else)
+for bad in 10.1.2.3 100.64.0.1 127.0.0.1 fe80::1 ff02::1 fd00::1 0.0.0.0 ::ffff:10.0.0.1 not-an-ip; do
     out=$(nl_exec m1 "${AG[@]}" trace "$bad" 2>&1); rc=$?
     h_is "$rc" 2 "trace $bad is refused (exit 2)"
 done

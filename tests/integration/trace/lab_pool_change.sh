@@ -36,7 +36,9 @@ h_spawn ingest env MQTT_TOKEN="$(h_token ingest)" "$H_BIN/ntpmon-ingest" --flush
 h_spawn scorer env MQTT_TOKEN="$(h_token scorer)" "$H_BIN/ntpmon-scorer" --batch-delay 5ms --reload-interval 1 --report-interval 1h
 for p in ingest scorer; do h_wait 20 grep -q "mqtt: connected" "${H_LOG[$p]}" || { echo "# $p did not connect"; exit 1; }; done
 
-FLAGS=(--min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
+# the lab's addresses are documentation addresses: the agents take --allow-documentation-nets (labs and tests only)
+FLAGS=(--allow-documentation-nets
+       --min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
        --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5 --trace-timeout 0.3 --trace-silent-hops 2
        --trace-server-interval 0)
 for m in m1 m2 m3; do

@@ -41,8 +41,9 @@ nl_link m1 r1; nl_link r1 s1 servers
 nl_mgmt m1
 nl_routes
 h_is "$(nl_addr m1 4) $(nl_addr r1 4 m1) $(nl_addr r1 4 s1) $(nl_addr s1 4)" \
-    "198.18.100.1 198.18.100.2 198.19.2.1 198.19.2.2" "IPv4 addresses of the lab and server pools"
-h_is "$(nl_addr m1 6) $(nl_addr s1 6)" "2001:2:100::1 2001:2:200::2" "IPv6 of the lab and server pools"
+    "198.51.100.1 198.51.100.2 192.0.2.1 192.0.2.2" "IPv4 of the lab and server pools: documentation ranges"
+h_is "$(nl_addr m1 6) $(nl_addr s1 6)" "2001:db8:100::1 2001:db8:200::2" "IPv6 of the lab and server pools: 2001:db8::/32"
+h_is "$(nl_addr m1 4 hub) $(nl_addr m1 6 hub)" "203.0.113.1 " "the management link: 203.0.113.0/24, IPv4 only"
 h_ok "m1 reaches s1 through r1" nl_warm m1 s1
 h_ok "m1 reaches the hub on its management link" nl_exec m1 ping -c 1 -W 2 "$NL_HUB_ADDR"
 nl_cut r1 s1

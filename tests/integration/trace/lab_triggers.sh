@@ -31,7 +31,9 @@ h_spawn ingest env MQTT_TOKEN="$(h_token ingest)" "$H_BIN/ntpmon-ingest" --flush
 h_wait 20 grep -q "mqtt: connected" "${H_LOG[ingest]}" || { echo "# ingest did not connect"; exit 1; }
 
 AG_STATE=$H_TMP/m1 ag_setup m1 --mqtt-url "$NL_MQTT_URL" >/dev/null || { echo "# setup failed"; exit 1; }
-FLAGS=(--min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
+# the lab's addresses are documentation addresses: the agents take --allow-documentation-nets (labs and tests only)
+FLAGS=(--allow-documentation-nets
+       --min-interval 0.3 --first-probe-max 0.3 --sample-spacing 0.05 --timeout 0.3 --status-interval 1
        --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5 --trace-timeout 0.3 --trace-silent-hops 3)
 start_m1() { nl_spawn m1 agent-m1 "$H_BIN/ntpmon-agent" -e test --state-dir "$H_TMP/m1" --log-level debug monitor "${FLAGS[@]}" "$@"; }
 start_m1 --trace-server-interval 1s

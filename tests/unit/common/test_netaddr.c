@@ -2,11 +2,13 @@
 #include "netaddr.h"
 #include "unit.h"
 
-static const char *why(const char *text, bool allow_loopback)
+enum { LOOP = NETADDR_ALLOW_LOOPBACK, DOC = NETADDR_ALLOW_DOCUMENTATION };
+
+static const char *why(const char *text, unsigned allow)
 {
     struct netaddr a;
     if (netaddr_parse(text, &a) < 0) return "unparsable";
-    const char *r = netaddr_forbidden_reason(&a, allow_loopback);
+    const char *r = netaddr_forbidden_reason(&a, allow);
     return r ? r : "ok";
 }
 
@@ -28,63 +30,100 @@ TEST(parse_and_format)
 
 TEST(forbidden_ranges)
 {
-    CHECK_STR(why("8.8.8.8", false), "ok");
-    CHECK_STR(why("198.18.0.1", false), "ok");
-    CHECK_STR(why("2a00:1450::1", false), "ok");
-    CHECK_STR(why("2001:2::1", false), "ok");
-    CHECK_STR(why("127.0.0.1", false), "loopback");
-    CHECK_STR(why("127.0.0.2", true), "ok");
-    CHECK_STR(why("::1", false), "loopback");
-    CHECK_STR(why("::1", true), "ok");
-    CHECK_STR(why("10.1.2.3", true), "private");
-    CHECK_STR(why("172.16.0.1", false), "private");
-    CHECK_STR(why("172.32.0.1", false), "ok");
-    CHECK_STR(why("192.168.1.1", false), "private");
-    CHECK_STR(why("100.64.0.1", false), "private");
-    CHECK_STR(why("fd00::1", false), "private");
-    CHECK_STR(why("169.254.1.1", false), "link-local");
-    CHECK_STR(why("fe80::1", false), "link-local");
-    CHECK_STR(why("224.0.0.1", false), "multicast");
-    CHECK_STR(why("239.255.255.250", false), "multicast");
-    CHECK_STR(why("ff02::1", false), "multicast");
-    CHECK_STR(why("0.0.0.0", false), "unspecified");
-    CHECK_STR(why("::", false), "unspecified");
-    CHECK_STR(why("255.255.255.255", false), "broadcast");
-    CHECK_STR(why("240.0.0.1", false), "reserved");
-    CHECK_STR(why("::ffff:10.0.0.1", false), "private");
-    CHECK_STR(why("::ffff:127.0.0.1", true), "ok");
+    CHECK_STR(why("8.8.8.8", 0), "ok");
+    CHECK_STR(why("198.18.0.1", 0), "ok");
+    CHECK_STR(why("2a00:1450::1", 0), "ok");
+    CHECK_STR(why("2001:2::1", 0), "ok");
+    CHECK_STR(why("127.0.0.1", 0), "loopback");
+    CHECK_STR(why("127.0.0.2", LOOP), "ok");
+    CHECK_STR(why("::1", 0), "loopback");
+    CHECK_STR(why("::1", LOOP), "ok");
+    CHECK_STR(why("10.1.2.3", LOOP), "private");
+    CHECK_STR(why("172.16.0.1", 0), "private");
+    CHECK_STR(why("172.32.0.1", 0), "ok");
+    CHECK_STR(why("192.168.1.1", 0), "private");
+    CHECK_STR(why("100.64.0.1", 0), "private");
+    CHECK_STR(why("fd00::1", 0), "private");
+    CHECK_STR(why("169.254.1.1", 0), "link-local");
+    CHECK_STR(why("fe80::1", 0), "link-local");
+    CHECK_STR(why("224.0.0.1", 0), "multicast");
+    CHECK_STR(why("239.255.255.250", 0), "multicast");
+    CHECK_STR(why("ff02::1", 0), "multicast");
+    CHECK_STR(why("0.0.0.0", 0), "unspecified");
+    CHECK_STR(why("::", 0), "unspecified");
+    CHECK_STR(why("255.255.255.255", 0), "broadcast");
+    CHECK_STR(why("240.0.0.1", 0), "reserved");
+    CHECK_STR(why("::ffff:10.0.0.1", 0), "private");
+    CHECK_STR(why("::ffff:127.0.0.1", LOOP), "ok");
 }
 
 TEST(documentation_and_embedded)
 {
-    CHECK_STR(why("192.0.2.1", false), "documentation");
-    CHECK_STR(why("198.51.100.7", true), "documentation");
-    CHECK_STR(why("203.0.113.255", false), "documentation");
-    CHECK_STR(why("203.0.114.1", false), "ok");
-    CHECK_STR(why("2001:db8::1", false), "documentation");
-    CHECK_STR(why("3fff:123::1", false), "documentation");
-    CHECK_STR(why("192.0.0.8", false), "reserved");
-    CHECK_STR(why("100::1", false), "reserved");
-    CHECK_STR(why("100.127.255.255", false), "private"); /* CGNAT */
-    CHECK_STR(why("100.128.0.1", false), "ok");
+    CHECK_STR(why("192.0.2.1", 0), "documentation");
+    CHECK_STR(why("198.51.100.7", LOOP), "documentation");
+    CHECK_STR(why("203.0.113.255", 0), "documentation");
+    CHECK_STR(why("203.0.114.1", 0), "ok");
+    CHECK_STR(why("2001:db8::1", 0), "documentation");
+    CHECK_STR(why("3fff:123::1", 0), "documentation");
+    CHECK_STR(why("192.0.0.8", 0), "reserved");
+    CHECK_STR(why("100::1", 0), "reserved");
+    CHECK_STR(why("100.127.255.255", 0), "private"); /* CGNAT */
+    CHECK_STR(why("100.128.0.1", 0), "ok");
     /* v4-mapped and v4-compatible */
-    CHECK_STR(why("::ffff:192.168.1.1", false), "private");
-    CHECK_STR(why("::ffff:8.8.8.8", false), "ok");
-    CHECK_STR(why("::10.0.0.1", false), "private");
-    CHECK_STR(why("::ffff:192.0.2.1", false), "documentation");
+    CHECK_STR(why("::ffff:192.168.1.1", 0), "private");
+    CHECK_STR(why("::ffff:8.8.8.8", 0), "ok");
+    CHECK_STR(why("::10.0.0.1", 0), "private");
+    CHECK_STR(why("::ffff:192.0.2.1", 0), "documentation");
     /* NAT64 well-known and local-use prefixes */
-    CHECK_STR(why("64:ff9b::10.0.0.1", false), "private");
-    CHECK_STR(why("64:ff9b::127.0.0.1", false), "loopback");
-    CHECK_STR(why("64:ff9b::8.8.8.8", false), "ok");
-    CHECK_STR(why("64:ff9b:1::a9fe:1", false), "link-local");
+    CHECK_STR(why("64:ff9b::10.0.0.1", 0), "private");
+    CHECK_STR(why("64:ff9b::127.0.0.1", 0), "loopback");
+    CHECK_STR(why("64:ff9b::8.8.8.8", 0), "ok");
+    CHECK_STR(why("64:ff9b:1::a9fe:1", 0), "link-local");
     /* 6to4 and Teredo */
-    CHECK_STR(why("2002:c0a8:0101::1", false), "private");     /* 192.168.1.1 */
-    CHECK_STR(why("2002:0808:0808::1", false), "ok");          /* 8.8.8.8 */
-    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f5ff:fffe", false), "private"); /* client 10.0.0.1 */
-    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f7f7:f7f7", false), "ok");      /* client 8.8.8.8 */
+    CHECK_STR(why("2002:c0a8:0101::1", 0), "private");     /* 192.168.1.1 */
+    CHECK_STR(why("2002:0808:0808::1", 0), "ok");          /* 8.8.8.8 */
+    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f5ff:fffe", 0), "private"); /* client 10.0.0.1 */
+    CHECK_STR(why("2001:0:4136:e378:8000:63bf:f7f7:f7f7", 0), "ok");      /* client 8.8.8.8 */
     /* :: and ::1 stay IPv6 */
-    CHECK_STR(why("::", false), "unspecified");
-    CHECK_STR(why("::1", true), "ok");
+    CHECK_STR(why("::", 0), "unspecified");
+    CHECK_STR(why("::1", LOOP), "ok");
+}
+
+/* --allow-documentation-nets (labs and tests): the documentation ranges in every spelling, nothing else. */
+TEST(documentation_flag)
+{
+    static const char *const doc[] = {"192.0.2.1", "192.0.2.255", "198.51.100.1", "203.0.113.254", "2001:db8::1",
+                                      "2001:db8:ffff::2", "3fff::1", "::ffff:192.0.2.1", "64:ff9b::198.51.100.9",
+                                      "2002:cb00:7101::1" /* 6to4 of 203.0.113.1 */};
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++) {
+        CHECK_STR(why(doc[i], 0), "documentation");    /* production: refused */
+        CHECK_STR(why(doc[i], LOOP), "documentation"); /* --allow-loopback does not open them */
+        CHECK_STR(why(doc[i], DOC), "ok");
+        CHECK_STR(why(doc[i], DOC | LOOP), "ok");
+    }
+    /* the documentation flag opens nothing else */
+    static const struct {
+        const char *ip, *reason;
+    } others[] = {
+        {"127.0.0.1", "loopback"},      {"::1", "loopback"},           {"::ffff:127.0.0.1", "loopback"},
+        {"10.1.2.3", "private"},        {"172.16.0.1", "private"},     {"192.168.1.1", "private"},
+        {"100.64.0.1", "private"},      {"fd00::1", "private"},        {"fec0::1", "private"},
+        {"169.254.1.1", "link-local"},  {"fe80::1", "link-local"},     {"224.0.0.1", "multicast"},
+        {"ff02::1", "multicast"},       {"0.0.0.0", "unspecified"},    {"::", "unspecified"},
+        {"255.255.255.255", "broadcast"}, {"240.0.0.1", "reserved"},   {"192.0.0.8", "reserved"},
+        {"100::1", "reserved"},         {"::ffff:10.0.0.1", "private"}, {"64:ff9b::100.64.0.1", "private"},
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        CHECK_STR(why(others[i].ip, DOC), others[i].reason);
+        CHECK_STR(why(others[i].ip, 0), others[i].reason);
+    }
+    /* neighbours of the documentation ranges stay as they were */
+    CHECK_STR(why("192.0.3.1", DOC), "ok");
+    CHECK_STR(why("198.51.101.1", DOC), "ok");
+    CHECK_STR(why("2001:db9::1", DOC), "ok");
+    /* loopback with both flags */
+    CHECK_STR(why("127.0.0.1", DOC | LOOP), "ok");
+    CHECK_STR(why("10.1.2.3", DOC | LOOP), "private");
 }
 
 TEST(prefixes)
@@ -157,6 +196,7 @@ int main(void)
     RUN(parse_and_format);
     RUN(forbidden_ranges);
     RUN(documentation_and_embedded);
+    RUN(documentation_flag);
     RUN(prefixes);
     RUN(prefix_and_listen);
     return unit_done();
