@@ -183,10 +183,14 @@ static int live_step_start(struct service *svc, void *arg)
     return 0;
 }
 
+/* The database workers' last answers may still call into the directory: they are drained first (the listener's
+ * stop did it already when the listener had started). */
 static void live_step_stop(struct service *svc, void *arg)
 {
     (void)svc;
-    live_free(((struct web *)arg)->live);
+    struct web *w = arg;
+    dbq_stop(w->db);
+    live_free(w->live);
 }
 
 static int checks_step_start(struct service *svc, void *arg)
@@ -200,7 +204,9 @@ static int checks_step_start(struct service *svc, void *arg)
 static void checks_step_stop(struct service *svc, void *arg)
 {
     (void)svc;
-    checks_free(((struct web *)arg)->checks);
+    struct web *w = arg;
+    checks_finish_all(w->checks); /* nothing waits for them any more */
+    checks_free(w->checks);
 }
 
 static int api_start(struct service *svc, void *arg)
