@@ -49,7 +49,7 @@ static size_t chunk_size(size_t n)
 /* A row INSERT IGNORE skipped for another reason (a foreign key, say) looks like a duplicate: no row, one warning.
  * So whenever a chunk left warnings, every one must be a duplicate (1062), one per row not inserted; anything else
  * is reported. The session's max_error_count is raised first so SHOW WARNINGS lists them all. */
-static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct store_warning *warn)
+static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct ingest_store_warning *warn)
 {
     unsigned warnings = db_last_warnings(db);
     if (warnings == 0) return 0;
@@ -78,7 +78,8 @@ static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct 
     return other || duplicates != warnings || duplicates != rows - affected ? 1 : 0;
 }
 
-int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn)
+int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                         struct ingest_store_warning *warn)
 {
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
     struct db_param *p = xcalloc(STORE_MAX_CHUNK * RESULT_COLUMNS, sizeof *p);
@@ -121,7 +122,7 @@ int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *
     return rc;
 }
 
-int store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct store_warning *warn)
+int ingest_store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct ingest_store_warning *warn)
 {
     static const char sql[] = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, "
                               "reached, hops, agent) VALUES (?,?,?,?,?,?,?,?,?,?)";
@@ -138,7 +139,7 @@ int store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct
     return check_warnings(db, 1, affected, warn);
 }
 
-int store_rejected(struct db *db, const struct entry *e)
+int ingest_store_rejected(struct db *db, const struct entry *e)
 {
     /* A refused message the agent re-sends (its confirmation was lost) is the same record: keep one. Messages
      * without a readable id cannot be matched and are recorded each time. IGNORE: whatever the payload holds, a
@@ -160,7 +161,7 @@ int store_rejected(struct db *db, const struct entry *e)
     return db_execp(db, sql, p, sizeof p / sizeof p[0], NULL, NULL);
 }
 
-int store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us)
+int ingest_store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us)
 {
     char ts[32];
     time_format_sql_us(at_us, ts);

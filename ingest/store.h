@@ -15,7 +15,7 @@
 #define STORE_MAX_CHUNK 256 /* rows per statement: 256 × 15 parameters stays under the helper's 4096 */
 
 /* A warning other than "duplicate id" left by INSERT IGNORE: a row was skipped (a CHECK, a foreign key) or altered. */
-struct store_warning {
+struct ingest_store_warning {
     unsigned code;
     char message[256];
 };
@@ -25,14 +25,15 @@ struct store_warning {
  * the database skipped or altered a row for another reason than a duplicate id (IGNORE would otherwise hide it,
  * and ingest would confirm a result that is not stored): *warn tells which, and the caller must not commit
  * blindly. */
-int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn);
+int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                         struct ingest_store_warning *warn);
 /* Inserts one TRACE entry (monitor_id set) with INSERT IGNORE; *inserted += 1 when it is new. Same return values as
- * store_results (1: skipped or altered for another reason than a duplicate id, see *warn). */
-int store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct store_warning *warn);
+ * ingest_store_results (1: skipped or altered for another reason than a duplicate id, see *warn). */
+int ingest_store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct ingest_store_warning *warn);
 /* Records one REJECT entry in results_rejected (nothing when its id was already recorded from that topic);
  * 0 or -1. */
-int store_rejected(struct db *db, const struct entry *e);
+int ingest_store_rejected(struct db *db, const struct entry *e);
 /* Moves monitors.last_submit forward to at_us; 0 or -1. */
-int store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us);
+int ingest_store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us);
 
 #endif

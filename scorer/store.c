@@ -48,7 +48,7 @@ static int monitor_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_load_monitors(struct db *db, struct directory *dir)
+int scorer_store_load_monitors(struct db *db, struct directory *dir)
 {
     dir_monitors_begin(dir);
     int rc = db_query(db, "SELECT id, name, status = 'deleted' OR deleted_on IS NOT NULL FROM monitors", NULL, 0,
@@ -63,7 +63,7 @@ static int server_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh)
+int scorer_store_load_servers(struct db *db, struct directory *dir, const struct shard *sh)
 {
     dir_servers_begin(dir);
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -200,7 +200,7 @@ static int load_chunk(struct db *db, struct load_ctx *c, const int64_t *ids, siz
     return db_query(db, sql, p, n_params, last_overall_row, c) < 0 ? -1 : 0;
 }
 
-int store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
+int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
 {
     struct load_ctx c = {e, now_us};
     for (size_t i = 0; i < n; i++) eng_server_add(e, ids[i]);
@@ -231,7 +231,7 @@ static int status_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh)
+int scorer_store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh)
 {
     struct status_ctx c = {e};
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -256,7 +256,7 @@ static int scored_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
+int scorer_store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
 {
     char sql[64 + MAX_CHUNK * 3];
     struct db_param p[MAX_CHUNK];
@@ -282,7 +282,7 @@ int store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, 
 
 /* ---- writing ---- */
 
-static int write_log_rows(struct db *db, const struct store_log_row *rows, size_t n)
+static int write_log_rows(struct db *db, const struct scorer_store_log_row *rows, size_t n)
 {
     static const char head[] =
         "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, `offset`, rtt, result_id, attributes) VALUES ";
@@ -294,7 +294,7 @@ static int write_log_rows(struct db *db, const struct store_log_row *rows, size_
         size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
         memcpy(sql, head, len);
         for (size_t i = 0; i < c; i++) {
-            const struct store_log_row *r = &rows[at + i];
+            const struct scorer_store_log_row *r = &rows[at + i];
             const char *tuple = i ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)";
             memcpy(sql + len, tuple, strlen(tuple));
             len += strlen(tuple);
@@ -320,7 +320,7 @@ static int write_log_rows(struct db *db, const struct store_log_row *rows, size_
 }
 
 /* New pairs: inserted (an upsert, in case another writer was first). */
-static int insert_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
+static int insert_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
     static const char head[] = "INSERT INTO server_scores (monitor_id, server_id, score_raw, score_ts, stratum) VALUES ";
     static const char tail[] = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
@@ -333,7 +333,7 @@ static int insert_pairs(struct db *db, const struct store_pair_update **pairs, s
         size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
         memcpy(sql, head, len);
         for (size_t i = 0; i < c; i++) {
-            const struct store_pair_update *u = pairs[at + i];
+            const struct scorer_store_pair_update *u = pairs[at + i];
             const char *tuple = i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
             memcpy(sql + len, tuple, strlen(tuple));
             len += strlen(tuple);
@@ -357,7 +357,7 @@ static int insert_pairs(struct db *db, const struct store_pair_update **pairs, s
 /* Existing pairs: one UPDATE joined with a derived table of the new values (an upsert would first try an insert
  * for every row, which InnoDB undoes on the duplicate key: several times the work). Several updates of one pair
  * in a batch: the last one (the derived table's rows are applied in order, and only the last stays). */
-static int update_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
+static int update_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
     static const char head[] = "UPDATE server_scores ss JOIN (";
     static const char tail[] = ") v ON ss.monitor_id = v.m AND ss.server_id = v.s"
@@ -370,7 +370,7 @@ static int update_pairs(struct db *db, const struct store_pair_update **pairs, s
         size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
         memcpy(sql, head, len);
         for (size_t i = 0; i < c; i++) {
-            const struct store_pair_update *u = pairs[at + i];
+            const struct scorer_store_pair_update *u = pairs[at + i];
             const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?, ?"
                                   : "SELECT ? AS m, ? AS s, ? AS score, ? AS ts, ? AS stratum";
             memcpy(sql + len, tuple, strlen(tuple));
@@ -396,10 +396,10 @@ static int update_pairs(struct db *db, const struct store_pair_update **pairs, s
 }
 
 /* Keeps the last update of each pair (a batch often has a pair twice only when results are bunched). */
-static int write_pairs(struct db *db, const struct store_pair_update *pairs, size_t n)
+static int write_pairs(struct db *db, const struct scorer_store_pair_update *pairs, size_t n)
 {
-    const struct store_pair_update **known = xmalloc((n ? n : 1) * sizeof *known);
-    const struct store_pair_update **fresh = xmalloc((n ? n : 1) * sizeof *fresh);
+    const struct scorer_store_pair_update **known = xmalloc((n ? n : 1) * sizeof *known);
+    const struct scorer_store_pair_update **fresh = xmalloc((n ? n : 1) * sizeof *fresh);
     size_t n_known = 0, n_fresh = 0;
     for (size_t i = 0; i < n; i++) {
         bool later = false, exists = pairs[i].exists;
@@ -419,7 +419,7 @@ static int write_pairs(struct db *db, const struct store_pair_update *pairs, siz
 }
 
 /* Several servers in one statement: UPDATE … JOIN a derived table of the new values. */
-static int write_servers(struct db *db, const struct store_server_update *servers, size_t n)
+static int write_servers(struct db *db, const struct scorer_store_server_update *servers, size_t n)
 {
     static const char head[] = "UPDATE servers s JOIN (";
     static const char tail[] = ") v ON s.id = v.id SET s.score_raw = v.score, s.score_ts = v.ts, s.in_pool = v.in_pool";
@@ -431,7 +431,7 @@ static int write_servers(struct db *db, const struct store_server_update *server
         size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
         memcpy(sql, head, len);
         for (size_t i = 0; i < c; i++) {
-            const struct store_server_update *u = &servers[at + i];
+            const struct scorer_store_server_update *u = &servers[at + i];
             const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?" : "SELECT ? AS id, ? AS score, ? AS ts, ? AS in_pool";
             memcpy(sql + len, tuple, strlen(tuple));
             len += strlen(tuple);
@@ -451,9 +451,9 @@ static int write_servers(struct db *db, const struct store_server_update *server
     return rc;
 }
 
-int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
-                const struct store_pair_update *pairs, size_t n_pairs, const struct store_server_update *servers,
-                size_t n_servers)
+int scorer_store_write(struct db *db, const struct scorer_store_log_row *rows, size_t n_rows,
+                       const struct scorer_store_pair_update *pairs, size_t n_pairs,
+                       const struct scorer_store_server_update *servers, size_t n_servers)
 {
     if (write_log_rows(db, rows, n_rows) < 0) return -1;
     if (write_pairs(db, pairs, n_pairs) < 0) return -1;
@@ -463,7 +463,7 @@ int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
 /* ---- the results table ---- */
 
 struct unscored_ctx {
-    store_result_cb cb;
+    scorer_store_result_cb cb;
     void *arg;
     long n;
 };
@@ -489,9 +489,9 @@ static int unscored_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
-                    int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit, store_result_cb cb,
-                    void *arg)
+long scorer_store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
+                           int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit,
+                           scorer_store_result_cb cb, void *arg)
 {
     char min_ts[32], from[32], to[32], after[32];
     time_format_sql_us(min_ts_us, min_ts);
@@ -516,16 +516,16 @@ long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, in
 /* ---- latest scores (republishing retained messages) ---- */
 
 struct latest_ctx {
-    store_latest_cb cb;
+    scorer_store_latest_cb cb;
     void *arg;
-    struct store_latest pending;
+    struct scorer_store_latest pending;
     bool has_pending;
 };
 
 static int latest_row(void *arg, const struct db_row *row)
 {
     struct latest_ctx *c = arg;
-    struct store_latest l = {
+    struct scorer_store_latest l = {
         .server_id = db_row_int(row, 0),
         .ts_us = db_row_time_us(row, 1),
         .score = db_row_double(row, 2),
@@ -544,7 +544,7 @@ static int latest_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_latest_scores(struct db *db, const struct shard *sh, store_latest_cb cb, void *arg)
+int scorer_store_latest_scores(struct db *db, const struct shard *sh, scorer_store_latest_cb cb, void *arg)
 {
     struct latest_ctx c = {cb, arg, {0}, false};
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -577,7 +577,7 @@ static char *finish(json_object *o)
     return s;
 }
 
-char *store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status)
+char *scorer_store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "leap", json_object_new_int(leap));
@@ -587,8 +587,8 @@ char *store_monitor_attributes(int leap, const char *error, int stratum, enum ms
     return finish(o);
 }
 
-char *store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
-                               bool in_pool, int64_t in_pool_ts_us, double in_pool_score)
+char *scorer_store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
+                                      bool in_pool, int64_t in_pool_ts_us, double in_pool_score)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "leap", json_object_new_int(leap));
