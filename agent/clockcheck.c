@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -60,40 +61,6 @@ struct clockcheck {
 };
 
 bool clockcheck_healthy(size_t n, size_t failures) { return failures <= n - (n + 2) / 2; }
-
-int clockcheck_parse_ref(const char *ref, char *host, size_t host_len, uint16_t *port, uint16_t default_port)
-{
-    *port = default_port;
-    const char *h = ref, *p = NULL;
-    size_t hl;
-    if (ref[0] == '[') {
-        const char *rb = strchr(ref, ']');
-        if (!rb) return -1;
-        h = ref + 1;
-        hl = (size_t)(rb - h);
-        if (rb[1] == ':') p = rb + 2;
-        else if (rb[1] != '\0') return -1;
-    } else {
-        const char *colon = strchr(ref, ':');
-        if (colon && strchr(colon + 1, ':')) { /* a bare IPv6 literal */
-            hl = strlen(ref);
-        } else {
-            hl = colon ? (size_t)(colon - ref) : strlen(ref);
-            if (colon) p = colon + 1;
-        }
-    }
-    if (hl == 0 || hl >= host_len) return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (p) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (errno || end == p || *end || v < 1 || v > 65535) return -1;
-        *port = (uint16_t)v;
-    }
-    return 0;
-}
 
 static void schedule_next(struct clockcheck *c)
 {
@@ -266,9 +233,11 @@ static void run(struct clockcheck *c)
         struct ref *r = &c->refs[i];
         r->resolved = false;
         r->good = false;
-        r->parsed = clockcheck_parse_ref(r->text, r->host, sizeof r->host, &r->port, c->cfg.default_port) == 0;
+        char herr[HOSTPORT_ERR_LEN];
+        r->parsed = hostport_parse(r->text, strlen(r->text), c->cfg.default_port, r->host, sizeof r->host, &r->port,
+                                   herr) == 0;
         if (!r->parsed) {
-            LOG(WARN, "local clock check: ignoring '%s': not HOST, HOST:PORT or [IPv6]:PORT", r->text);
+            LOG(WARN, "local clock check: ignoring '%s': %s (want HOST, HOST:PORT or [IPv6]:PORT)", r->text, herr);
             continue;
         }
         if (netaddr_parse(r->host, &r->addr) == 0) {

@@ -36,7 +36,5 @@ int clockcheck_state(const struct clockcheck *c);
 
 /* The rule (pure; unit-tested): healthy when failures ≤ n − ⌊(n+2)/2⌋. */
 bool clockcheck_healthy(size_t n, size_t failures);
-/* Splits "host", "host:port", "[v6]:port" or a bare IPv6 literal; 0, or -1 on bad syntax. */
-int clockcheck_parse_ref(const char *ref, char *host, size_t host_len, uint16_t *port, uint16_t default_port);
 
 #endif

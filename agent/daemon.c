@@ -1,18 +1,17 @@
-/* daemon.c — `ntpmon-agent monitor`: the glue of one event loop. It owns the MQTT session (status + will,
- * subscription to its monitor topics), the work list (assign → sched → probe → result), the spool and the pump
- * that publishes from it (window of unacknowledged publishes, re-send after a timeout or a reconnect, confirmation
- * by `stored`), ad-hoc requests, the local clock check, address-family watching, token renewal and state.json
- * reloads (inotify, SIGHUP). MQTT handlers never flush, stop or reconnect the session: they arm timers. */
+/* daemon.c — `ntpmon-agent monitor`: its steps in the daemon frame (common/service.h) and the glue of its event
+ * loop. It owns the MQTT session's content (status + will, subscription to its monitor topics), the work list
+ * (assign → sched → probe → result), the spool and the pump that publishes from it (window of unacknowledged
+ * publishes, re-send after a timeout or a reconnect, confirmation by `stored`), ad-hoc requests, the local clock
+ * check, address-family watching, token renewal and state.json reloads (inotify, SIGHUP). MQTT handlers never
+ * flush, stop or reconnect the session: they arm timers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <mqtt_protocol.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "msg.h"
 #include "netwatch.h"
 #include "probe.h"
+#include "service.h"
 #include "ratelimit.h"
 #include "reply.h"
 #include "sched.h"
@@ -45,6 +45,7 @@ struct adhoc;
 
 struct agent {
     const struct agent_opts *o;
+    struct service *svc;
     struct evloop *loop;
     char *dir, *state_path, *assign_path, *spool_path;
     int lock_fd;
@@ -66,11 +67,11 @@ struct agent {
     bool v4, v6;     /* probing allowed per family now */
     int clock_state; /* clockcheck_state(): 1 ok, 0 bad, -1 unknown, -2 not yet known */
     bool stopping, reexec;
-    int exit_code;
     int inotify_fd;
     struct evloop_timer pump_timer, resend_timer, status_timer, reconnect_timer, token_timer, reload_timer,
-        once_timer, summary_timer, metrics_timer;
+        once_timer, metrics_timer;
     bool token_wanted; /* a renewal is due and no new token has arrived */
+    char *will_json;   /* the will ({"online":false}) the session carries */
     /* --once */
     bool once_armed;
     size_t once_expected;
@@ -89,7 +90,7 @@ struct adhoc {
     struct adhoc *next;
 };
 
-static struct agent *the_agent; /* for the signal handlers */
+static struct agent *the_agent; /* for the probe callbacks */
 
 static bool result_logging(void) { return log_get_level() >= LOG_LEVEL_DEBUG; }
 
@@ -150,9 +151,6 @@ static void on_metrics_timer(struct evloop *loop, void *arg)
     bool connected = mqtt_session_connected(a->mq);
     metric_set(am.connected, connected);
     metric_set(am.clock_ok, a->clock_state >= 0 ? a->clock_state : -1);
-    if (!connected) metrics_set_health(false, "not connected to the broker (results wait in the spool)");
-    else if (a->clock_state == 0) metrics_set_health(false, "local clock check failed: probing paused");
-    else metrics_set_health(true, NULL);
     evloop_timer_start(loop, &a->metrics_timer, 1000000);
 }
 
@@ -174,9 +172,8 @@ static void check_once_done(struct agent *a)
 {
     if (!a->o->once || !a->once_armed || a->once_expected > 0 || spool_live(a->spool) > 0) return;
     LOG(INFO, "monitor --once: every result is confirmed");
-    a->exit_code = 0;
     a->stopping = true;
-    evloop_stop(a->loop);
+    service_exit(a->svc, 0);
 }
 
 static void on_pump(struct evloop *loop, void *arg)
@@ -372,9 +369,9 @@ static void on_once_timeout(struct evloop *loop, void *arg)
     else
         LOG(ERROR, "monitor --once: gave up after %.0f s: %zu probe(s) pending, %zu result(s) unconfirmed (they stay "
                    "in the spool)", a->o->once_timeout_us / 1e6, a->once_expected, spool_live(a->spool));
-    a->exit_code = 1;
+    (void)loop;
     a->stopping = true;
-    evloop_stop(loop);
+    service_exit(a->svc, 1);
 }
 
 /* ---------- assign ---------- */
@@ -740,9 +737,8 @@ static void apply_clock_refs(struct agent *a)
 
 static void shutdown_now(struct agent *a, int code)
 {
-    a->exit_code = code;
     a->stopping = true;
-    evloop_stop(a->loop);
+    service_exit(a->svc, code);
 }
 
 static void reload_state(struct agent *a, const char *why)
@@ -806,19 +802,34 @@ static void on_inotify(struct evloop *loop, int fd, unsigned events, void *arg)
     if (ours) evloop_timer_start(loop, &a->reload_timer, 100000); /* let a burst of writes settle */
 }
 
-/* ---------- signals ---------- */
+/* ---------- the frame's callbacks ---------- */
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+static void on_reload(struct service *svc, void *arg)
+{
+    (void)svc;
+    reload_state(arg, "SIGHUP");
+}
+
+/* SIGTERM/SIGINT: nothing new starts; the steps stop in reverse (probing, then the offline status and the flush). */
+static void on_drain(struct service *svc, void *arg)
 {
     struct agent *a = arg;
-    if (signo == SIGHUP) {
-        reload_state(a, "SIGHUP");
-        return;
-    }
-    LOG_ALWAYS(INFO, "%s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    a->exit_code = 0;
     a->stopping = true;
-    evloop_stop(loop);
+    service_drained(svc);
+}
+
+static const char *health_clock(void *arg)
+{
+    const struct agent *a = arg;
+    return a->clock_state == 0 ? "local clock check failed: probing paused" : NULL;
+}
+
+static void status_words(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct agent *a = arg;
+    snprintf(buf, len, "%zu servers; spool %zu; clock %s", a->sched ? sched_count(a->sched) : 0,
+             spool_live(a->spool), a->clock_state == 1 ? "ok" : a->clock_state == 0 ? "bad" : "unknown");
 }
 
 static void print_summary(struct agent *a)
@@ -837,61 +848,126 @@ static void print_summary(struct agent *a)
                a->traces.limited_server, a->traces.limited_agent);
 }
 
-static void on_summary(struct evloop *loop, void *arg)
+static void on_summary(struct service *svc, void *arg)
+{
+    (void)svc;
+    print_summary(arg);
+}
+
+/* ---------- the steps ---------- */
+
+/* The state directory (locked: one agent per directory) and state.json. */
+static int state_start(struct service *svc, void *arg)
 {
     struct agent *a = arg;
-    print_summary(a);
-    evloop_timer_start(loop, &a->summary_timer, 3600 * INT64_C(1000000));
-}
-
-/* ---------- start and stop ---------- */
-
-static int fatal(const char *msg)
-{
-    LOG_ALWAYS(ERROR, "%s", msg);
-    return 2;
-}
-
-int agent_monitor(const struct agent_opts *o, char **argv)
-{
-    struct agent A = {.o = o, .lock_fd = -1, .inotify_fd = -1, .clock_state = -2, .exit_code = 0};
-    struct agent *a = &A;
-    the_agent = a;
+    const struct agent_opts *o = a->o;
     char err[512];
     a->dir = state_env_dir(o->state_dir, o->common.env);
     a->state_path = xasprintf("%s/%s", a->dir, STATE_FILE);
     a->assign_path = xasprintf("%s/%s", a->dir, ASSIGN_FILE);
     a->spool_path = xasprintf("%s/%s", a->dir, SPOOL_FILE);
-    int rc = 0;
-    if (state_dir_prepare(a->dir, err, sizeof err) < 0) {
-        rc = fatal(err);
-        goto out_paths;
+    if (state_dir_prepare(a->dir, err, sizeof err) < 0 || (a->lock_fd = state_lock(a->dir, err, sizeof err)) < 0 ||
+        state_load(a->state_path, &a->st, err, sizeof err) < 0) {
+        service_fail(svc, 2, "%s", err);
+        if (a->lock_fd >= 0) close(a->lock_fd);
+        free(a->dir);
+        free(a->state_path);
+        free(a->assign_path);
+        free(a->spool_path);
+        return -1;
     }
-    if ((a->lock_fd = state_lock(a->dir, err, sizeof err)) < 0) {
-        rc = fatal(err);
-        goto out_paths;
-    }
-    if (state_load(a->state_path, &a->st, err, sizeof err) < 0) {
-        rc = fatal(err);
-        goto out_lock;
-    }
+    return 0;
+}
+
+static void state_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
+    state_free(&a->st);
+    close(a->lock_fd);
+    free(a->dir);
+    free(a->state_path);
+    free(a->assign_path);
+    free(a->spool_path);
+}
+
+static int spool_step_start(struct service *svc, void *arg)
+{
+    struct agent *a = arg;
+    const struct agent_opts *o = a->o;
+    char err[512];
     a->spool = spool_open(a->spool_path, (size_t)o->spool_max, !o->no_spool_fsync, err, sizeof err);
     if (!a->spool) {
-        rc = fatal(err);
-        goto out_state;
+        service_fail(svc, 2, "%s", err);
+        return -1;
     }
     struct spool_stats ss;
     spool_get_stats(a->spool, &ss);
     LOG_ALWAYS(INFO, "starting %s as monitor '%s' (env %s, state %s); spool: %zu unconfirmed result(s), %" PRId64
                      " dropped so far", agent_version_string(), a->st.name, o->common.env, a->dir, ss.live,
                ss.dropped);
-    signal(SIGPIPE, SIG_IGN);
-    agent_raise_fd_limit();
-    a->loop = evloop_new();
-    evloop_signal(a->loop, SIGTERM, on_signal, a);
-    evloop_signal(a->loop, SIGINT, on_signal, a);
-    evloop_signal(a->loop, SIGHUP, on_signal, a);
+    return 0;
+}
 
+/* The last summary comes from the spool's numbers, after everything else has stopped. */
+static void spool_step_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
+    print_summary(a);
+    spool_close(a->spool);
+}
+
+/* The MQTT session's configuration from state.json (the frame's MQTT step creates it next). */
+static int session_start(struct service *svc, void *arg)
+{
+    struct agent *a = arg;
+    const struct agent_opts *o = a->o;
+    char err[512];
+    struct msg_topic t = {.kind = MSG_TOPIC_MONITOR_STATUS};
+    memcpy(t.monitor, a->st.name, sizeof t.monitor);
+    msg_topic_build(a->status_topic, sizeof a->status_topic, o->common.env, &t);
+    t.kind = MSG_TOPIC_TOKEN_REQUEST;
+    msg_topic_build(a->token_req_topic, sizeof a->token_req_topic, o->common.env, &t);
+    msg_filter_monitor_all(a->filter, sizeof a->filter, o->common.env, a->st.name);
+    struct msg_monitor_status will = {.online = false};
+    a->will_json = msg_monitor_status_encode(&will);
+    a->token_loaded_s = time_now_us() / 1000000;
+    jwt_peek(a->st.token, &a->claims, err, sizeof err); /* state_load checked it */
+    struct mqtt_config mc = {
+        .url = a->st.mqtt_url,
+        .client_id = o->mqtt_client_id ? o->mqtt_client_id : a->st.name,
+        .username = a->claims.sub,
+        .password = a->st.token,
+        .ca_file = a->st.mqtt_ca_file,
+        .clean_start = false,
+        .will_topic = a->status_topic,
+        .will_payload = a->will_json,
+        .will_retain = true,
+        .backoff_min_us = o->backoff_min_us,
+        .backoff_max_us = o->backoff_max_us,
+    };
+    struct mqtt_handlers mh = {.on_connect = on_connect, .on_disconnect = on_disconnect, .on_message = on_message,
+                               .on_publish = on_publish};
+    service_set_mqtt(svc, &mc, &mh);
+    return 0;
+}
+
+static void session_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
+    free(a->will_json);
+}
+
+/* Probing: the engine, the work list, address families, the local clock check, state.json watching. */
+static int probing_start(struct service *svc, void *arg)
+{
+    struct agent *a = arg;
+    const struct agent_opts *o = a->o;
+    a->loop = service_loop(svc);
+    a->mq = service_mqtt(svc);
+    agent_raise_fd_limit();
     ratelimit_init(&a->rl, (size_t)o->request_rate, o->request_window_us);
     struct probe_config pc = {.port = (uint16_t)o->ntp_port, .timeout_us = o->timeout_us,
                               .spacing_us = o->spacing_us, .max_sockets = (int)o->max_sockets};
@@ -912,69 +988,6 @@ int agent_monitor(const struct agent_opts *o, char **argv)
     if (o->allow_documentation_nets)
         LOG(WARN, "--allow-documentation-nets: documentation ranges are probed and traced (labs and tests only)");
 
-    /* topics */
-    struct msg_topic t = {.kind = MSG_TOPIC_MONITOR_STATUS};
-    memcpy(t.monitor, a->st.name, sizeof t.monitor);
-    msg_topic_build(a->status_topic, sizeof a->status_topic, o->common.env, &t);
-    t.kind = MSG_TOPIC_TOKEN_REQUEST;
-    msg_topic_build(a->token_req_topic, sizeof a->token_req_topic, o->common.env, &t);
-    msg_filter_monitor_all(a->filter, sizeof a->filter, o->common.env, a->st.name);
-
-    struct msg_monitor_status will = {.online = false};
-    char *will_json = msg_monitor_status_encode(&will);
-    a->token_loaded_s = time_now_us() / 1000000;
-    jwt_peek(a->st.token, &a->claims, err, sizeof err); /* state_load checked it */
-    struct mqtt_config mc = {
-        .url = a->st.mqtt_url,
-        .client_id = o->mqtt_client_id ? o->mqtt_client_id : a->st.name,
-        .username = a->claims.sub,
-        .password = a->st.token,
-        .ca_file = a->st.mqtt_ca_file,
-        .clean_start = false,
-        .will_topic = a->status_topic,
-        .will_payload = will_json,
-        .will_retain = true,
-        .backoff_min_us = o->backoff_min_us,
-        .backoff_max_us = o->backoff_max_us,
-    };
-    struct mqtt_handlers mh = {.on_connect = on_connect, .on_disconnect = on_disconnect, .on_message = on_message,
-                               .on_publish = on_publish};
-    a->mq = mqtt_session_new(a->loop, &mc, &mh, a, err, sizeof err);
-    free(will_json);
-    if (!a->mq) {
-        rc = fatal(err);
-        goto out_loop;
-    }
-    mqtt_session_subscribe(a->mq, a->filter, 1);
-    start_tracing(a);
-    if (a->claims.exp > 0 && a->claims.exp < a->token_loaded_s)
-        LOG(ERROR, "the token in %s expired %" PRId64 " s ago: the broker will refuse it; run 'ntpmon-agent setup' "
-                   "with a new one", a->state_path, a->token_loaded_s - a->claims.exp);
-
-    evloop_timer_init(&a->pump_timer, on_pump, a);
-    evloop_timer_init(&a->resend_timer, on_resend_timer, a);
-    evloop_timer_init(&a->status_timer, on_status_timer, a);
-    evloop_timer_init(&a->reconnect_timer, on_reconnect_timer, a);
-    evloop_timer_init(&a->token_timer, on_token_timer, a);
-    evloop_timer_init(&a->reload_timer, on_reload_timer, a);
-    evloop_timer_init(&a->once_timer, on_once_timeout, a);
-    evloop_timer_init(&a->summary_timer, on_summary, a);
-    evloop_timer_init(&a->metrics_timer, on_metrics_timer, a);
-    if (o->metrics.listen && *o->metrics.listen) {
-        char merr[256];
-        metrics_register();
-        if (metrics_listen(o->metrics.listen, &o->metrics.limits, merr, sizeof merr) < 0) {
-            LOG_ALWAYS(ERROR, "%s", merr);
-            return 2;
-        }
-        evloop_timer_start(a->loop, &a->metrics_timer, 0);
-    }
-    evloop_timer_start(a->loop, &a->resend_timer, 1000000);
-    evloop_timer_start(a->loop, &a->status_timer, o->status_us);
-    evloop_timer_start(a->loop, &a->summary_timer, 3600 * INT64_C(1000000));
-    if (o->once) evloop_timer_start(a->loop, &a->once_timer, o->once_timeout_us);
-    schedule_token(a);
-
     a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (a->inotify_fd < 0 ||
         inotify_add_watch(a->inotify_fd, a->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE) < 0 ||
@@ -987,17 +1000,16 @@ int agent_monitor(const struct agent_opts *o, char **argv)
                                                           .samples = (int)o->clock_samples,
                                                           .default_port = (uint16_t)o->ntp_port},
                               on_clock, a);
-    load_saved_assign(a);
-    apply_clock_refs(a);
-    mqtt_session_start(a->mq);
+    start_tracing(a);
+    service_health_add(svc, "clock", health_clock, a);
+    return 0;
+}
 
-    if (evloop_run(a->loop) < 0) {
-        LOG_ALWAYS(ERROR, "event loop failed: %s", strerror(errno));
-        a->exit_code = 1;
-    }
-    rc = a->exit_code;
-
-    /* Stop probing; say goodbye; give the broker a moment to acknowledge what is in flight. */
+/* Probing stops first: no result is made after this. */
+static void probing_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
     a->stopping = true;
     clockcheck_free(a->clock);
     a->n_servers = sched_count(a->sched);
@@ -1011,32 +1023,85 @@ int agent_monitor(const struct agent_opts *o, char **argv)
     tracing_free(a->tracing);
     a->tracing = NULL;
     probe_engine_free(a->eng);
+    if (a->nw) netwatch_free(a->nw);
+    if (a->inotify_fd >= 0) {
+        evloop_fd_remove(a->loop, a->inotify_fd);
+        close(a->inotify_fd);
+    }
+    ratelimit_free(&a->rl);
+}
+
+/* The work: the subscription, the timers, the saved assignment, the clock references. Its stop says goodbye
+ * (the retained status offline) before the frame flushes the session. */
+static int work_start(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
+    const struct agent_opts *o = a->o;
+    mqtt_session_subscribe(a->mq, a->filter, 1);
+    if (a->claims.exp > 0 && a->claims.exp < a->token_loaded_s)
+        LOG(ERROR, "the token in %s expired %" PRId64 " s ago: the broker will refuse it; run 'ntpmon-agent setup' "
+                   "with a new one", a->state_path, a->token_loaded_s - a->claims.exp);
+    evloop_timer_init(&a->pump_timer, on_pump, a);
+    evloop_timer_init(&a->resend_timer, on_resend_timer, a);
+    evloop_timer_init(&a->status_timer, on_status_timer, a);
+    evloop_timer_init(&a->reconnect_timer, on_reconnect_timer, a);
+    evloop_timer_init(&a->token_timer, on_token_timer, a);
+    evloop_timer_init(&a->reload_timer, on_reload_timer, a);
+    evloop_timer_init(&a->once_timer, on_once_timeout, a);
+    evloop_timer_init(&a->metrics_timer, on_metrics_timer, a);
+    if (o->metrics.listen && *o->metrics.listen) {
+        metrics_register();
+        evloop_timer_start(a->loop, &a->metrics_timer, 0);
+    }
+    evloop_timer_start(a->loop, &a->resend_timer, 1000000);
+    evloop_timer_start(a->loop, &a->status_timer, o->status_us);
+    if (o->once) evloop_timer_start(a->loop, &a->once_timer, o->once_timeout_us);
+    schedule_token(a);
+    load_saved_assign(a);
+    apply_clock_refs(a);
+    return 0;
+}
+
+static void work_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct agent *a = arg;
+    struct evloop_timer *timers[] = {&a->pump_timer, &a->resend_timer, &a->status_timer, &a->reconnect_timer,
+                                     &a->token_timer, &a->reload_timer, &a->once_timer, &a->metrics_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) evloop_timer_stop(a->loop, timers[i]);
     if (mqtt_session_connected(a->mq)) {
         struct msg_monitor_status off = {.online = false, .ts_us = time_now_us()};
         char *json = msg_monitor_status_encode(&off);
         if (json) mqtt_publish(a->mq, a->status_topic, json, strlen(json), 1, true, NULL);
         free(json);
-        mqtt_session_flush(a->mq, o->shutdown_us);
     }
-    metrics_stop();
-    mqtt_session_free(a->mq);
-    print_summary(a);
-    if (a->nw) netwatch_free(a->nw);
-    if (a->inotify_fd >= 0) close(a->inotify_fd);
-    ratelimit_free(&a->rl);
-out_loop:
-    evloop_free(a->loop);
-    spool_close(a->spool);
-out_state:
-    state_free(&a->st);
-out_lock:
-    if (a->lock_fd >= 0) close(a->lock_fd);
-out_paths:
-    free(a->dir);
-    free(a->state_path);
-    free(a->assign_path);
-    free(a->spool_path);
-    LOG_ALWAYS(INFO, "stopped (exit %d)", rc);
+}
+
+static const struct service_step steps[] = {
+    {"state", state_start, state_stop},
+    {"spool", spool_step_start, spool_step_stop},
+    SERVICE_STEP_METRICS,
+    {"session", session_start, session_stop},
+    SERVICE_STEP_MQTT,
+    {"probing", probing_start, probing_stop},
+    {"work", work_start, work_stop},
+    {0},
+};
+
+int agent_monitor(const struct agent_opts *o, char **argv)
+{
+    static struct agent A;
+    struct agent *a = &A;
+    *a = (struct agent){.o = o, .lock_fd = -1, .inotify_fd = -1, .clock_state = -2};
+    the_agent = a;
+    const struct service_def def = {.name = AGENT_NAME, .steps = steps, .arg = a, .drain = on_drain,
+                                    .flush_timeout_us = o->shutdown_us ? o->shutdown_us : 1,
+                                    .reload = on_reload, .status = status_words, .summary = on_summary,
+                                    .summary_interval_us = 3600 * INT64_C(1000000)};
+    a->svc = service_new(&def);
+    service_set_metrics(a->svc, &o->metrics);
+    int rc = service_run(a->svc);
     if (a->reexec && rc == 0) {
         execv("/proc/self/exe", argv);
         LOG_ALWAYS(ERROR, "cannot restart myself: %s", strerror(errno));

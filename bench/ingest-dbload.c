@@ -1,6 +1,6 @@
 /* ingest-dbload.c — the database's own ceiling for ingest's benchmark: the same rows ingest writes (results made
  * like result-publisher's, turned into entries by ingest's intake), inserted with ingest's prepared multi-row
- * INSERT IGNORE (store_results) in transactions of --batch rows, without MQTT and without the writer thread.
+ * INSERT IGNORE (ingest_store_results) in transactions of --batch rows, without MQTT and without the writer thread.
  * Only the insert loop is timed. Prints "dbload rows=N seconds=S rows_per_s=R".
  *   ingest-dbload --rows 100000 [--batch 1000] [--monitor-id 1] [--servers 10]   (database from $DATABASE_DSN) */
 #include <stdio.h>
@@ -72,10 +72,10 @@ static int insert_chunk(struct db *db, void *arg)
 {
     struct entry **v = arg;
     uint64_t inserted = 0;
-    struct store_warning warn;
+    struct ingest_store_warning warn;
     size_t n = 0;
     while (v[n]) n++;
-    return store_results(db, v, n, &inserted, &warn);
+    return ingest_store_results(db, v, n, &inserted, &warn);
 }
 
 int main(int argc, char **argv)
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     opts_common_apply(&prog, &common);
     struct db_dsn dsn;
     char err[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     struct db *db = db_open(&dsn, false, err);
     if (!db) {
         fprintf(stderr, "ingest-dbload: %s\n", err);

@@ -48,7 +48,8 @@ declare -A SOAK_PID SOAK_TOKEN
 
 soak_start_servers() {
     # production durability and MariaDB's default pool, not the test harness's shortcuts
-    H_DB_EXTRA_ARGS="--innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=128M" h_start_mariadb >/dev/null
+    H_DB_EXTRA=(--innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=128M)
+    h_start_mariadb >/dev/null
     export DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:$H_DB_PORT)/ntpmon_soak"
     h_start_broker_auth >/dev/null
     "$H_BIN/ntpmonctl" db migrate >/dev/null || { echo "soak: migrate failed" >&2; exit 1; }

@@ -1,10 +1,9 @@
-# broker-auth/module.mk — the mosquitto plugin (build/broker-auth/ntpmon_auth.so), its core library for unit tests
-# and the fuzzer, and the token service ntpmon-tokend. The `part` macro is not used: the plugin needs PIC objects
-# and no main.c, and tokend is a second program.
+# broker-auth/module.mk — the mosquitto plugin (build/broker-auth/ntpmon_auth.so) and its core library for unit
+# tests, the fuzzer and ntpmon-tokend (tokend/ reads the revocation file with it). The `part` macro is not used: the
+# plugin needs PIC objects and has no main.c.
 AUTH_CORE_SRCS := broker-auth/strmap.c broker-auth/topicacl.c broker-auth/verify.c broker-auth/revoked.c
 AUTH_PLUGIN := $(B)/broker-auth/ntpmon_auth.so
 AUTH_CORE_LIB := $(B)/lib/libbroker_auth.a
-TOKEND_SRCS := $(wildcard broker-auth/tokend*.c)
 
 # The archive is searched, not linked whole: only the common objects the plugin calls come in; the version
 # script exports nothing but the plugin entry points, so no symbol of ours can clash with the broker's.
@@ -18,14 +17,7 @@ $(AUTH_CORE_LIB): $(patsubst %.c,$(B)/obj/%.o,$(AUTH_CORE_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/bin/ntpmon-tokend: $(patsubst %.c,$(B)/obj/%.o,$(TOKEND_SRCS)) $(AUTH_CORE_LIB) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
 EXTRA_TARGETS += $(AUTH_PLUGIN)
-ifneq ($(TOKEND_SRCS),)
-PROGRAMS += $(B)/bin/ntpmon-tokend
-endif
 
 UNIT_TESTS += $(patsubst tests/unit/broker-auth/%.c,$(B)/tests/unit/broker-auth/%,$(wildcard tests/unit/broker-auth/*.c))
 $(B)/tests/unit/broker-auth/%: tests/unit/broker-auth/%.c $(AUTH_CORE_LIB) $(COMMON_LIB)

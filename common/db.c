@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct db {
     struct cached_stmt cache[STMT_CACHE];
     uint64_t use_counter;
     unsigned last_warnings; /* of the last db_execp */
+    bool was_connected;     /* a connection existed before: db_ensure logs a re-connection */
 };
 
 void *db_mysql(struct db *db) { return db->conn; }
@@ -87,9 +89,17 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
     mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     my_bool off = 0;
     mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves so cached statements are rebuilt */
-    if (d->tls) {
-        my_bool on = 1;
+    if (d->tls != DBCONF_TLS_OFF) {
+        my_bool on = 1, verify = d->tls == DBCONF_TLS_VERIFY;
         mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+        /* skip-verify gets no CA: Connector/C checks the chain against any CA it is given */
+        if (verify && d->tls_ca[0]) mysql_optionsv(m, MYSQL_OPT_SSL_CA, d->tls_ca);
+        else if (verify) mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs"); /* the system's store */
+        static atomic_bool warned;
+        if (!verify && !atomic_exchange(&warned, true))
+            LOG(WARN, "database: tls=skip-verify encrypts without verifying the server's certificate: anyone on the "
+                      "path can pose as the database (use tls=true, with tls-ca or --database-ca-file for a private CA)");
     }
     unsigned proto = d->socket[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);
@@ -97,12 +107,25 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
                             d->port, d->socket[0] ? d->socket : NULL, CLIENT_FOUND_ROWS)) {
         char where[300];
         dbconf_describe(d, where, sizeof where);
-        snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s", where, mysql_error(m));
+        int n = 0;
+        if (d->tls == DBCONF_TLS_VERIFY && mysql_errno(m) == CR_SSL_CONNECTION_ERROR)
+            n = snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s (tls=true: the server's certificate must be "
+                         "signed by %s and name the host %s)", where, mysql_error(m),
+                         d->tls_ca[0] ? d->tls_ca : "a CA of the system's store", d->host);
+        if (n <= 0) /* (a truncated message is still the message) */
+            snprintf(err, DB_ERR_LEN, "cannot connect to %s: %s", where, mysql_error(m));
         if (err_no) *err_no = mysql_errno(m);
         mysql_close(m);
         return NULL;
     }
     return m;
+}
+
+struct db *db_new(const struct db_dsn *dsn)
+{
+    struct db *db = xcalloc(1, sizeof *db);
+    db->dsn = *dsn;
+    return db;
 }
 
 struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN])
@@ -121,13 +144,13 @@ struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN
         }
         mysql_close(m);
     }
-    struct db *db = xcalloc(1, sizeof *db);
-    db->dsn = *dsn;
+    struct db *db = db_new(dsn);
     db->conn = connect_raw(dsn, dsn->dbname, err, &db->err_no);
     if (!db->conn) {
         free(db);
         return NULL;
     }
+    db->was_connected = true;
     return db;
 }
 
@@ -149,7 +172,10 @@ int db_ensure(struct db *db)
         if (!db->err_no) db->err_no = CR_CONNECTION_ERROR;
         return -1;
     }
-    LOG(INFO, "database connection re-established");
+    char where[300];
+    dbconf_describe(&db->dsn, where, sizeof where);
+    LOG(INFO, "database connection %s (%s)", db->was_connected ? "re-established" : "established", where);
+    db->was_connected = true;
     return 0;
 }
 

@@ -44,6 +44,8 @@ int64_t db_row_time_us(const struct db_row *row, size_t col);
 /* Return non-zero from the callback to stop fetching (db_query then returns that value). */
 typedef int (*db_row_cb)(void *arg, const struct db_row *row);
 
+/* A handle that is not connected yet: db_ensure (or the first statement) connects. Never NULL. */
+struct db *db_new(const struct db_dsn *dsn);
 /* Connects (no retry); NULL with a reason in err. create_db: create the database first if it does not exist. */
 struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN]);
 void db_close(struct db *db);

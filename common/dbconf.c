@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
+#include "hostport.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -31,6 +33,88 @@ static int parse_timeout(const char *v, unsigned *out)
     return 0;
 }
 
+/* Go's readBool: the spellings strconv.ParseBool-style DSN flags accept. */
+static int read_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "TRUE", "True"}, *const no[] = {"0", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0) return *out = true, 0;
+        if (strcmp(v, no[i]) == 0) return *out = false, 0;
+    }
+    return -1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* url.QueryUnescape: %XX and '+' for a space. -1 on a bad escape or when it does not fit. */
+static int query_unescape(const char *v, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = v; *p; p++) {
+        char c = *p;
+        if (c == '%') {
+            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+            if (hi < 0 || lo < 0) return -1;
+            c = (char)(hi * 16 + lo);
+            p += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (n + 1 >= cap || c == '\0') return -1;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static int parse_tls(const char *v, enum dbconf_tls *out)
+{
+    bool b;
+    if (read_bool(v, &b) == 0) *out = b ? DBCONF_TLS_VERIFY : DBCONF_TLS_OFF;
+    else if (strcasecmp(v, "skip-verify") == 0) *out = DBCONF_TLS_SKIP_VERIFY;
+    else return -1;
+    return 0;
+}
+
+static int parse_params(char *params, struct db_dsn *out, char err[DBCONF_ERR_LEN])
+{
+    char *save = NULL;
+    for (char *kv = strtok_r(params, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(err, DBCONF_ERR_LEN, "DSN parameter '%.40s' needs a value", kv);
+            return -1;
+        }
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(kv, "timeout") == 0 || strcmp(kv, "readTimeout") == 0 || strcmp(kv, "writeTimeout") == 0) {
+            unsigned *dst = kv[0] == 't' ? &out->timeout_s : kv[0] == 'r' ? &out->read_timeout_s : &out->write_timeout_s;
+            if (parse_timeout(v, dst) < 0) {
+                snprintf(err, DBCONF_ERR_LEN, "DSN parameter %s has an invalid duration", kv);
+                return -1;
+            }
+        } else if (strcmp(kv, "tls") == 0) {
+            if (parse_tls(v, &out->tls) < 0) {
+                snprintf(err, DBCONF_ERR_LEN, "DSN parameter tls must be true, false or skip-verify");
+                return -1;
+            }
+        } else if (strcmp(kv, "tls-ca") == 0) {
+            if (query_unescape(v, out->tls_ca, sizeof out->tls_ca) < 0 || !out->tls_ca[0]) {
+                snprintf(err, DBCONF_ERR_LEN, "DSN parameter tls-ca must be a file name (percent-encoded, %%2F for '/')");
+                return -1;
+            }
+        }
+        /* charset, parseTime, loc, collation …: accepted for compatibility with the pool's DSNs */
+    }
+    return 0;
+}
+
 int dbconf_parse_dsn(const char *dsn, struct db_dsn *out, char err[DBCONF_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
@@ -40,8 +124,21 @@ int dbconf_parse_dsn(const char *dsn, struct db_dsn *out, char err[DBCONF_ERR_LE
         snprintf(err, DBCONF_ERR_LEN, "empty DSN");
         return -1;
     }
-    /* credentials: everything before the last '@' */
-    const char *at = strrchr(dsn, '@');
+    /* [user[:password]@][net[(addr)]]/dbname[?params], split as go-sql-driver/mysql's ParseDSN: the last '/'
+     * starts the database name (a password or a unix path may hold '/'; a parameter value may not: it must be
+     * written %2F), the last '@' before it ends the credentials (so a password may hold '@', and so may a
+     * parameter value), and the first ':' of the credentials splits user and password. */
+    const char *slash = strrchr(dsn, '/');
+    if (!slash) {
+        snprintf(err, DBCONF_ERR_LEN, "DSN needs '/' before the database name (user:pass@tcp(host:port)/db)");
+        return -1;
+    }
+    const char *at = NULL;
+    for (size_t i = (size_t)(slash - dsn); i > 0; i--)
+        if (dsn[i - 1] == '@') {
+            at = dsn + i - 1;
+            break;
+        }
     const char *rest = dsn;
     if (at) {
         const char *colon = memchr(dsn, ':', (size_t)(at - dsn));
@@ -55,74 +152,39 @@ int dbconf_parse_dsn(const char *dsn, struct db_dsn *out, char err[DBCONF_ERR_LE
         }
         rest = at + 1;
     }
-    /* address: tcp(host:port) or unix(/path), optional */
-    /* the database part starts at the first '/' after the address, which may itself contain '/' (unix paths) */
-    const char *addr_end = rest;
-    if (strncmp(rest, "tcp(", 4) == 0 || strncmp(rest, "unix(", 5) == 0) {
-        const char *close = strchr(rest, ')');
-        addr_end = close ? close + 1 : rest + strlen(rest);
-    }
-    const char *slash = strchr(addr_end, '/');
-    if (!slash) {
-        snprintf(err, DBCONF_ERR_LEN, "DSN needs '/' before the database name (user:pass@tcp(host:port)/db)");
-        return -1;
-    }
+    /* net(addr): tcp(host[:port]) or unix(/path), optional */
     size_t addr_len = (size_t)(slash - rest);
-    if (strncmp(rest, "tcp(", 4) == 0 || strncmp(rest, "unix(", 5) == 0) {
-        bool is_unix = rest[0] == 'u';
-        const char *open = rest + (is_unix ? 5 : 4);
-        const char *close = memchr(open, ')', addr_len);
-        if (!close || close + 1 != slash) {
+    const char *open = memchr(rest, '(', addr_len);
+    if (open) {
+        if (slash[-1] != ')') {
+            if (memchr(open + 1, ')', (size_t)(slash - open - 1)))
+                snprintf(err, DBCONF_ERR_LEN, "DSN: a '/' in a parameter value must be written %%2F");
+            else snprintf(err, DBCONF_ERR_LEN, "DSN address must look like tcp(host:port) or unix(/path)");
+            return -1;
+        }
+        size_t net_len = (size_t)(open - rest), inner = (size_t)(slash - 1 - open - 1);
+        bool is_unix = net_len == 4 && strncmp(rest, "unix", 4) == 0;
+        if (!is_unix && !(net_len == 3 && strncmp(rest, "tcp", 3) == 0)) {
             snprintf(err, DBCONF_ERR_LEN, "DSN address must look like tcp(host:port) or unix(/path)");
             return -1;
         }
-        size_t inner = (size_t)(close - open);
         if (is_unix) {
-            if (inner == 0 || copy_field(out->socket, sizeof out->socket, open, inner, "socket path", err) < 0) {
-                if (inner == 0) snprintf(err, DBCONF_ERR_LEN, "DSN unix() needs a socket path");
+            if (inner == 0) {
+                snprintf(err, DBCONF_ERR_LEN, "DSN unix() needs a socket path");
                 return -1;
             }
+            if (copy_field(out->socket, sizeof out->socket, open + 1, inner, "socket path", err) < 0) return -1;
             out->host[0] = '\0';
         } else if (inner > 0) {
-            const char *hend = open + inner;
-            const char *port = NULL;
-            const char *hstart = open;
-            if (*open == '[') { /* [v6]:port */
-                const char *rb = memchr(open, ']', inner);
-                if (!rb) {
-                    snprintf(err, DBCONF_ERR_LEN, "DSN has an unterminated '[' in the host");
-                    return -1;
-                }
-                hstart = open + 1;
-                hend = rb;
-                if (rb + 1 < open + inner) {
-                    if (rb[1] != ':') {
-                        snprintf(err, DBCONF_ERR_LEN, "DSN host: expected ':' after ']'");
-                        return -1;
-                    }
-                    port = rb + 2;
-                }
-            } else {
-                const char *c = memchr(open, ':', inner);
-                if (c) {
-                    hend = c;
-                    port = c + 1;
-                }
-            }
-            if (hend > hstart && copy_field(out->host, sizeof out->host, hstart, (size_t)(hend - hstart), "host", err) < 0)
+            char herr[HOSTPORT_ERR_LEN];
+            uint16_t port;
+            if (hostport_parse(open + 1, inner, 3306, out->host, sizeof out->host, &port, herr) < 0) {
+                snprintf(err, DBCONF_ERR_LEN, "DSN %s", herr);
                 return -1;
-            if (port) {
-                char *end;
-                errno = 0;
-                long p = strtol(port, &end, 10);
-                if (errno || end != open + inner || p < 1 || p > 65535) {
-                    snprintf(err, DBCONF_ERR_LEN, "DSN port must be 1..65535");
-                    return -1;
-                }
-                out->port = (unsigned)p;
             }
+            out->port = port;
         }
-    } else if (addr_len > 0) {
+    } else if (addr_len > 0 && !(addr_len == 3 && strncmp(rest, "tcp", 3) == 0)) {
         snprintf(err, DBCONF_ERR_LEN, "DSN address must look like tcp(host:port) or unix(/path)");
         return -1;
     }
@@ -138,31 +200,21 @@ int dbconf_parse_dsn(const char *dsn, struct db_dsn *out, char err[DBCONF_ERR_LE
     }
     if (q) {
         char *params = xstrdup(q + 1);
-        char *save = NULL;
-        for (char *kv = strtok_r(params, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-            char *eq = strchr(kv, '=');
-            if (!eq) {
-                snprintf(err, DBCONF_ERR_LEN, "DSN parameter '%s' needs a value", kv);
-                free(params);
-                return -1;
-            }
-            *eq = '\0';
-            const char *v = eq + 1;
-            int bad = 0;
-            if (strcmp(kv, "timeout") == 0) bad = parse_timeout(v, &out->timeout_s);
-            else if (strcmp(kv, "readTimeout") == 0) bad = parse_timeout(v, &out->read_timeout_s);
-            else if (strcmp(kv, "writeTimeout") == 0) bad = parse_timeout(v, &out->write_timeout_s);
-            else if (strcmp(kv, "tls") == 0) out->tls = strcmp(v, "true") == 0 || strcmp(v, "skip-verify") == 0;
-            /* charset, parseTime, loc, collation …: accepted for compatibility with the pool's DSNs */
-            if (bad) {
-                snprintf(err, DBCONF_ERR_LEN, "DSN parameter %s has an invalid duration", kv);
-                free(params);
-                return -1;
-            }
-        }
+        int rc = parse_params(params, out, err);
         free(params);
+        if (rc < 0) return -1;
     }
     return 0;
+}
+
+const char *dbconf_tls_name(enum dbconf_tls tls)
+{
+    switch (tls) {
+    case DBCONF_TLS_OFF: return "false";
+    case DBCONF_TLS_VERIFY: return "true";
+    case DBCONF_TLS_SKIP_VERIFY: return "skip-verify";
+    }
+    return "?";
 }
 
 /* Walks a YAML document for mysql.{user,pass,dsn}. */
@@ -237,7 +289,7 @@ out:
     return rc;
 }
 
-int dbconf_resolve(const char *dsn, const char *yaml_path, const char *env, struct db_dsn *out,
+int dbconf_resolve(const char *dsn, const char *yaml_path, const char *ca_file, const char *env, struct db_dsn *out,
                    char err[DBCONF_ERR_LEN])
 {
     char *y_user = NULL, *y_pass = NULL, *y_dsn = NULL;
@@ -268,6 +320,17 @@ int dbconf_resolve(const char *dsn, const char *yaml_path, const char *env, stru
     if (!out->dbname[0]) snprintf(out->dbname, sizeof out->dbname, "ntpmon_%s", env ? env : "devel");
     for (char *p = out->dbname; *p; p++)
         if (*p == '-') *p = '_';
+    if (ca_file && *ca_file) {
+        if (strlen(ca_file) >= sizeof out->tls_ca) {
+            snprintf(err, DBCONF_ERR_LEN, "database CA file name is too long");
+            goto out;
+        }
+        snprintf(out->tls_ca, sizeof out->tls_ca, "%s", ca_file);
+    }
+    if (out->tls_ca[0] && access(out->tls_ca, R_OK) < 0) {
+        snprintf(err, DBCONF_ERR_LEN, "cannot read the database CA file %.160s: %.40s", out->tls_ca, strerror(errno));
+        goto out;
+    }
     rc = 0;
 out:
     free(y_user);
@@ -278,6 +341,9 @@ out:
 
 void dbconf_describe(const struct db_dsn *d, char *buf, size_t len)
 {
-    if (d->socket[0]) snprintf(buf, len, "%s@unix(%s)/%s", d->user, d->socket, d->dbname);
-    else snprintf(buf, len, "%s@%s:%u/%s", d->user, d->host, d->port, d->dbname);
+    char tls[32] = "";
+    if (d->tls != DBCONF_TLS_OFF) snprintf(tls, sizeof tls, " (tls=%s)", dbconf_tls_name(d->tls));
+    bool v6 = strchr(d->host, ':') != NULL;
+    if (d->socket[0]) snprintf(buf, len, "%s@unix(%s)/%s%s", d->user, d->socket, d->dbname, tls);
+    else snprintf(buf, len, "%s@%s%s%s:%u/%s%s", d->user, v6 ? "[" : "", d->host, v6 ? "]" : "", d->port, d->dbname, tls);
 }

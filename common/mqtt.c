@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -88,42 +89,24 @@ int mqtt_url_parse(const char *url, char *host, size_t host_len, int *port, bool
 {
     if (!url) return -1;
     const char *p;
+    uint16_t def;
     if (strncmp(url, "mqtt://", 7) == 0) {
         *tls = false;
-        *port = 1883;
+        def = 1883;
         p = url + 7;
     } else if (strncmp(url, "mqtts://", 8) == 0) {
         *tls = true;
-        *port = 8883;
+        def = 8883;
         p = url + 8;
     } else {
         return -1;
     }
     const char *end = p + strcspn(p, "/");
-    const char *hs = p, *he, *colon = NULL;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (!rb) return -1;
-        hs = p + 1;
-        he = rb;
-        if (rb + 1 < end) {
-            if (rb[1] != ':') return -1;
-            colon = rb + 1;
-        }
-    } else {
-        colon = memchr(p, ':', (size_t)(end - p));
-        he = colon ? colon : end;
-    }
-    if (he <= hs || (size_t)(he - hs) >= host_len) return -1;
-    memcpy(host, hs, (size_t)(he - hs));
-    host[he - hs] = '\0';
-    if (colon) {
-        char *e;
-        long v = strtol(colon + 1, &e, 10);
-        if (e != end || v < 1 || v > 65535) return -1;
-        *port = (int)v;
-    }
     if (*end && strcmp(end, "/") != 0) return -1;
+    uint16_t v;
+    char err[HOSTPORT_ERR_LEN];
+    if (hostport_parse(p, (size_t)(end - p), def, host, host_len, &v, err) < 0) return -1;
+    *port = v;
     return 0;
 }
 

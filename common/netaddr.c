@@ -1,6 +1,8 @@
 /* netaddr.c — address parsing and classification; the list of never-probe ranges lives here only. */
 #include "netaddr.h"
 
+#include "hostport.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -163,39 +165,32 @@ int netaddr_parse_prefix(const char *text, struct netaddr *out, unsigned *bits)
 int netaddr_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port_out, char *err,
                          size_t err_len)
 {
-    const char *colon = text ? strrchr(text, ':') : NULL;
-    if (!colon) {
-        snprintf(err, err_len, "listen address '%s' must be ADDR:PORT", text ? text : "");
+    /* the split is the one host:port parser's; ":PORT" alone is every IPv4 address */
+    const char *t = text ? text : "";
+    char full[NETADDR_STRLEN + 16], host[NETADDR_STRLEN + 2], why[HOSTPORT_ERR_LEN];
+    uint16_t port = 0;
+    if (strlen(t) >= sizeof full - 8) {
+        snprintf(err, err_len, "listen address '%.60s…' is too long", t);
         return -1;
     }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end || port < 1 || port > 65535) {
-        snprintf(err, err_len, "listen address '%s' has an invalid port", text);
+    snprintf(full, sizeof full, "%s%s", t[0] == ':' ? "0.0.0.0" : "", t);
+    int rc = hostport_parse(full, strlen(full), 0, host, sizeof host, &port, why);
+    if (rc < 0 && strstr(why, "port")) {
+        snprintf(err, err_len, "listen address '%s' has an invalid port (1..65535)", t);
         return -1;
     }
-    char host[NETADDR_STRLEN + 2];
-    size_t hl = (size_t)(colon - text);
-    if (hl >= sizeof host) {
-        snprintf(err, err_len, "listen address '%s' is too long", text);
+    if (rc < 0 || port == 0) {
+        snprintf(err, err_len, "listen address '%s' must be ADDR:PORT%s%s%s", t, rc < 0 ? " (" : "", rc < 0 ? why : "",
+                 rc < 0 ? ")" : "");
         return -1;
     }
-    memcpy(host, text, hl);
-    host[hl] = '\0';
-    struct netaddr a = {.family = AF_INET}; /* "" = 0.0.0.0 */
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, a.bytes) != 1) a.family = 0;
-        else a.family = AF_INET6;
-    } else if (hl > 0 && inet_pton(AF_INET, host, a.bytes) != 1) {
-        a.family = 0;
-    }
-    if (!a.family) {
-        snprintf(err, err_len, "listen address '%s' is not an IP address (IPv6 goes in brackets)", text);
+    struct netaddr a;
+    if (netaddr_parse(host, &a) < 0) {
+        snprintf(err, err_len, "listen address '%s' is not an IP address (IPv6 goes in brackets)", t);
         return -1;
     }
-    *len = netaddr_to_sockaddr(&a, (uint16_t)port, ss);
-    *port_out = (uint16_t)port;
+    *len = netaddr_to_sockaddr(&a, port, ss);
+    *port_out = port;
     return 0;
 }
 

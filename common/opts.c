@@ -432,7 +432,7 @@ void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqt
 void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out)
 {
     char err[DBCONF_ERR_LEN];
-    if (dbconf_resolve(d->dsn, d->config_file, env, out, err) < 0) {
+    if (dbconf_resolve(d->dsn, d->config_file, d->ca_file, env, out, err) < 0) {
         fprintf(stderr, "%s: %s\n", prog->name, err);
         exit(2);
     }
@@ -440,19 +440,25 @@ void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, co
 
 const struct opt_spec *opts_db_specs(struct opts_db *d)
 {
-    static struct opt_spec specs[3];
+    static struct opt_spec specs[5];
     specs[0] = (struct opt_spec){"database-dsn", 0, "DATABASE_DSN", OPT_STRING, &d->dsn, NULL, 0, 0, "DSN",
-                                 "user:pass@tcp(host:port)/db?params (user/pass may come from database.yaml)"};
+                                 "user:pass@tcp(host:port)/db?params (user/pass may come from database.yaml; "
+                                 "tls=true|skip-verify|false)"};
     specs[1] = (struct opt_spec){"database-config", 0, "DATABASE_CONFIG", OPT_STRING, &d->config_file, NULL, 0, 0,
                                  "FILE", "database.yaml (mysql: {user, pass, dsn}); default ./database.yaml, "
                                          "/etc/ntpmon/database.yaml, /vault/secrets/database.yaml"};
-    specs[2] = (struct opt_spec){0};
+    specs[2] = (struct opt_spec){"database-ca-file", 0, "DATABASE_CA_FILE", OPT_STRING, &d->ca_file, NULL, 0, 0,
+                                 "FILE", "CA certificate that signs the database server's (tls=true; default: the "
+                                         "system's store; replaces the DSN's tls-ca)"};
+    specs[3] = (struct opt_spec){"database-check-interval", 0, NULL, OPT_DURATION, &d->check_interval_us, "10s", 0.01,
+                                 3600, "DURATION", "daemons: how often the database is pinged for /healthz"};
+    specs[4] = (struct opt_spec){0};
     return specs;
 }
 
 const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
 {
-    static struct opt_spec specs[5];
+    static struct opt_spec specs[6];
     specs[0] = (struct opt_spec){"metrics-listen", 0, "METRICS_LISTEN", OPT_STRING, &m->listen, NULL, 0, 0,
                                  "ADDR:PORT", "serve Prometheus /metrics and /healthz on this address (off by default)"};
     /* defaults: METRICS_LIMITS_DEFAULT */
@@ -463,6 +469,8 @@ const struct opt_spec *opts_metrics_specs(struct opts_metrics *m)
                                  65536, "N", "open connections to the metrics endpoint in all"};
     specs[3] = (struct opt_spec){"metrics-max-per-ip", 0, NULL, OPT_INT, &m->limits.max_per_ip, "8", 1, 65536, "N",
                                  "open connections to the metrics endpoint from one address"};
-    specs[4] = (struct opt_spec){0};
+    specs[4] = (struct opt_spec){"health-interval", 0, NULL, OPT_DURATION, &m->health_interval_us, "1s", 0.01, 3600,
+                                 "DURATION", "how often /healthz and the service manager's STATUS= are brought up to date"};
+    specs[5] = (struct opt_spec){0};
     return specs;
 }

@@ -86,16 +86,19 @@ void opts_mqtt_credentials(const struct opt_program *prog, const struct opts_mqt
 struct opts_db {
     const char *dsn;         /* --database-dsn / DATABASE_DSN */
     const char *config_file; /* --database-config / DATABASE_CONFIG (database.yaml) */
+    const char *ca_file;     /* --database-ca-file / DATABASE_CA_FILE: CA for tls=true (default: the system's) */
+    int64_t check_interval_us; /* --database-check-interval: daemons ping an idle database this often */
 };
 extern const struct opt_spec *opts_db_specs(struct opts_db *d);
 struct db_dsn;
-/* The database a server daemon uses (dbconf_resolve of the flags, environment and database.yaml for env); a bad
- * DSN or file is a configuration error (exit 2 with the reason). */
+/* The database a server daemon uses (dbconf_resolve of the flags, environment, database.yaml and CA file for env);
+ * a bad DSN or file is a configuration error (exit 2 with the reason). */
 void opts_db_resolve(const struct opt_program *prog, const struct opts_db *d, const char *env, struct db_dsn *out);
 
 struct opts_metrics {
     const char *listen;           /* --metrics-listen ADDR:PORT, NULL = off */
     struct metrics_limits limits; /* --metrics-request-timeout, --metrics-max-connections, --metrics-max-per-ip */
+    int64_t health_interval_us;   /* --health-interval: /healthz and STATUS= are re-evaluated this often */
 };
 extern const struct opt_spec *opts_metrics_specs(struct opts_metrics *m);
 

@@ -74,7 +74,7 @@ struct db *ctl_db(struct ctl_ctx *ctx)
     if (ctx->db) return ctx->db;
     struct db_dsn dsn;
     char err[DB_ERR_LEN];
-    if (dbconf_resolve(ctx->dbo.dsn, ctx->dbo.config_file, ctx->common.env, &dsn, err) < 0) {
+    if (dbconf_resolve(ctx->dbo.dsn, ctx->dbo.config_file, ctx->dbo.ca_file, ctx->common.env, &dsn, err) < 0) {
         ctl_fail("%s", err);
         exit(1);
     }

@@ -1,23 +1,19 @@
-/* main.c — ntpmon-ingest: options, the start-up checks (database reachable and migrated, broker token), the MQTT
- * client id, then service_run. Configuration errors exit 2 with one line naming the problem. */
+/* main.c — ntpmon-ingest: options, the broker token, the MQTT client id, then ingest_daemon_run (the daemon frame
+ * checks the database). Configuration errors exit 2 with one line naming the problem. */
 #include <ctype.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <mysqld_error.h>
-
 #include "db.h"
 #include "dbconf.h"
 #include "jwtpeek.h"
 #include "log.h"
-#include "metrics.h"
 #include "msg.h"
 #include "opts.h"
 #include "service.h"
+#include "daemon.h"
 #include "xalloc.h"
 
 static struct opts_common common;
@@ -77,6 +73,7 @@ static void derive_client_id(const char *sub, char out[MSG_NAME_MAX])
 
 int main(int argc, char **argv)
 {
+    service_hold_signals(); /* a SIGTERM during start-up is handled at the loop's first turn */
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
                                        opts_metrics_specs(&metricso), ingest_specs, NULL};
     struct opt_program prog = {
@@ -112,32 +109,12 @@ int main(int argc, char **argv)
     if (mqtto.client_id && *mqtto.client_id) snprintf(client_id, sizeof client_id, "%s", mqtto.client_id);
     else derive_client_id(sub, client_id);
 
-    /* The database: a bad DSN, bad credentials or a missing schema are configuration errors; an unreachable server
-     * is not (the writer keeps trying, and the broker queues meanwhile). */
+    /* The database: a bad DSN here, bad credentials or a missing schema in the frame's steps are configuration
+     * errors; an unreachable server is not (the writer keeps trying, and the broker queues meanwhile). */
     struct db_dsn dsn;
-    char dberr[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, dberr) < 0) opts_usage_error(&prog, "%s", dberr);
-    struct db *db = db_open(&dsn, false, dberr);
-    if (!db) {
-        /* db_open gives only the text; MariaDB's messages for these two are stable */
-        if (strstr(dberr, "Unknown database"))
-            opts_usage_error(&prog, "%s: run `ntpmonctl db migrate` first", dberr);
-        if (strstr(dberr, "Access denied")) opts_usage_error(&prog, "%s", dberr);
-        LOG(WARN, "%s; will keep trying", dberr);
-    } else {
-        static const char *const tables[] = {"results", "results_rejected", "monitors", "servers"};
-        for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-            char sql[96];
-            snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 0", tables[i]);
-            if (db_exec(db, sql) < 0) {
-                if (db_errno(db) == ER_NO_SUCH_TABLE)
-                    opts_usage_error(&prog, "table %s is missing: run `ntpmonctl db migrate` first", tables[i]);
-                LOG(WARN, "database check failed: %s", db_error(db));
-            }
-        }
-    }
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
 
-    struct service_config cfg = {
+    struct ingest_config cfg = {
         .env = common.env,
         .group = group,
         .mqtt = {.url = mqtto.url,
@@ -153,29 +130,20 @@ int main(int argc, char **argv)
                    .backoff_min_us = backoff_min,
                    .backoff_max_us = backoff_max,
                    .cache_refresh_us = cache_refresh,
-                   .last_submit_interval_us = last_submit_interval},
-        .db = db,
+                   .last_submit_interval_us = last_submit_interval,
+                   .probe_interval_us = dbo.check_interval_us},
         .batch_size = (size_t)batch_size,
         .max_held = (size_t)max_held,
         .max_pending_confirms = (size_t)max_pending_confirms,
         .flush_interval_us = flush_interval,
         .summary_interval_us = summary_interval,
         .shutdown_timeout_us = shutdown_timeout,
+        .metrics = metricso,
     };
-    /* SIGTERM/SIGINT belong to the event loop (signalfd): block them before any thread (metrics) starts, so no
-     * other thread inherits them unblocked and dies of them. */
-    sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigaddset(&term, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &term, NULL);
-    if (metricso.listen && *metricso.listen && metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0)
-        opts_usage_error(&prog, "%s", err);
     char where[300];
     dbconf_describe(&dsn, where, sizeof where);
-    LOG(INFO, "database %s%s", where, db ? "" : " (not reachable yet)");
-    int rc = service_run(&cfg);
-    metrics_stop();
+    LOG(INFO, "database %s", where);
+    int rc = ingest_daemon_run(&cfg);
     memset(&dsn, 0, sizeof dsn);
     memset(&cfg.writer.dsn, 0, sizeof cfg.writer.dsn);
     free(token);

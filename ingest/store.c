@@ -26,7 +26,7 @@ static struct dbrows results_sql = {
 /* A row INSERT IGNORE skipped for another reason (a foreign key, say) looks like a duplicate: no row, one warning.
  * So whenever a chunk left warnings, every one must be a duplicate (1062), one per row not inserted; anything else
  * is reported. The session's max_error_count is raised first so SHOW WARNINGS lists them all. */
-static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct store_warning *warn)
+static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct ingest_store_warning *warn)
 {
     unsigned warnings = db_last_warnings(db);
     if (warnings == 0) return 0;
@@ -80,7 +80,7 @@ struct results_ctx {
     struct db *db;
     struct entry *const *rows;
     uint64_t *inserted;
-    struct store_warning *warn;
+    struct ingest_store_warning *warn;
 };
 
 static void bind_result_row(void *arg, size_t i, struct db_param *p, char *ts)
@@ -96,7 +96,8 @@ static int results_chunk_done(void *arg, size_t first, size_t n, uint64_t affect
     return check_warnings(c->db, n, affected, c->warn);
 }
 
-int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn)
+int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                         struct ingest_store_warning *warn)
 {
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
     struct results_ctx c = {db, rows, inserted, warn};
@@ -125,14 +126,15 @@ static void bind_trace(void *arg, size_t i, struct db_param *p, char *ts)
     *p++ = DB_STR(e->rec.agent);
 }
 
-int store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn)
+int ingest_store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                        struct ingest_store_warning *warn)
 {
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1;
     struct results_ctx c = {db, rows, inserted, warn};
     return dbrows_exec(db, &traces_sql, n, bind_trace, results_chunk_done, &c);
 }
 
-int store_rejected(struct db *db, const struct entry *e)
+int ingest_store_rejected(struct db *db, const struct entry *e)
 {
     /* A refused message the agent re-sends (its confirmation was lost) is the same record: keep one. Messages
      * without a readable id cannot be matched and are recorded each time. IGNORE: whatever the payload holds, a
@@ -154,7 +156,7 @@ int store_rejected(struct db *db, const struct entry *e)
     return db_execp(db, sql, p, sizeof p / sizeof p[0], NULL, NULL);
 }
 
-int store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us)
+int ingest_store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us)
 {
     char ts[32];
     time_format_sql_us(at_us, ts);

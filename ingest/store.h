@@ -1,6 +1,6 @@
-/* store.h — the SQL that writes entries: results as prepared multi-row INSERT IGNORE statements (chunks of 256,
- * traces one row at a time (they are rare),
- * 128, … 1 rows, so at most nine statements are ever prepared and each stays in the statement cache), refused
+/* store.h — the SQL that writes entries: results and traces as prepared multi-row INSERT IGNORE statements through
+ * common/dbrows (chunks of 256, 128, … 1 rows, so at most nine statements per table are ever prepared and each
+ * stays in the statement cache), refused
  * messages into results_rejected (a re-sent refused id is recorded once), and monitors.last_submit. No
  * transaction handling here: the writer owns that. */
 #ifndef NTPMON_INGEST_STORE_H
@@ -15,7 +15,7 @@
 #define STORE_MAX_CHUNK 256 /* rows per statement: 256 × 15 parameters stays under the helper's 4096 */
 
 /* A warning other than "duplicate id" left by INSERT IGNORE: a row was skipped (a CHECK, a foreign key) or altered. */
-struct store_warning {
+struct ingest_store_warning {
     unsigned code;
     char message[256];
 };
@@ -25,14 +25,17 @@ struct store_warning {
  * the database skipped or altered a row for another reason than a duplicate id (IGNORE would otherwise hide it,
  * and ingest would confirm a result that is not stored): *warn tells which, and the caller must not commit
  * blindly. */
-int store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn);
-/* Inserts TRACE entries (monitor_id set) with INSERT IGNORE, multi-row like store_results; *inserted += the new
- * ones. Same return values as store_results (1: skipped or altered for another reason than a duplicate id). */
-int store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted, struct store_warning *warn);
+int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                         struct ingest_store_warning *warn);
+/* Inserts TRACE entries (monitor_id set) with INSERT IGNORE, multi-row like ingest_store_results; *inserted += the
+ * new ones. Same return values as ingest_store_results (1: skipped or altered for another reason than a duplicate
+ * id, see *warn). */
+int ingest_store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                        struct ingest_store_warning *warn);
 /* Records one REJECT entry in results_rejected (nothing when its id was already recorded from that topic);
  * 0 or -1. */
-int store_rejected(struct db *db, const struct entry *e);
+int ingest_store_rejected(struct db *db, const struct entry *e);
 /* Moves monitors.last_submit forward to at_us; 0 or -1. */
-int store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us);
+int ingest_store_last_submit(struct db *db, int64_t monitor_id, int64_t at_us);
 
 #endif

@@ -46,6 +46,7 @@ struct writer {
     int efd;
     atomic_bool failing;
     char last_error[DB_ERR_LEN]; /* why the last attempt failed (writer thread only) */
+    char failing_why[DB_ERR_LEN]; /* last_error while failing, for writer_health (under mu) */
 };
 
 /* ---- the transaction ---- */
@@ -55,7 +56,7 @@ struct tx_ctx {
     struct entry **rows; /* RESULT entries, sorted by id */
     size_t n_rows;
     uint64_t inserted, rejected;
-    struct store_warning warn; /* set when the batch left a warning other than duplicates */
+    struct ingest_store_warning warn; /* set when the batch left a warning other than duplicates */
 };
 
 static int cmp_id(const void *a, const void *b)
@@ -77,7 +78,7 @@ static int write_rejected(struct db *db, struct tx_ctx *c)
     for (size_t i = 0; i < c->b->n; i++) {
         struct entry *e = &c->b->entries[i];
         if (e->kind != ENTRY_REJECT) continue;
-        if (store_rejected(db, e) < 0) return -1;
+        if (ingest_store_rejected(db, e) < 0) return -1;
         c->rejected++;
     }
     return 0;
@@ -90,7 +91,7 @@ static int write_traces(struct db *db, struct tx_ctx *c)
     size_t n = 0;
     for (size_t i = 0; i < c->b->n; i++)
         if (c->b->entries[i].kind == ENTRY_TRACE) v[n++] = &c->b->entries[i];
-    int rc = n ? store_traces(db, v, n, &c->inserted, &c->warn) : 0;
+    int rc = n ? ingest_store_traces(db, v, n, &c->inserted, &c->warn) : 0;
     free(v);
     return rc;
 }
@@ -100,7 +101,7 @@ static int tx_all(struct db *db, void *arg)
     struct tx_ctx *c = arg;
     c->inserted = c->rejected = 0;
     if (c->n_rows) {
-        int rc = store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
+        int rc = ingest_store_results(db, c->rows, c->n_rows, &c->inserted, &c->warn);
         if (rc != 0) return rc; /* 1: a row was skipped or altered; db_tx rolls back and hands it to us */
     }
     int rc = write_traces(db, c);
@@ -112,8 +113,8 @@ static int tx_all(struct db *db, void *arg)
 static int trace_one(struct db *db, struct tx_ctx *c, struct entry *e)
 {
     uint64_t before = c->inserted;
-    struct store_warning w;
-    int rc = store_traces(db, &e, 1, &c->inserted, &w);
+    struct ingest_store_warning w;
+    int rc = ingest_store_traces(db, &e, 1, &c->inserted, &w);
     if (rc == 0) return 0;
     if (rc > 0 && c->inserted > before) {
         LOG(WARN, "trace %s from %s was stored with a warning: %s", e->rec.id, e->rec.monitor, w.message);
@@ -134,8 +135,8 @@ static int tx_one_by_one(struct db *db, void *arg)
         struct entry *e = c->rows[i];
         if (e->kind != ENTRY_RESULT) continue;
         uint64_t before = c->inserted;
-        struct store_warning w;
-        int rc = store_results(db, &e, 1, &c->inserted, &w);
+        struct ingest_store_warning w;
+        int rc = ingest_store_results(db, &e, 1, &c->inserted, &w);
         if (rc == 0) continue;
         if (rc > 0 && c->inserted > before) { /* stored, but not exactly as sent */
             LOG(WARN, "result %s from %s was stored with a warning: %s", e->rec.id, e->rec.monitor, w.message);
@@ -171,7 +172,7 @@ static void note_last_submit(struct writer *w, struct batch *b, int64_t now_us)
         }
         if (w->last_submit_at[id] && mono - w->last_submit_at[id] < w->cfg.last_submit_interval_us) continue;
         w->last_submit_at[id] = mono;
-        if (store_last_submit(w->db, e->monitor_id, now_us) < 0)
+        if (ingest_store_last_submit(w->db, e->monitor_id, now_us) < 0)
             LOG(DEBUG, "cannot update last_submit of monitor %lld: %s", (long long)e->monitor_id, db_error(w->db));
     }
 }
@@ -285,6 +286,37 @@ static bool should_give_up(struct writer *w)
     return out;
 }
 
+/* Records whether the database works (from a batch or a probe), for writer_failing and writer_health. */
+static void set_failing(struct writer *w, bool failing)
+{
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->failing_why, sizeof w->failing_why, "%s", failing ? w->last_error : "");
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->failing, failing);
+}
+
+/* While idle the writer pings the database every probe interval, so /healthz knows of an outage before the next
+ * batch meets it. */
+static void probe(struct writer *w)
+{
+    if (!w->db) {
+        char err[DB_ERR_LEN];
+        w->db = db_open(&w->cfg.dsn, false, err);
+        if (!w->db) {
+            snprintf(w->last_error, sizeof w->last_error, "%s", err);
+            set_failing(w, true);
+            return;
+        }
+        LOG(INFO, "database connection established");
+    }
+    if (db_ensure(w->db) < 0) {
+        snprintf(w->last_error, sizeof w->last_error, "%s", db_error(w->db));
+        set_failing(w, true);
+        return;
+    }
+    if (atomic_load(&w->failing)) set_failing(w, false);
+}
+
 static void process(struct writer *w, struct batch *b, struct writer_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -293,7 +325,7 @@ static void process(struct writer *w, struct batch *b, struct writer_report *rep
         if (attempt(w, b, rep) == 0) break;
         rep->failed_attempts++;
         if (!first_failure) first_failure = time_mono_us();
-        atomic_store(&w->failing, true);
+        set_failing(w, true);
         if (should_give_up(w)) {
             LOG(WARN, "giving up on %zu held messages (not confirmed: their agents will send them again)", b->n);
             memset(rep, 0, sizeof *rep);
@@ -310,7 +342,7 @@ static void process(struct writer *w, struct batch *b, struct writer_report *rep
     if (first_failure)
         LOG_ALWAYS(INFO, "database writes recovered after %u failed attempts (%.1f s)", rep->failed_attempts,
                    (time_mono_us() - first_failure) / 1e6);
-    atomic_store(&w->failing, false);
+    if (atomic_load(&w->failing)) set_failing(w, false);
 }
 
 static void *thread_main(void *arg)
@@ -319,7 +351,22 @@ static void *thread_main(void *arg)
     mysql_thread_init();
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stop && w->state != W_WORKING) pthread_cond_wait(&w->cond, &w->mu);
+        while (!w->stop && w->state != W_WORKING) {
+            if (w->cfg.probe_interval_us <= 0) {
+                pthread_cond_wait(&w->cond, &w->mu);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = (int64_t)ts.tv_nsec + (w->cfg.probe_interval_us % 1000000) * 1000;
+            ts.tv_sec += (time_t)(w->cfg.probe_interval_us / 1000000 + ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            if (pthread_cond_timedwait(&w->cond, &w->mu, &ts) == ETIMEDOUT && !w->stop && w->state != W_WORKING) {
+                pthread_mutex_unlock(&w->mu);
+                probe(w);
+                pthread_mutex_lock(&w->mu);
+            }
+        }
         if (w->stop) break;
         struct batch *b = w->batch;
         pthread_mutex_unlock(&w->mu);
@@ -410,6 +457,16 @@ void writer_give_up_at(struct writer *w, int64_t mono_us)
 }
 
 bool writer_failing(const struct writer *w) { return atomic_load(&((struct writer *)w)->failing); }
+
+bool writer_health(const struct writer *w, char *why, size_t len)
+{
+    struct writer *m = (struct writer *)w;
+    if (!atomic_load(&m->failing)) return false;
+    pthread_mutex_lock(&m->mu);
+    snprintf(why, len, "%s", m->failing_why);
+    pthread_mutex_unlock(&m->mu);
+    return true;
+}
 
 void writer_free(struct writer *w)
 {

@@ -6,7 +6,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "messages.h"
 #include "metrics.h"
+#include "service.h"
 #include "timeutil.h"
 #include "traces.h"
 #include "xalloc.h"
@@ -46,11 +46,11 @@ struct batch {
     /* outputs of the last attempt */
     struct outcome_rec *out;
     size_t n_out;
-    struct store_log_row *rows;
+    struct scorer_store_log_row *rows;
     size_t n_rows;
-    struct store_pair_update *pairs;
+    struct scorer_store_pair_update *pairs;
     size_t n_pairs;
-    struct store_server_update *servers;
+    struct scorer_store_server_update *servers;
     size_t n_servers;
     int64_t *touched;
     size_t n_touched;
@@ -59,6 +59,7 @@ struct batch {
 
 struct scorer {
     const struct daemon_opts *o;
+    struct service *svc;
     struct evloop *loop;
     struct mqtt_session *mq;
     struct db *db;
@@ -70,11 +71,13 @@ struct scorer {
     struct sc_result *q; /* ring */
     size_t q_head, q_len, q_cap;
 
-    struct evloop_timer batch_timer, reload_timer, rescan_timer, republish_timer, report_timer, guard_timer;
+    struct evloop_timer start_timer, batch_timer, reload_timer, rescan_timer, republish_timer, report_timer,
+        guard_timer;
     int64_t retry_delay_us;
     int64_t last_monitor_reload, last_server_reload; /* monotonic */
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
     bool waiting; /* the last batch could not even be prepared (database away) */
+    bool ready;   /* loaded and connecting: before, publications are dropped (the first connect republishes) */
 
     int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
     size_t n_subscribed, cap_subscribed;
@@ -117,7 +120,9 @@ static void q_push(struct scorer *sc, const struct sc_result *r)
         LOG(WARN, "queue full (%zu results): dropped the oldest; the rescan of the results table will score it",
             sc->o->max_pending);
     }
-    sc->q[(sc->q_head + sc->q_len) % sc->q_cap] = *r;
+    struct sc_result *slot = &sc->q[(sc->q_head + sc->q_len) % sc->q_cap];
+    *slot = *r;
+    if (!slot->received_mono_us) slot->received_mono_us = time_mono_us(); /* a rescanned row: queued now */
     sc->q_len++;
     metric_set(sc->m.pending, (double)sc->q_len);
 }
@@ -135,7 +140,7 @@ static int reload_monitors(struct scorer *sc, bool on_demand)
     int64_t now = time_mono_us();
     if (on_demand && now - sc->last_monitor_reload < sc->o->unknown_reload_us) return 0;
     sc->last_monitor_reload = now;
-    if (store_load_monitors(sc->db, sc->dir) < 0) {
+    if (scorer_store_load_monitors(sc->db, sc->dir) < 0) {
         LOG(WARN, "reloading monitors failed: %s", db_error(sc->db));
         sc->last_monitor_reload = 0; /* try again at the next need */
         return -1;
@@ -150,7 +155,7 @@ static int reload_servers(struct scorer *sc, bool on_demand)
     int64_t now = time_mono_us();
     if (on_demand && now - sc->last_server_reload < sc->o->unknown_reload_us) return 0;
     sc->last_server_reload = now;
-    if (store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
+    if (scorer_store_load_servers(sc->db, sc->dir, &sc->o->shard) < 0) {
         LOG(WARN, "reloading servers failed: %s", db_error(sc->db));
         sc->last_server_reload = 0;
         return -1;
@@ -261,7 +266,7 @@ static int batch_tx(struct db *db, void *arg)
     for (size_t i = 0; i < b->n; i++)
         if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].rec.id, ULID_LEN + 1);
     bool *done_compact = b->done + b->n; /* second half of the buffer */
-    if (store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
+    if (scorer_store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
     for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
 
     size_t n_missing = 0;
@@ -271,7 +276,7 @@ static int batch_tx(struct db *db, void *arg)
         if (touch(b, r->rec.server_id) && !eng_server_find(sc->e, r->rec.server_id)) b->missing[n_missing++] = r->rec.server_id;
     }
     if (n_missing) {
-        if (store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
+        if (scorer_store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
         metric_add(sc->m.servers_loaded, (double)n_missing);
     }
 
@@ -295,8 +300,8 @@ static int batch_tx(struct db *db, void *arg)
         o->in_pool_score = s->in_pool_score;
         struct eng_pair *p = eng_pair_get(s, r->monitor_id, false);
 
-        struct store_log_row *row = &b->rows[b->n_rows++];
-        *row = (struct store_log_row){
+        struct scorer_store_log_row *row = &b->rows[b->n_rows++];
+        *row = (struct scorer_store_log_row){
             .monitor_id = r->monitor_id,
             .server_id = r->rec.server_id,
             .ts_us = r->rec.ts_us,
@@ -306,33 +311,34 @@ static int batch_tx(struct db *db, void *arg)
             .offset = r->rec.offset,
             .has_rtt = r->rec.has_rtt,
             .rtt_us = r->rec.has_rtt ? eng_rtt_us(r->rec.rtt) : 0,
-            .attributes = store_monitor_attributes(r->rec.leap, r->rec.error, r->rec.stratum, o->oc.status_used),
+            .attributes = scorer_store_monitor_attributes(r->rec.leap, r->rec.error, r->rec.stratum, o->oc.status_used),
         };
         memcpy(row->result_id, r->rec.id, sizeof row->result_id);
-        b->pairs[b->n_pairs++] = (struct store_pair_update){r->monitor_id, r->rec.server_id, p->score, p->score_ts_us,
-                                                            p->stratum, p->status != MSG_STATUS_NONE};
+        b->pairs[b->n_pairs++] = (struct scorer_store_pair_update){r->monitor_id, r->rec.server_id, p->score,
+                                                                   p->score_ts_us, p->stratum,
+                                                                   p->status != MSG_STATUS_NONE};
         /* a pair the database did not have is inserted, as a candidate (the column's default) */
         if (p->status == MSG_STATUS_NONE) p->status = MSG_STATUS_CANDIDATE;
         if (!o->oc.recorded) continue;
         row = &b->rows[b->n_rows++];
-        *row = (struct store_log_row){
+        *row = (struct scorer_store_log_row){
             .monitor_id = 0,
             .server_id = r->rec.server_id,
             .ts_us = r->rec.ts_us,
             .score = o->oc.chosen.score,
             .step = o->oc.chosen.step,
-            .attributes = store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
-                                                   o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
-                                                   o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
+            .attributes = scorer_store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
+                                                          o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
+                                                          o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
         };
         memcpy(row->result_id, r->rec.id, sizeof row->result_id);
-        struct store_server_update *su = NULL;
+        struct scorer_store_server_update *su = NULL;
         for (size_t k = 0; k < b->n_servers; k++)
             if (b->servers[k].server_id == r->rec.server_id) su = &b->servers[k];
         if (!su) su = &b->servers[b->n_servers++];
-        *su = (struct store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
+        *su = (struct scorer_store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
     }
-    return store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
+    return scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
 }
 
 static void add_publication(struct scorer *sc, const struct msg_topic *t, char *payload)
@@ -355,7 +361,7 @@ static void publish_all(struct scorer *sc)
 {
     for (size_t i = 0; i < sc->n_pubs; i++) {
         struct publication *p = &sc->pubs[i];
-        if (!sc->mq) { /* the start-up scan, before the broker: the first connect republishes the latest */
+        if (!sc->ready) { /* the start-up scan, before the broker: the first connect republishes the latest */
             free(p->payload);
             continue;
         }
@@ -498,7 +504,7 @@ static int drain(struct scorer *sc, size_t max_batches)
             q_pop(sc, n);
         } else if (transient(sc)) {
             LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), sc->q_len);
-            metrics_set_health(false, "database unavailable");
+            service_db_report(sc->svc, false, db_error(sc->db));
             rc = -1;
         } else if (n == 1) {
             refused(sc, &chunk[0]);
@@ -515,8 +521,9 @@ static int drain(struct scorer *sc, size_t max_batches)
             if (i < n) rc = -1;
         }
         publish_all(sc);
+        service_keepalive(sc->svc); /* a long drain (start-up scan, shutdown) is work, not a stuck loop */
         if (rc == 0) {
-            metrics_set_health(true, NULL);
+            service_db_report(sc->svc, true, NULL);
             sc->retry_delay_us = 0;
         }
     }
@@ -561,8 +568,8 @@ static int rescan(struct scorer *sc, int64_t from_us, int64_t to_us)
     struct rescan_ctx c = {sc, INT64_MIN / 4, ""};
     long total = 0;
     for (;;) {
-        long n = store_unscored(sc->db, &sc->o->shard, now - sc->o->max_age_us, from_us, to_us,
-                                c.last_ts < 0 ? 0 : c.last_ts, c.last_id, RESCAN_PAGE, rescan_row, &c);
+        long n = scorer_store_unscored(sc->db, &sc->o->shard, now - sc->o->max_age_us, from_us, to_us,
+                                       c.last_ts < 0 ? 0 : c.last_ts, c.last_id, RESCAN_PAGE, rescan_row, &c);
         if (n < 0) {
             LOG(WARN, "scanning the results table failed: %s", db_error(sc->db));
             return -1;
@@ -597,7 +604,7 @@ static void on_reload_timer(struct evloop *loop, void *arg)
     struct scorer *sc = arg;
     (void)reload_monitors(sc, false);
     (void)reload_servers(sc, false);
-    if (store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
+    if (scorer_store_reload_statuses(sc->db, sc->e, &sc->o->shard) < 0)
         LOG(WARN, "reloading monitor statuses failed: %s", db_error(sc->db));
     size_t evicted = eng_evict(sc->e, time_now_us() - sc->o->idle_evict_us);
     if (evicted) LOG(DEBUG, "forgot %zu idle servers", evicted);
@@ -618,7 +625,7 @@ static int guard_check_tx(struct db *db, void *arg)
     if (guarddb_held_servers(db, &sc->o->shard, &ids, &n) < 0) return -1;
     int64_t now = time_now_us();
     for (size_t i = 0; i < n; i++) eng_server_drop(sc->e, ids[i]);
-    int rc = n ? store_load_servers_state(db, sc->e, ids, n, now) : 0;
+    int rc = n ? scorer_store_load_servers_state(db, sc->e, ids, n, now) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct eng_server *s = eng_server_find(sc->e, ids[i]);
         if (!s) continue;
@@ -656,7 +663,7 @@ static void on_report_timer(struct evloop *loop, void *arg)
 
 /* ---- republishing the retained messages ---- */
 
-static void republish_one(void *arg, const struct store_latest *l)
+static void republish_one(void *arg, const struct scorer_store_latest *l)
 {
     struct scorer *sc = arg;
     struct msg_score ms;
@@ -676,8 +683,8 @@ static void on_republish_timer(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct scorer *sc = arg;
-    if (!sc->mq || !mqtt_session_connected(sc->mq)) return;
-    if (store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0 ||
+    if (!mqtt_session_connected(sc->mq)) return;
+    if (scorer_store_latest_scores(sc->db, &sc->o->shard, republish_one, sc) < 0 ||
         guardsvc_republish(sc->gs, sc->db, guard_publication, sc) < 0) {
         LOG(WARN, "republishing retained scores failed: %s; retrying in 10 s", db_error(sc->db));
         for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
@@ -760,11 +767,43 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     else schedule_batch(sc, sc->o->batch_delay_us);
 }
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+/* SIGTERM/SIGINT: score what is queued and publish it; the broker keeps the rest for our session. */
+static void scoring_drain(struct service *svc, void *arg)
 {
-    (void)arg;
-    LOG(INFO, "%s: finishing the queued results and stopping", strsignal(signo));
-    evloop_stop(loop);
+    struct scorer *sc = arg;
+    if (sc->ready) {
+        LOG(INFO, "finishing the %zu queued results", sc->q_len);
+        for (int round = 0; round < 20; round++) {
+            if (drain(sc, SIZE_MAX) < 0) break;
+            mqtt_session_flush(sc->mq, 500000);
+            if (sc->q_len == 0) break;
+        }
+        if (sc->q_len)
+            LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
+                       sc->q_len);
+    }
+    service_drained(svc);
+}
+
+/* /healthz: falling behind when the oldest queued result has waited longer than --max-lag to be scored. */
+static const char *health_lag(void *arg)
+{
+    struct scorer *sc = arg;
+    static char why[160];
+    if (!sc->q_len) return NULL;
+    int64_t waited = time_mono_us() - sc->q[sc->q_head].received_mono_us;
+    if (waited <= sc->o->max_lag_us) return NULL;
+    snprintf(why, sizeof why, "falling behind: the oldest of %zu queued results has waited %.0f s", sc->q_len,
+             waited / 1e6);
+    return why;
+}
+
+static void scoring_status(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct scorer *sc = arg;
+    snprintf(buf, len, "queue %zu; %zu servers, %zu monitors", sc->q_len, dir_server_count(sc->dir),
+             dir_monitor_count(sc->dir));
 }
 
 /* ---- lifecycle ---- */
@@ -827,40 +866,18 @@ static void subscribe_new_servers(struct scorer *sc)
     if (sc->mq && sc->o->shard_topics && sc->o->shard.n > 1) dir_server_each(sc->dir, subscribe_server, sc);
 }
 
-int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const struct mqtt_config *mc)
+/* Loads the monitors and servers, scores what the results table has that was never scored, then the scorer is
+ * ready (the frame connects to the broker); retried while the database is away. */
+static void start_timer(struct evloop *loop, void *arg)
 {
-    static struct scorer sc_static;
-    struct scorer *sc = &sc_static;
-    sc->o = o;
-    register_metrics(sc);
-    char err[DB_ERR_LEN];
-    sc->db = db_open(dsn, false, err);
-    if (!sc->db) {
-        LOG_ALWAYS(ERROR, "%s", err);
-        return 1;
-    }
-    sc->loop = evloop_new();
-    sc->e = eng_new(&o->params);
-    sc->gs = guardsvc_new(sc->e, &o->shard, o->guard_overrides);
-    sc->dir = dir_new();
-    sc->q_cap = o->max_pending < 1024 ? o->max_pending : 1024; /* grows with use: q_grow */
-    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
-    batch_alloc(&sc->b, o->batch_max);
-    evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
-    evloop_timer_init(&sc->reload_timer, on_reload_timer, sc);
-    evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
-    evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
-    evloop_timer_init(&sc->report_timer, on_report_timer, sc);
-    evloop_timer_init(&sc->guard_timer, on_guard_timer, sc);
-    evloop_signal(sc->loop, SIGTERM, on_signal, sc);
-    evloop_signal(sc->loop, SIGINT, on_signal, sc);
-    signal(SIGPIPE, SIG_IGN);
-
-    int rc = 0;
-    if (store_load_monitors(sc->db, sc->dir) < 0 || store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
-        LOG_ALWAYS(ERROR, "cannot read monitors and servers (has 'ntpmonctl db migrate' run?): %s", db_error(sc->db));
-        rc = 1;
-        goto out;
+    struct scorer *sc = arg;
+    const struct daemon_opts *o = sc->o;
+    if (scorer_store_load_monitors(sc->db, sc->dir) < 0 || scorer_store_load_servers(sc->db, sc->dir, &o->shard) < 0) {
+        LOG(WARN, "cannot read monitors and servers (%s); retrying in %.0f s (has 'ntpmonctl db migrate' run?)",
+            db_error(sc->db), o->start_retry_us / 1e6);
+        service_db_report(sc->svc, !db_errno_is_retryable(db_errno(sc->db)), db_error(sc->db));
+        evloop_timer_start(loop, &sc->start_timer, o->start_retry_us);
+        return;
     }
     sc->last_monitor_reload = sc->last_server_reload = time_mono_us();
     if (guardsvc_load_settings(sc->gs, sc->db) < 0) LOG(WARN, "guard: starting with the default settings");
@@ -879,14 +896,6 @@ int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const stru
         sc->rescan_from_us = start - o->rescan_settle_us;
     }
 
-    char ferr[256];
-    struct mqtt_handlers h = {on_connect, on_disconnect, on_message, NULL};
-    sc->mq = mqtt_session_new(sc->loop, mc, &h, sc, ferr, sizeof ferr);
-    if (!sc->mq) {
-        LOG_ALWAYS(ERROR, "MQTT: %s", ferr);
-        rc = 2;
-        goto out;
-    }
     char filter[MSG_TOPIC_MAX];
     if (o->shard_topics && o->shard.n > 1) {
         subscribe_new_servers(sc);
@@ -896,32 +905,50 @@ int daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const stru
     }
     msg_filter_selection(filter, sizeof filter, o->env);
     mqtt_session_subscribe(sc->mq, filter, 1);
-    mqtt_session_start(sc->mq);
+    sc->ready = true;
+    service_ready(sc->svc);
 
-    evloop_timer_start(sc->loop, &sc->reload_timer, o->reload_us);
-    evloop_timer_start(sc->loop, &sc->report_timer, o->report_us);
-    evloop_timer_start(sc->loop, &sc->guard_timer, (int64_t)guardsvc_settings(sc->gs)->refresh_s * 1000000);
-    if (o->rescan_us > 0) evloop_timer_start(sc->loop, &sc->rescan_timer, o->rescan_us);
+    evloop_timer_start(loop, &sc->reload_timer, o->reload_us);
+    evloop_timer_start(loop, &sc->report_timer, o->report_us);
+    evloop_timer_start(loop, &sc->guard_timer, (int64_t)guardsvc_settings(sc->gs)->refresh_s * 1000000);
+    if (o->rescan_us > 0) evloop_timer_start(loop, &sc->rescan_timer, o->rescan_us);
     if (sc->q_len) schedule_batch(sc, 0);
+}
 
-    if (evloop_run(sc->loop) < 0) {
-        LOG_ALWAYS(ERROR, "event loop failed: %s", strerror(errno));
-        rc = 1;
-    }
+/* The scorer's step: after the frame's database and MQTT session. */
+static int scoring_start(struct service *svc, void *arg)
+{
+    struct scorer *sc = arg;
+    const struct daemon_opts *o = sc->o;
+    sc->loop = service_loop(svc);
+    sc->db = service_db(svc);
+    sc->mq = service_mqtt(svc);
+    register_metrics(sc);
+    sc->e = eng_new(&o->params);
+    sc->gs = guardsvc_new(sc->e, &o->shard, o->guard_overrides);
+    sc->dir = dir_new();
+    sc->q_cap = o->max_pending < 1024 ? o->max_pending : 1024; /* grows with use: q_grow */
+    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
+    batch_alloc(&sc->b, o->batch_max);
+    evloop_timer_init(&sc->start_timer, start_timer, sc);
+    evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
+    evloop_timer_init(&sc->reload_timer, on_reload_timer, sc);
+    evloop_timer_init(&sc->rescan_timer, on_rescan_timer, sc);
+    evloop_timer_init(&sc->republish_timer, on_republish_timer, sc);
+    evloop_timer_init(&sc->report_timer, on_report_timer, sc);
+    evloop_timer_init(&sc->guard_timer, on_guard_timer, sc);
+    service_health_add(svc, "lag", health_lag, sc);
+    evloop_timer_start(sc->loop, &sc->start_timer, 0);
+    return 0;
+}
 
-    /* Clean shutdown: score what is queued, publish it, and let the broker keep the rest for our session. */
-    for (int round = 0; round < 20; round++) {
-        if (drain(sc, SIZE_MAX) < 0) break;
-        mqtt_session_flush(sc->mq, 500000);
-        if (sc->q_len == 0) break;
-    }
-    if (sc->q_len)
-        LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
-                   sc->q_len);
-    mqtt_session_stop(sc->mq);
-out:
-    LOG_ALWAYS(INFO, "stopped");
-    mqtt_session_free(sc->mq);
+static void scoring_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct scorer *sc = arg;
+    struct evloop_timer *timers[] = {&sc->start_timer, &sc->batch_timer, &sc->reload_timer, &sc->rescan_timer,
+                                     &sc->republish_timer, &sc->report_timer, &sc->guard_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) evloop_timer_stop(sc->loop, timers[i]);
     for (size_t i = 0; i < sc->n_pubs; i++) free(sc->pubs[i].payload);
     free(sc->pubs);
     free(sc->subscribed);
@@ -930,7 +957,28 @@ out:
     dir_free(sc->dir);
     guardsvc_free(sc->gs);
     eng_free(sc->e);
-    evloop_free(sc->loop);
-    db_close(sc->db);
-    return rc;
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    SERVICE_STEP_DATABASE,
+    SERVICE_STEP_MQTT,
+    {"scoring", scoring_start, scoring_stop},
+    {0},
+};
+
+int scorer_daemon_run(const struct daemon_opts *o, const struct db_dsn *dsn, const struct mqtt_config *mc)
+{
+    static struct scorer sc_static;
+    struct scorer *sc = &sc_static;
+    sc->o = o;
+    struct mqtt_handlers h = {on_connect, on_disconnect, on_message, NULL};
+    const struct service_def def = {.name = "ntpmon-scorer", .steps = steps, .arg = sc, .defer_ready = true,
+                                    .drain = scoring_drain, .shutdown_timeout_us = o->shutdown_timeout_us,
+                                    .status = scoring_status};
+    sc->svc = service_new(&def);
+    service_set_metrics(sc->svc, &o->metrics);
+    service_set_database(sc->svc, dsn, o->db_check_interval_us);
+    service_set_mqtt(sc->svc, mc, &h);
+    return service_run(sc->svc);
 }

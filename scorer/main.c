@@ -22,7 +22,7 @@ static struct opts_metrics metricso;
 static int64_t lookback_active, lookback_testing, lookback_candidate, record_same, record_close;
 static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
-    rescan_settle, idle_evict, history;
+    rescan_settle, idle_evict, history, max_lag, start_retry, shutdown_timeout;
 static const char *shard_text, *zones_file;
 static struct opt_list guard_words;
 static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
@@ -77,6 +77,12 @@ static const struct opt_spec daemon_specs[] = {
      "servers without results this long are dropped from memory"},
     {"no-republish", 0, NULL, OPT_FLAG, &no_republish, NULL, 0, 0, NULL,
      "do not republish the retained scores from the database on (re)connect"},
+    {"max-lag", 0, NULL, OPT_DURATION, &max_lag, "60s", 0.01, 86400, "DUR",
+     "/healthz says 'falling behind' when a received result has waited longer than this to be scored"},
+    {"start-retry", 0, NULL, OPT_DURATION, &start_retry, "3s", 0.01, 3600, "DUR",
+     "loading monitors and servers at start is retried this often while the database is away"},
+    {"shutdown-timeout", 0, NULL, OPT_DURATION, &shutdown_timeout, "30s", 0, 3600, "DUR",
+     "on SIGTERM, how long scoring what is queued may take"},
     {"no-pool-change-traces", 0, NULL, OPT_FLAG, &no_pool_change_traces, NULL, 0, 0, NULL,
      "do not ask a server's active and testing monitors to trace it when it enters or leaves the pool"},
     {0},
@@ -215,6 +221,11 @@ int main(int argc, char **argv)
         .rescan_settle_us = rescan_settle,
         .idle_evict_us = idle_evict,
         .republish = !no_republish,
+        .max_lag_us = max_lag,
+        .start_retry_us = start_retry,
+        .shutdown_timeout_us = shutdown_timeout,
+        .metrics = metricso,
+        .db_check_interval_us = dbo.check_interval_us,
         .pool_change_traces = !no_pool_change_traces,
     };
     char *guard_json = guard_overrides(&prog);
@@ -245,15 +256,7 @@ int main(int argc, char **argv)
         .clean_start = false,
         .receive_maximum = 1000,
     };
-    if (metricso.listen && *metricso.listen) {
-        char err[256];
-        if (metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) {
-            fprintf(stderr, "ntpmon-scorer: --metrics-listen: %s\n", err);
-            return 2;
-        }
-    }
-    int rc = daemon_run(&o, &dsn, &mc);
-    metrics_stop();
+    int rc = scorer_daemon_run(&o, &dsn, &mc);
     free(guard_json);
     free(token);
     free(username);

@@ -25,7 +25,7 @@ static int monitor_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_load_monitors(struct db *db, struct directory *dir)
+int scorer_store_load_monitors(struct db *db, struct directory *dir)
 {
     dir_monitors_begin(dir);
     int rc = db_query(db, "SELECT id, name, status = 'deleted' OR deleted_on IS NOT NULL FROM monitors", NULL, 0,
@@ -40,7 +40,7 @@ static int server_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh)
+int scorer_store_load_servers(struct db *db, struct directory *dir, const struct shard *sh)
 {
     dir_servers_begin(dir);
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -157,7 +157,7 @@ static void bind_id(void *arg, size_t i, struct db_param *p, char *scratch)
     p[0] = DB_INT(((const int64_t *)arg)[i]);
 }
 
-int store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
+int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
 {
     struct load_ctx c = {e, now_us};
     char since[32];
@@ -189,7 +189,7 @@ static int status_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh)
+int scorer_store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh)
 {
     struct status_ctx c = {e};
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -225,7 +225,7 @@ static void bind_ulid(void *arg, size_t i, struct db_param *p, char *scratch)
     p[0] = DB_STR(((const char (*)[ULID_LEN + 1])arg)[i]);
 }
 
-int store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
+int scorer_store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
 {
     for (size_t i = 0; i < n; i++) done[i] = false;
     struct scored_ctx ctx = {ids, n, done};
@@ -241,7 +241,7 @@ static struct dbrows log_rows_sql = {
 
 static void bind_log_row(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    const struct store_log_row *r = &((const struct store_log_row *)arg)[i];
+    const struct scorer_store_log_row *r = &((const struct scorer_store_log_row *)arg)[i];
     time_format_sql_us(r->ts_us, ts);
     p[0] = r->monitor_id ? DB_INT(r->monitor_id) : DB_NULL;
     p[1] = DB_INT(r->server_id);
@@ -257,7 +257,7 @@ static void bind_log_row(void *arg, size_t i, struct db_param *p, char *ts)
 /* One pair's new values, the same five columns for the insert and the update. */
 static void bind_pair(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    const struct store_pair_update *u = ((const struct store_pair_update **)arg)[i];
+    const struct scorer_store_pair_update *u = ((const struct scorer_store_pair_update **)arg)[i];
     time_format_sql_us(u->score_ts_us, ts);
     p[0] = DB_INT(u->monitor_id);
     p[1] = DB_INT(u->server_id);
@@ -275,7 +275,7 @@ static struct dbrows insert_pairs_sql = {
     .columns = 5, .max_rows = MAX_CHUNK,
 };
 
-static int insert_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
+static int insert_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
     return dbrows_exec(db, &insert_pairs_sql, n, bind_pair, NULL, (void *)pairs);
 }
@@ -293,7 +293,7 @@ static struct dbrows update_pairs_sql = {
 
 struct update_pairs_ctx {
     struct db *db;
-    const struct store_pair_update **pairs;
+    const struct scorer_store_pair_update **pairs;
 };
 
 static void bind_update_pair(void *arg, size_t i, struct db_param *p, char *ts)
@@ -308,17 +308,17 @@ static int pairs_matched(void *arg, size_t first, size_t n, uint64_t matched)
     return matched < n && insert_pairs(c->db, c->pairs + first, n) < 0 ? -1 : 0;
 }
 
-static int update_pairs(struct db *db, const struct store_pair_update **pairs, size_t n)
+static int update_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
     struct update_pairs_ctx c = {db, pairs};
     return dbrows_exec(db, &update_pairs_sql, n, bind_update_pair, pairs_matched, &c);
 }
 
 /* Keeps the last update of each pair (a batch often has a pair twice only when results are bunched). */
-static int write_pairs(struct db *db, const struct store_pair_update *pairs, size_t n)
+static int write_pairs(struct db *db, const struct scorer_store_pair_update *pairs, size_t n)
 {
-    const struct store_pair_update **known = xmalloc((n ? n : 1) * sizeof *known);
-    const struct store_pair_update **fresh = xmalloc((n ? n : 1) * sizeof *fresh);
+    const struct scorer_store_pair_update **known = xmalloc((n ? n : 1) * sizeof *known);
+    const struct scorer_store_pair_update **fresh = xmalloc((n ? n : 1) * sizeof *fresh);
     size_t n_known = 0, n_fresh = 0;
     for (size_t i = 0; i < n; i++) {
         bool later = false, exists = pairs[i].exists;
@@ -347,7 +347,7 @@ static struct dbrows servers_sql = {
 
 static void bind_server(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    const struct store_server_update *u = &((const struct store_server_update *)arg)[i];
+    const struct scorer_store_server_update *u = &((const struct scorer_store_server_update *)arg)[i];
     time_format_sql_us(u->score_ts_us, ts);
     p[0] = DB_INT(u->server_id);
     p[1] = DB_DOUBLE(u->score);
@@ -355,9 +355,9 @@ static void bind_server(void *arg, size_t i, struct db_param *p, char *ts)
     p[3] = DB_INT(u->in_pool);
 }
 
-int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
-                const struct store_pair_update *pairs, size_t n_pairs, const struct store_server_update *servers,
-                size_t n_servers)
+int scorer_store_write(struct db *db, const struct scorer_store_log_row *rows, size_t n_rows,
+                       const struct scorer_store_pair_update *pairs, size_t n_pairs,
+                       const struct scorer_store_server_update *servers, size_t n_servers)
 {
     if (dbrows_exec(db, &log_rows_sql, n_rows, bind_log_row, NULL, (void *)rows) < 0) return -1;
     if (write_pairs(db, pairs, n_pairs) < 0) return -1;
@@ -367,7 +367,7 @@ int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
 /* ---- the results table ---- */
 
 struct unscored_ctx {
-    store_result_cb cb;
+    scorer_store_result_cb cb;
     void *arg;
     long n;
 };
@@ -393,9 +393,9 @@ static int unscored_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
-                    int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit, store_result_cb cb,
-                    void *arg)
+long scorer_store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
+                           int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit,
+                           scorer_store_result_cb cb, void *arg)
 {
     char min_ts[32], from[32], to[32], after[32];
     time_format_sql_us(min_ts_us, min_ts);
@@ -420,16 +420,16 @@ long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, in
 /* ---- latest scores (republishing retained messages) ---- */
 
 struct latest_ctx {
-    store_latest_cb cb;
+    scorer_store_latest_cb cb;
     void *arg;
-    struct store_latest pending;
+    struct scorer_store_latest pending;
     bool has_pending;
 };
 
 static int latest_row(void *arg, const struct db_row *row)
 {
     struct latest_ctx *c = arg;
-    struct store_latest l = {
+    struct scorer_store_latest l = {
         .server_id = db_row_int(row, 0),
         .ts_us = db_row_time_us(row, 1),
         .score = db_row_double(row, 2),
@@ -448,7 +448,7 @@ static int latest_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-int store_latest_scores(struct db *db, const struct shard *sh, store_latest_cb cb, void *arg)
+int scorer_store_latest_scores(struct db *db, const struct shard *sh, scorer_store_latest_cb cb, void *arg)
 {
     struct latest_ctx c = {cb, arg, {0}, false};
     struct db_param p[] = {DB_INT(sh->n), DB_INT(sh->k)};
@@ -481,7 +481,7 @@ static char *finish(json_object *o)
     return s;
 }
 
-char *store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status)
+char *scorer_store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "leap", json_object_new_int(leap));
@@ -491,8 +491,8 @@ char *store_monitor_attributes(int leap, const char *error, int stratum, enum ms
     return finish(o);
 }
 
-char *store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
-                               bool in_pool, int64_t in_pool_ts_us, double in_pool_score)
+char *scorer_store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
+                                      bool in_pool, int64_t in_pool_ts_us, double in_pool_score)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "leap", json_object_new_int(leap));

@@ -29,22 +29,22 @@ struct shard {
 bool shard_has(const struct shard *s, int64_t server_id);
 
 /* Reloads the directory's monitors / servers (servers of the shard only); on failure the old lists stay. */
-int store_load_monitors(struct db *db, struct directory *dir);
-int store_load_servers(struct db *db, struct directory *dir, const struct shard *sh);
+int scorer_store_load_monitors(struct db *db, struct directory *dir);
+int scorer_store_load_servers(struct db *db, struct directory *dir, const struct shard *sh);
 
 /* Loads servers' scoring state into the engine (replacing what was there): pair statuses and scores, the
  * per-monitor rows since now − history, the last recorded overall score and the in-pool state — four queries
  * for up to 256 servers. 0, or -1 with none of them loaded. */
-int store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us);
+int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us);
 
 /* Refreshes the pair statuses of every loaded server from server_scores. 0 or -1. */
-int store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh);
+int scorer_store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh);
 
 /* Marks done[i] for each id that already has a per-monitor log row (scored before). 0 or -1. */
-int store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done);
+int scorer_store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done);
 
 /* One log_scores row to insert. */
-struct store_log_row {
+struct scorer_store_log_row {
     int64_t monitor_id; /* 0: the overall score (NULL) */
     int64_t server_id;
     int64_t ts_us;
@@ -55,14 +55,14 @@ struct store_log_row {
     char result_id[ULID_LEN + 1];
     char *attributes; /* JSON, malloc'd */
 };
-struct store_pair_update {
+struct scorer_store_pair_update {
     int64_t monitor_id, server_id;
     double score;
     int64_t score_ts_us;
     int stratum; /* 0: keep */
     bool exists; /* the pair has a server_scores row (else it is inserted, as a candidate) */
 };
-struct store_server_update {
+struct scorer_store_server_update {
     int64_t server_id;
     double score;
     int64_t score_ts_us;
@@ -71,19 +71,19 @@ struct store_server_update {
 
 /* Writes a batch inside the caller's transaction: log rows (multi-row inserts), pair scores (upserts) and
  * servers. 0 or -1 (db_error tells why). */
-int store_write(struct db *db, const struct store_log_row *rows, size_t n_rows,
-                const struct store_pair_update *pairs, size_t n_pairs, const struct store_server_update *servers,
-                size_t n_servers);
+int scorer_store_write(struct db *db, const struct scorer_store_log_row *rows, size_t n_rows,
+                       const struct scorer_store_pair_update *pairs, size_t n_pairs,
+                       const struct scorer_store_server_update *servers, size_t n_servers);
 
 /* The results table rows with no log row yet: ts ≥ min_ts, received in [recv_from, recv_to], of the shard, in
  * (ts, id) order after (*after_ts, after_id), at most limit; cb gets each. Returns the count or -1. */
-typedef void (*store_result_cb)(void *arg, const struct sc_result *r);
-long store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
-                    int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit, store_result_cb cb,
-                    void *arg);
+typedef void (*scorer_store_result_cb)(void *arg, const struct sc_result *r);
+long scorer_store_unscored(struct db *db, const struct shard *sh, int64_t min_ts_us, int64_t recv_from_us,
+                           int64_t recv_to_us, int64_t after_ts_us, const char *after_id, long limit,
+                           scorer_store_result_cb cb, void *arg);
 
 /* The latest recorded overall score of every server of the shard, as the retained messages need it. */
-struct store_latest {
+struct scorer_store_latest {
     int64_t server_id;
     int64_t ts_us;
     double score, step;
@@ -93,12 +93,12 @@ struct store_latest {
     int64_t in_pool_ts_us;
     double in_pool_score;
 };
-typedef void (*store_latest_cb)(void *arg, const struct store_latest *l);
-int store_latest_scores(struct db *db, const struct shard *sh, store_latest_cb cb, void *arg);
+typedef void (*scorer_store_latest_cb)(void *arg, const struct scorer_store_latest *l);
+int scorer_store_latest_scores(struct db *db, const struct shard *sh, scorer_store_latest_cb cb, void *arg);
 
 /* The attributes JSON of a per-monitor row and of an overall row (malloc'd). */
-char *store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status);
-char *store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
-                               bool in_pool, int64_t in_pool_ts_us, double in_pool_score);
+char *scorer_store_monitor_attributes(int leap, const char *error, int stratum, enum msg_pair_status status);
+char *scorer_store_overall_attributes(int leap, const char *error, int stratum, int64_t chosen_monitor_id, int monitors,
+                                      bool in_pool, int64_t in_pool_ts_us, double in_pool_score);
 
 #endif

@@ -1,9 +1,8 @@
-/* daemon.c — the selector daemon (daemon.h): the event loop's timers and MQTT handlers around the pool, the
- * review transaction and the publisher. Everything the database or the broker does wrong is logged and retried;
- * only bad settings at start stop it. */
+/* daemon.c — the selector daemon (daemon.h): its step in the daemon frame, the timers and MQTT handlers around the
+ * pool, the review transaction and the publisher. Everything the database or the broker does wrong is logged and
+ * retried; only bad settings at start stop it. */
 #include "daemon.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "publish.h"
 #include "results.h"
 #include "review.h"
+#include "service.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -26,17 +26,18 @@
 #define SUMMARY_PERIOD_US (60LL * 1000000)
 
 struct daemon {
-    const struct daemon_config *dc;
+    const struct selector_daemon_config *dc;
+    struct service *svc;
     struct evloop *loop;
     struct db *db;
     struct mqtt_session *mqtt;
     struct publisher pub;
     struct pool pool;
     struct sel_settings cfg;
-    bool started;
-    int exit_code;
     int64_t backoff_s;
-    struct evloop_timer start_timer, review_timer, rescan_timer, expire_timer, summary_timer;
+    bool reviews_failing;    /* since the last review that failed, until one succeeds */
+    char review_error[256];
+    struct evloop_timer start_timer, review_timer, rescan_timer, expire_timer;
     uint64_t results[RESULTS_N_OUTCOMES];
     uint64_t reviews, review_errors, changes, pauses;
     uint64_t last_summary_results, last_summary_reviews;
@@ -46,7 +47,7 @@ struct daemon {
 
 static struct daemon D;
 
-int daemon_load_settings(struct db *db, const char *overrides, struct sel_settings *out, char *err, size_t err_len)
+int selector_load_settings(struct db *db, const char *overrides, struct sel_settings *out, char *err, size_t err_len)
 {
     char *stored = NULL;
     if (dbio_settings_text(db, &stored) < 0) {
@@ -138,6 +139,27 @@ static void log_review(const struct review_outcome *o)
             (long long)o->rows.server.id, o->res.n_visible);
 }
 
+/* /healthz: a batch with a failed review (or no list of due servers) makes the selector unhealthy until a batch
+ * goes through without one. */
+static void note_review(struct daemon *d, bool ok, const char *why)
+{
+    if (ok) {
+        d->reviews_failing = false;
+        return;
+    }
+    d->reviews_failing = true;
+    snprintf(d->review_error, sizeof d->review_error, "%s", why ? why : "");
+}
+
+static const char *health_reviews(void *arg)
+{
+    struct daemon *d = arg;
+    static char why[300];
+    if (!d->reviews_failing) return NULL;
+    snprintf(why, sizeof why, "reviews failing: %s", d->review_error);
+    return why;
+}
+
 static void review_batch(struct evloop *loop, void *arg)
 {
     (void)loop;
@@ -145,10 +167,14 @@ static void review_batch(struct evloop *loop, void *arg)
     int64_t now = time_now_us();
     int64_t *ids = xcalloc((size_t)d->cfg.review_batch, sizeof *ids);
     size_t n = 0, done = 0;
+    bool batch_ok = false; /* due servers found and every review of the batch committed */
     if (dbio_due_servers(d->db, now, d->cfg.review_batch, ids, &n) < 0) {
         LOG(WARN, "finding due servers failed: %s", db_error(d->db));
         metric_inc(d->m_db_errors);
+        note_review(d, false, db_error(d->db));
         n = 0;
+    } else {
+        batch_ok = true;
     }
     for (size_t i = 0; i < n && !evloop_stopping(d->loop); i++) {
         struct review_outcome o;
@@ -159,6 +185,8 @@ static void review_batch(struct evloop *loop, void *arg)
             metric_inc(d->m_db_errors);
             LOG(WARN, "review of server %lld failed, nothing changed: %s; retried in %d s", (long long)ids[i],
                 db_error(d->db), d->cfg.review_after_error_s);
+            note_review(d, false, db_error(d->db));
+            batch_ok = false;
             if (dbio_schedule_review(d->db, ids[i], time_now_us(), d->cfg.review_after_error_s, false) < 0)
                 LOG(WARN, "rescheduling server %lld failed: %s", (long long)ids[i], db_error(d->db));
             continue;
@@ -175,6 +203,7 @@ static void review_batch(struct evloop *loop, void *arg)
         review_outcome_free(&o);
     }
     free(ids);
+    if (batch_ok) note_review(d, true, NULL);
     publish_pending(d, false);
     /* Work found: come back at once (after the loop served the broker); none: back off 3 s, 6 s, … 60 s. */
     if (done > 0) {
@@ -193,7 +222,7 @@ static int rescan(struct daemon *d)
 {
     char err[SEL_SETTINGS_ERR_LEN + 64];
     struct sel_settings s;
-    int rc = daemon_load_settings(d->db, d->dc->setting_overrides, &s, err, sizeof err);
+    int rc = selector_load_settings(d->db, d->dc->setting_overrides, &s, err, sizeof err);
     if (rc == -2) {
         LOG(ERROR, "%s; keeping the previous settings", err);
     } else if (rc == 0) {
@@ -229,8 +258,9 @@ static void expire_timer(struct evloop *loop, void *arg)
     evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
 }
 
-static void summary_timer(struct evloop *loop, void *arg)
+static void summary(struct service *svc, void *arg)
 {
+    (void)svc;
     struct daemon *d = arg;
     uint64_t total = 0;
     for (int i = 0; i < RESULTS_N_OUTCOMES; i++) total += d->results[i];
@@ -245,30 +275,28 @@ static void summary_timer(struct evloop *loop, void *arg)
                    (unsigned long long)d->changes, (unsigned long long)d->pub.assigns);
     d->last_summary_results = total;
     d->last_summary_reviews = d->reviews;
-    evloop_timer_start(loop, &d->summary_timer, SUMMARY_PERIOD_US);
+}
+
+static void status(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct daemon *d = arg;
+    snprintf(buf, len, "%zu monitors, %zu servers, %zu pairs; %llu reviews (%llu failed), %llu changes",
+             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)d->reviews,
+             (unsigned long long)d->review_errors, (unsigned long long)d->changes);
 }
 
 /* ---- start ---- */
 
-/* Connects to the database, loads settings, pairs and statistics, then starts the broker session and the
- * timers; retried every few seconds while the database is away. */
+/* Loads settings, pairs and statistics, then the daemon is ready (the frame starts the broker session) and the
+ * timers start; retried every few seconds while the database is away. */
 static void start_timer(struct evloop *loop, void *arg)
 {
     struct daemon *d = arg;
     char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
-    if (!d->db) {
-        d->db = db_open(&d->dc->dsn, false, err);
-        if (!d->db) {
-            LOG(WARN, "database: %s; retrying", err);
-            evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
-            return;
-        }
-    }
-    int rc = daemon_load_settings(d->db, d->dc->setting_overrides, &d->cfg, err, sizeof err);
+    int rc = selector_load_settings(d->db, d->dc->setting_overrides, &d->cfg, err, sizeof err);
     if (rc == -2) {
-        LOG(ERROR, "bad settings: %s", err);
-        d->exit_code = 2;
-        evloop_stop(loop);
+        service_fail(d->svc, 2, "bad settings: %s", err);
         return;
     }
     if (rc < 0 || dbio_scan(d->db, &d->pool) < 0) {
@@ -289,38 +317,59 @@ static void start_timer(struct evloop *loop, void *arg)
         (time_mono_us() - t0) / 1e6, json);
     free(json);
     publisher_init(&d->pub, d->mqtt, d->db, d->dc->env);
-    d->started = true;
-    mqtt_session_start(d->mqtt);
+    service_ready(d->svc);
     evloop_timer_start(loop, &d->review_timer, 0);
     evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
     evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
-    evloop_timer_start(loop, &d->summary_timer, SUMMARY_PERIOD_US);
 }
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+/* The selector's step: after the frame's database and MQTT session. */
+static int selection_start(struct service *svc, void *arg)
 {
-    (void)arg;
-    LOG(INFO, "%s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    evloop_stop(loop);
+    struct daemon *d = arg;
+    d->loop = service_loop(svc);
+    d->db = service_db(svc);
+    d->mqtt = service_mqtt(svc);
+    sel_settings_defaults(&d->cfg);
+    pool_init(&d->pool);
+    metrics_setup(d);
+    char filter[MSG_TOPIC_MAX];
+    msg_filter_results(filter, sizeof filter, d->dc->env);
+    mqtt_session_subscribe(d->mqtt, filter, 1);
+    service_health_add(svc, "reviews", health_reviews, d);
+    evloop_timer_init(&d->start_timer, start_timer, d);
+    evloop_timer_init(&d->review_timer, review_batch, d);
+    evloop_timer_init(&d->rescan_timer, rescan_timer, d);
+    evloop_timer_init(&d->expire_timer, expire_timer, d);
+    evloop_timer_start(d->loop, &d->start_timer, 0);
+    return 0;
 }
 
-int daemon_run(const struct daemon_config *dc)
+static void selection_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct daemon *d = arg;
+    evloop_timer_stop(d->loop, &d->start_timer);
+    evloop_timer_stop(d->loop, &d->review_timer);
+    evloop_timer_stop(d->loop, &d->rescan_timer);
+    evloop_timer_stop(d->loop, &d->expire_timer);
+    pool_free(&d->pool);
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    SERVICE_STEP_DATABASE,
+    SERVICE_STEP_MQTT,
+    {"selection", selection_start, selection_stop},
+    {0},
+};
+
+int selector_daemon_run(const struct selector_daemon_config *dc)
 {
     struct daemon *d = &D;
     memset(d, 0, sizeof *d);
     d->dc = dc;
-    sel_settings_defaults(&d->cfg);
-    pool_init(&d->pool);
-    metrics_setup(d);
-    if (dc->metrics_listen) {
-        char err[256];
-        if (metrics_listen(dc->metrics_listen, &dc->metrics_limits, err, sizeof err) < 0) {
-            LOG(ERROR, "metrics: %s", err);
-            return 2;
-        }
-    }
-    d->loop = evloop_new();
-    char client_id[MSG_NAME_MAX + 16], filter[MSG_TOPIC_MAX], err[256];
+    char client_id[MSG_NAME_MAX + 16];
     snprintf(client_id, sizeof client_id, "%s", dc->mqtt_client_id ? dc->mqtt_client_id : "");
     if (!dc->mqtt_client_id) snprintf(client_id, sizeof client_id, "ntpmon-selector-%s", dc->env);
     struct mqtt_config mc = {
@@ -333,33 +382,11 @@ int daemon_run(const struct daemon_config *dc)
         .session_expiry_s = 3600,
     };
     struct mqtt_handlers h = {.on_connect = on_connect, .on_disconnect = on_disconnect, .on_message = on_message};
-    d->mqtt = mqtt_session_new(d->loop, &mc, &h, d, err, sizeof err);
-    if (!d->mqtt) {
-        LOG(ERROR, "mqtt: %s", err);
-        evloop_free(d->loop);
-        return 2;
-    }
-    msg_filter_results(filter, sizeof filter, dc->env);
-    mqtt_session_subscribe(d->mqtt, filter, 1);
-    evloop_signal(d->loop, SIGTERM, on_signal, d);
-    evloop_signal(d->loop, SIGINT, on_signal, d);
-    evloop_timer_init(&d->start_timer, start_timer, d);
-    evloop_timer_init(&d->review_timer, review_batch, d);
-    evloop_timer_init(&d->rescan_timer, rescan_timer, d);
-    evloop_timer_init(&d->expire_timer, expire_timer, d);
-    evloop_timer_init(&d->summary_timer, summary_timer, d);
-    evloop_timer_start(d->loop, &d->start_timer, 0);
-    evloop_run(d->loop);
-
-    if (d->started) {
-        mqtt_session_flush(d->mqtt, 2000000);
-        mqtt_session_stop(d->mqtt);
-    }
-    mqtt_session_free(d->mqtt);
-    evloop_free(d->loop);
-    db_close(d->db);
-    pool_free(&d->pool);
-    metrics_stop();
-    LOG(INFO, "stopped");
-    return d->exit_code;
+    const struct service_def def = {.name = "ntpmon-selector", .steps = steps, .arg = d, .defer_ready = true,
+                                    .status = status, .summary = summary, .summary_interval_us = SUMMARY_PERIOD_US};
+    d->svc = service_new(&def);
+    service_set_metrics(d->svc, &dc->metrics);
+    service_set_database(d->svc, &dc->dsn, dc->db_check_interval_us);
+    service_set_mqtt(d->svc, &mc, &h);
+    return service_run(d->svc);
 }

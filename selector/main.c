@@ -60,7 +60,7 @@ static struct db *open_db(void)
 {
     struct db_dsn dsn;
     char err[DB_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     struct db *db = db_open(&dsn, false, err);
     if (!db) {
         fprintf(stderr, "ntpmon-selector: %s\n", err);
@@ -72,7 +72,7 @@ static struct db *open_db(void)
 static void load_settings(struct db *db, struct sel_settings *cfg)
 {
     char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
-    int rc = daemon_load_settings(db, overrides, cfg, err, sizeof err);
+    int rc = selector_load_settings(db, overrides, cfg, err, sizeof err);
     if (rc == -2) opts_usage_error(&prog, "%s", err);
     if (rc < 0) {
         fprintf(stderr, "ntpmon-selector: %s\n", err);
@@ -98,11 +98,12 @@ static void mqtt_credentials(char **token, char *user, size_t user_len)
 
 static int cmd_run(void)
 {
-    struct daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
-                               .mqtt_client_id = mqtto.client_id, .metrics_listen = metricso.listen, .metrics_limits = metricso.limits,
-                               .setting_overrides = overrides};
-    char err[DBCONF_ERR_LEN], user[128];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &dc.dsn, err) < 0) opts_usage_error(&prog, "%s", err);
+    struct selector_daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
+                                        .mqtt_client_id = mqtto.client_id, .metrics = metricso,
+                                        .db_check_interval_us = dbo.check_interval_us,
+                                        .setting_overrides = overrides};
+    char user[128];
+    opts_db_resolve(&prog, &dbo, common.env, &dc.dsn);
     char host[256];
     int port;
     bool tls;
@@ -115,7 +116,7 @@ static int cmd_run(void)
     char where[512];
     dbconf_describe(&dc.dsn, where, sizeof where);
     LOG(INFO, "starting: env %s, database %s, broker %s", common.env, where, mqtto.url);
-    int rc = daemon_run(&dc);
+    int rc = selector_daemon_run(&dc);
     free(token);
     return rc;
 }

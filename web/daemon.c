@@ -1,4 +1,5 @@
-/* daemon.c — ntpmon-web's start-up, health, drain and teardown (see daemon.h). */
+/* daemon.c — ntpmon-web's steps in the daemon frame (common/service.h): start-up in dependency order, health,
+ * drain and teardown in reverse (see daemon.h). */
 #include "daemon.h"
 
 #include <signal.h>
@@ -8,14 +9,16 @@
 #include "clients.h"
 #include "log.h"
 #include "metrics.h"
+#include "service.h"
 #include "timeutil.h"
 
-#define HEALTH_US 1000000
 #define DRAIN_POLL_US 50000
 #define FLUSH_US 1000000
 
 struct web {
     const struct web_options *o;
+    const struct db_dsn *dsn;
+    struct service *svc;
     struct evloop *loop;
     struct clients *clients;
     struct dbq *db;
@@ -25,7 +28,7 @@ struct web {
     struct api *api;
     struct http_server *http;
     bool draining, forced;
-    struct evloop_timer health_timer, expire_timer, drain_timer, deadline_timer;
+    struct evloop_timer expire_timer, drain_timer, deadline_timer;
 };
 
 /* ---- glue between the parts ---- */
@@ -42,20 +45,22 @@ static void on_response(const char *monitor, const char *request_id, const void 
     checks_response(w->checks, monitor, request_id, payload, len);
 }
 
-/* ---- health: what /healthz says (also on --metrics-listen) ---- */
+/* ---- health: what /healthz on --metrics-listen says (the frame asks every --health-interval; the main listener's
+ * /healthz asks api_health afresh), and STATUS= ---- */
 
-static void update_health(struct web *w)
-{
-    char reason[API_HEALTH_LEN];
-    bool ok = api_health(w->api, w->draining, reason, sizeof reason);
-    metrics_set_health(ok, reason);
-}
-
-static void on_health(struct evloop *loop, void *arg)
+static const char *health_web(void *arg)
 {
     struct web *w = arg;
-    update_health(w);
-    evloop_timer_start(loop, &w->health_timer, HEALTH_US);
+    static char reason[API_HEALTH_LEN];
+    return api_health(w->api, w->draining, reason, sizeof reason) ? NULL : reason;
+}
+
+static void status_words(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct web *w = arg;
+    snprintf(buf, len, "%zu requests, %zu streams, %zu checks running", http_pending(w->http),
+             streams_count(w->streams), checks_running(w->checks));
 }
 
 static void on_expire(struct evloop *loop, void *arg)
@@ -72,7 +77,7 @@ static void on_drain_poll(struct evloop *loop, void *arg)
 {
     struct web *w = arg;
     if (http_pending(w->http) == 0) {
-        evloop_stop(loop);
+        service_drained(w->svc);
         return;
     }
     evloop_timer_start(loop, &w->drain_timer, DRAIN_POLL_US);
@@ -83,7 +88,7 @@ static void on_drain_deadline(struct evloop *loop, void *arg)
 {
     struct web *w = arg;
     if (w->forced) {
-        evloop_stop(loop);
+        service_drained(w->svc);
         return;
     }
     w->forced = true;
@@ -93,90 +98,175 @@ static void on_drain_deadline(struct evloop *loop, void *arg)
     evloop_timer_start(loop, &w->deadline_timer, FLUSH_US);
 }
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+/* SIGTERM/SIGINT (a second one stops at once: the frame's): no new connections, streams ended, waiting requests
+ * answered, within the shutdown timeout. */
+static void drain(struct service *svc, void *arg)
 {
+    (void)svc;
     struct web *w = arg;
-    if (w->draining) { /* a second signal: stop now */
-        evloop_stop(loop);
-        return;
-    }
     w->draining = true;
-    LOG_ALWAYS(INFO, "%s: draining (%zu requests, %zu streams, %zu checks running)",
-               signo == SIGTERM ? "SIGTERM" : "SIGINT", http_pending(w->http), streams_count(w->streams),
-               checks_running(w->checks));
-    update_health(w);
+    LOG_ALWAYS(INFO, "draining (%zu requests, %zu streams, %zu checks running)", http_pending(w->http),
+               streams_count(w->streams), checks_running(w->checks));
+    service_health_update(w->svc);
     http_quiesce(w->http);
     streams_end_all(w->streams);
-    evloop_timer_start(loop, &w->drain_timer, 0);
-    evloop_timer_start(loop, &w->deadline_timer, w->o->shutdown_timeout_us);
+    evloop_timer_start(w->loop, &w->drain_timer, 0);
+    evloop_timer_start(w->loop, &w->deadline_timer, w->o->shutdown_timeout_us);
 }
 
-/* ---- start and stop, in order ---- */
+/* ---- the steps, in dependency order (the frame stops them in reverse) ---- */
 
-static void teardown(struct web *w)
+static int clients_start(struct service *svc, void *arg)
 {
-    if (w->loop) {
-        evloop_timer_stop(w->loop, &w->health_timer);
-        evloop_timer_stop(w->loop, &w->expire_timer);
-        evloop_timer_stop(w->loop, &w->drain_timer);
-        evloop_timer_stop(w->loop, &w->deadline_timer);
-    }
-    /* nothing may still wait for a check or a query when the listener goes */
-    if (w->checks) checks_finish_all(w->checks);
-    if (w->db) dbq_stop(w->db);
-    http_free(w->http);
-    api_free(w->api);
-    checks_free(w->checks);
-    live_free(w->live);
-    streams_free(w->streams);
-    dbq_free(w->db);
+    struct web *w = arg;
+    w->loop = service_loop(svc);
+    evloop_timer_init(&w->expire_timer, on_expire, w);
+    evloop_timer_init(&w->drain_timer, on_drain_poll, w);
+    evloop_timer_init(&w->deadline_timer, on_drain_deadline, w);
+    w->clients = clients_new();
+    evloop_timer_start(w->loop, &w->expire_timer, w->o->client_idle_us);
+    return 0;
+}
+
+static void clients_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    evloop_timer_stop(w->loop, &w->expire_timer);
+    evloop_timer_stop(w->loop, &w->drain_timer);
+    evloop_timer_stop(w->loop, &w->deadline_timer);
     clients_free(w->clients);
-    evloop_free(w->loop);
 }
 
-int web_run(const struct web_options *o, const struct db_dsn *dsn)
+static int db_start(struct service *svc, void *arg)
 {
-    struct web w = {.o = o};
+    struct web *w = arg;
     char err[512];
-    evloop_timer_init(&w.health_timer, on_health, &w);
-    evloop_timer_init(&w.expire_timer, on_expire, &w);
-    evloop_timer_init(&w.drain_timer, on_drain_poll, &w);
-    evloop_timer_init(&w.deadline_timer, on_drain_deadline, &w);
-    w.loop = evloop_new();
-    if (!w.loop) {
-        LOG_ALWAYS(ERROR, "cannot create the event loop");
-        return 1;
+    w->db = dbq_start(w->loop, w->dsn, &w->o->dbq, err, sizeof err);
+    if (!w->db) {
+        service_fail(svc, 1, "%s", err);
+        return -1;
     }
-    evloop_signal(w.loop, SIGTERM, on_signal, &w);
-    evloop_signal(w.loop, SIGINT, on_signal, &w);
-    w.clients = clients_new();
-    w.db = dbq_start(w.loop, dsn, &o->dbq, err, sizeof err);
-    if (!w.db) {
-        LOG_ALWAYS(ERROR, "%s", err);
-        teardown(&w);
-        return 1;
-    }
-    w.streams = streams_new(w.loop, &o->streams);
+    return 0;
+}
+
+static void db_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    dbq_free(((struct web *)arg)->db);
+}
+
+static int streams_start(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    w->streams = streams_new(w->loop, &w->o->streams);
+    return 0;
+}
+
+static void streams_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    streams_free(((struct web *)arg)->streams);
+}
+
+static int live_step_start(struct service *svc, void *arg)
+{
+    struct web *w = arg;
+    char err[512];
     struct live_handlers lh = {.on_event = on_event, .on_response = on_response};
-    w.live = live_start(w.loop, w.db, &o->live, &lh, &w, err, sizeof err);
-    if (!w.live) {
-        LOG_ALWAYS(ERROR, "%s", err);
-        teardown(&w);
-        return 2;
+    w->live = live_start(w->loop, w->db, &w->o->live, &lh, w, err, sizeof err);
+    if (!w->live) {
+        service_fail(svc, 2, "%s", err);
+        return -1;
     }
-    w.checks = checks_new(w.loop, w.live, &o->checks);
-    w.api = api_new(&o->api, w.loop, w.live, w.db, w.streams, w.checks);
-    w.http = http_start(w.loop, w.clients, &o->http, api_handle, w.api, err, sizeof err);
-    if (!w.http) {
-        LOG_ALWAYS(ERROR, "%s", err);
-        teardown(&w);
-        return 2;
+    return 0;
+}
+
+/* The database workers' last answers may still call into the directory: they are drained first (the listener's
+ * stop did it already when the listener had started). */
+static void live_step_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    dbq_stop(w->db);
+    live_free(w->live);
+}
+
+static int checks_step_start(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    w->checks = checks_new(w->loop, w->live, &w->o->checks);
+    return 0;
+}
+
+static void checks_step_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    checks_finish_all(w->checks); /* nothing waits for them any more */
+    checks_free(w->checks);
+}
+
+static int api_start(struct service *svc, void *arg)
+{
+    struct web *w = arg;
+    w->api = api_new(&w->o->api, w->loop, w->live, w->db, w->streams, w->checks);
+    service_health_add(svc, "web", health_web, w);
+    return 0;
+}
+
+static void api_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    api_free(((struct web *)arg)->api);
+}
+
+static int http_step_start(struct service *svc, void *arg)
+{
+    struct web *w = arg;
+    char err[512];
+    w->http = http_start(w->loop, w->clients, &w->o->http, api_handle, w->api, err, sizeof err);
+    if (!w->http) {
+        service_fail(svc, 2, "%s", err);
+        return -1;
     }
-    LOG_ALWAYS(INFO, "serving http://%s/ (env %s)", o->http.listen, o->live.env);
-    evloop_timer_start(w.loop, &w.health_timer, 0);
-    evloop_timer_start(w.loop, &w.expire_timer, o->client_idle_us);
-    int rc = evloop_run(w.loop) < 0 ? 1 : 0;
-    teardown(&w);
-    LOG_ALWAYS(INFO, "stopped");
-    return rc;
+    LOG_ALWAYS(INFO, "serving http://%s/ (env %s)", w->o->http.listen, w->o->live.env);
+    return 0;
+}
+
+/* Nothing may still wait for a check or a query when the listener goes. */
+static void http_step_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct web *w = arg;
+    checks_finish_all(w->checks);
+    dbq_stop(w->db);
+    http_free(w->http);
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    {"clients", clients_start, clients_stop},
+    {"database workers", db_start, db_stop},
+    {"streams", streams_start, streams_stop},
+    {"broker and directory", live_step_start, live_step_stop},
+    {"checks", checks_step_start, checks_step_stop},
+    {"endpoints", api_start, api_stop},
+    {"listener", http_step_start, http_step_stop},
+    {0},
+};
+
+int web_run(const struct web_options *o, const struct db_dsn *dsn, const struct opts_metrics *metrics)
+{
+    static struct web w;
+    w = (struct web){.o = o, .dsn = dsn};
+    const struct service_def def = {
+        .name = "ntpmon-web", .steps = steps, .arg = &w, .drain = drain, .status = status_words,
+        /* the drain's own deadline answers what waits, then gives it FLUSH_US; the frame's is a backstop */
+        .shutdown_timeout_us = o->shutdown_timeout_us + FLUSH_US + 1000000};
+    w.svc = service_new(&def);
+    service_set_metrics(w.svc, metrics);
+    return service_run(w.svc);
 }

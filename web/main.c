@@ -213,15 +213,8 @@ int main(int argc, char **argv)
     o.shutdown_timeout_us = shutdown_timeout;
     o.client_idle_us = client_forget;
 
-    signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if (metricso.listen && *metricso.listen &&
-        metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) {
-        fprintf(stderr, "ntpmon-web: --metrics-listen: %s\n", err);
-        return 2;
-    }
-    int rc = web_run(&o, &dsn);
-    metrics_stop();
+    int rc = web_run(&o, &dsn, &metricso);
     free(token);
     free(username);
     free(trusted);

@@ -15,6 +15,9 @@
 #       MQTT_URL; sets H_JWT_KEY_FILE. H_AUTH_LEEWAY (default 30) sets plugin_opt_leeway, H_AUTH_PURGE_INTERVAL
 #       (default: the plugin's 60 s) plugin_opt_purge_interval.
 #   h_token ROLE [NAME] [TTL]                  prints a token (e.g. MQTT_TOKEN=$(h_token ingest) …; monitors need NAME)
+#
+# Database over TLS: h_start_mariadb_tls (a scratch CA in $H_TLS_CA, the server's certificate for 127.0.0.1 and
+# localhost, a second listener on 127.0.0.2 its certificate does not name; the ntpmon user REQUIRE SSL).
 set -u
 
 H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -189,6 +192,63 @@ h_done() {
     exit 1
 }
 
+# ---- the daemons' systemd side and /healthz ----
+# h_notify_socket NAME [abstract]: a datagram socket standing in for systemd's notify socket (a path, or with
+# "abstract" a name in the abstract namespace); prints the value for NOTIFY_SOCKET. Each datagram a daemon sends
+# becomes one line of $H_TMP/NAME.notify, its newlines shown as '|'.
+h_notify_socket() {
+    local name=$1 where
+    if [ "${2:-}" = abstract ]; then where="@ntpmon-test-$$-$name"; else where=$H_TMP/$name.notify.sock; fi
+    : >"$H_TMP/$name.notify"
+    h_spawn "notify-$name" /usr/bin/python3 -u -c '
+import socket, sys
+where, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + where[1:] if where.startswith("@") else where)
+print("bound", flush=True)
+with open(out, "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(65536).decode(errors="replace").replace("\n", "|") + "\n")
+' "$where" "$H_TMP/$name.notify"
+    h_wait 10 grep -q bound "${H_LOG[notify-$name]}" || { echo "# the notify socket did not come up"; exit 1; }
+    echo "$where"
+}
+# h_notified NAME REGEX: true once a datagram to NAME's socket matched REGEX (extended).
+h_notified() { grep -qE "$2" "$H_TMP/$1.notify"; }
+# h_healthz PORT: prints "CODE BODY" of GET /healthz (one line).
+h_healthz() { curl -s --max-time 3 -o - -w ' %{http_code}' "http://127.0.0.1:$1/healthz" | tr '\n' ' ' | awk '{c=$NF; $NF=""; sub(/ +$/, ""); print c " " $0}'; }
+# h_healthz_is PORT REGEX: true when "CODE BODY" matches REGEX (for h_wait).
+h_healthz_is() { [[ "$(h_healthz "$1")" =~ $2 ]]; }
+# h_ready NAME PORT STATUS_REGEX: a daemon's start as systemd sees it — READY=1 on NAME's notify socket, a STATUS=
+# matching STATUS_REGEX, WATCHDOG=1 (start it with a small WATCHDOG_USEC) — and /healthz 200 ok on PORT.
+h_ready() {
+    h_wait_ok "READY=1 reaches the notify socket" 20 h_notified "$1" '^READY=1\|STATUS='
+    h_wait_ok "STATUS=$3" 20 h_notified "$1" "^STATUS=$3"
+    h_wait_ok "WATCHDOG=1 comes from the loop" 10 h_notified "$1" '^WATCHDOG=1$'
+    h_wait_ok "/healthz is 200 ok" 20 h_healthz_is "$2" '^200 ok$'
+}
+# h_outage PORT broker|database [REASON_REGEX]: stops that server, waits for /healthz on PORT to answer 503 and why
+# (by default "broker not connected" / "database unreachable"), starts it again and waits for 200.
+h_outage() {
+    local port=$1 what=$2 reason=${3:-}
+    if [ "$what" = broker ]; then
+        h_stop mosquitto
+        h_wait_ok "broker stopped: /healthz is 503 and says why" 20 h_healthz_is "$port" "^503 unhealthy: ${reason:-broker not connected}"
+        h_restart_mosquitto
+        h_wait_ok "broker back: /healthz is 200 again" 60 h_healthz_is "$port" '^200 ok$'
+    else
+        h_stop_mariadb
+        h_wait_ok "database stopped: /healthz is 503 and says why" 20 h_healthz_is "$port" "^503 unhealthy: ${reason:-database unreachable}"
+        h_restart_mariadb
+        h_wait_ok "database back: /healthz is 200 again" 30 h_healthz_is "$port" '^200 ok$'
+    fi
+}
+# h_stopped PROC NAME [SIGNAL]: the daemon PROC exits 0 on SIGNAL (TERM) and says STOPPING=1 on NAME's socket.
+h_stopped() {
+    h_stop "$1" "${3:-TERM}"; h_is "$?" 0 "SIG${3:-TERM}: exits 0"
+    h_ok "STOPPING=1 reaches the notify socket" h_notified "$2" '^STOPPING=1'
+}
+
 # ---- MariaDB ----
 # One pristine datadir per build tree, copied per test (mariadb-install-db takes ~1 s, a copy ~50 ms).
 h_mariadb_template() {
@@ -211,7 +271,7 @@ h_mariadb_template() {
 }
 
 # h_start_mariadb: sets H_DB_PORT, H_DB_SOCK and exports DATABASE_DSN (user ntpmon, database ntpmon_test). Tests
-# trade durability for speed (flush at commit 2, a 64 MB pool); H_DB_EXTRA_ARGS (later options win) lets a
+# trade durability for speed (flush at commit 2, a 64 MB pool); the array H_DB_EXTRA (later options win) lets a
 # benchmark run MariaDB as production does.
 h_start_mariadb() {
     h_mariadb_template || { echo "# mariadb-install-db failed"; cat "$H_BUILD/test-cache/install-db.log"; exit 1; }
@@ -228,11 +288,43 @@ h_start_mariadb() {
     export DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:$H_DB_PORT)/ntpmon_test"
     export DEPLOYMENT_MODE=test
 }
+H_DB_EXTRA=()   # extra mariadbd arguments (h_start_mariadb_tls, bench/soak.sh), kept across h_restart_mariadb
 _h_mariadbd() {
     h_spawn mariadb mariadbd --no-defaults --datadir="$H_DB_DIR" --user=root --socket="$H_DB_SOCK" \
-        --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+        --pid-file="$H_TMP/mariadb.pid" --port="$H_DB_PORT" --bind-address="${H_DB_BIND:-127.0.0.1}" --skip-name-resolve \
         --log-error="$H_TMP/mariadb.err" --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
-        --innodb-flush-log-at-trx-commit=2 --skip-log-bin --tmpdir="$H_DB_DIR.tmp" ${H_DB_EXTRA_ARGS:-}
+        --innodb-flush-log-at-trx-commit=2 --skip-log-bin --tmpdir="$H_DB_DIR.tmp" ${H_DB_EXTRA[@]+"${H_DB_EXTRA[@]}"}
+}
+# h_make_cert DIR NAME CA SAN: a key and certificate DIR/NAME.{key,pem} signed by the CA DIR/CA.{key,pem} (made
+# first when missing: a scratch CA, valid two days) with subjectAltName SAN ("IP:127.0.0.1,DNS:localhost").
+h_make_cert() {
+    local dir=$1 name=$2 ca=$3 san=$4
+    mkdir -p "$dir"
+    if [ ! -f "$dir/$ca.pem" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=ntpmon test CA $ca" \
+            -keyout "$dir/$ca.key" -out "$dir/$ca.pem" 2>/dev/null || return 1
+    fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+        -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" -CAcreateserial -days 2 \
+        -extfile "$dir/$name.ext" -out "$dir/$name.pem" 2>/dev/null
+}
+# h_start_mariadb_tls: h_start_mariadb with TLS. The server's certificate (for 127.0.0.1 and localhost) comes from
+# a scratch CA, $H_TLS_CA; $H_TLS_OTHER_CA is a second CA that signed nothing the server has. The server also
+# listens on 127.0.0.2, an address its certificate does not name (the wrong-host-name case). The ntpmon user must
+# use TLS (REQUIRE SSL), so a connection that succeeds is an encrypted one.
+h_start_mariadb_tls() {
+    H_TLS_DIR=$H_TMP/tls
+    h_make_cert "$H_TLS_DIR" mariadb ca "IP:127.0.0.1,DNS:localhost" && h_make_cert "$H_TLS_DIR" other other-ca "DNS:other.invalid" \
+        || { echo "# openssl could not make the test certificates"; exit 1; }
+    H_TLS_CA=$H_TLS_DIR/ca.pem
+    H_TLS_OTHER_CA=$H_TLS_DIR/other-ca.pem
+    H_DB_BIND=127.0.0.1,127.0.0.2
+    H_DB_EXTRA=(--ssl-ca="$H_TLS_CA" --ssl-cert="$H_TLS_DIR/mariadb.pem" --ssl-key="$H_TLS_DIR/mariadb.key")
+    h_start_mariadb
+    mariadb --no-defaults -S "$H_DB_SOCK" -uroot -e "ALTER USER 'ntpmon'@'127.0.0.1' REQUIRE SSL;"
+    export H_TLS_CA H_TLS_OTHER_CA
 }
 # Stops MariaDB (for outage tests) keeping its datadir; h_restart_mariadb brings it back on the same port.
 h_stop_mariadb() { h_stop mariadb "${1:-TERM}"; }

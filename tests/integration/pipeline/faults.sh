@@ -72,7 +72,7 @@ p_proxy_down syd1
 t_cut=$(date +%s)
 cut_off() { [ "$(p_metric agent-syd1 ntpmon_agent_mqtt_connected)" = 0 ]; }
 h_wait_ok "syd1 notices it is cut off" 15 cut_off
-h_like "$(curl -s "http://127.0.0.1:${P_METRICS[agent-syd1]}/healthz")" "^unhealthy: not connected" "…and its /healthz says so"
+h_like "$(curl -s "http://127.0.0.1:${P_METRICS[agent-syd1]}/healthz")" "^unhealthy: broker not connected" "…and its /healthz says so"
 base=$(p_metric agent-syd1 ntpmon_agent_spool_depth)
 spooling() { [ "$(p_metric agent-syd1 ntpmon_agent_spool_depth)" -ge $((base + 15)) ] 2>/dev/null; }
 h_wait_ok "cut off, syd1 keeps probing into its spool" 60 spooling

@@ -18,6 +18,17 @@ sel_start_broker() {
     SEL_TOKEN=$(h_token selector)
     [ -n "$SEL_ADMIN" ] && [ -n "$SEL_WATCH" ] && [ -n "$SEL_TOKEN" ] || { echo "# token issue failed"; exit 1; }
 }
+# sel_fixture N — the schema, an account "pool" for servers, and monitors m1..mN (active), each in its own account
+# and its own /20 (203.0.16i.9), so no constraint holds between them.
+sel_fixture() {
+    ctl db migrate >/dev/null
+    ctl account add pool >/dev/null
+    local i
+    for i in $(seq 1 "$1"); do
+        ctl account add "acct$i" >/dev/null
+        ctl monitor add --name "m$i" --account "acct$i" --ip4 "203.0.$((16 * i)).9" --status active >/dev/null
+    done
+}
 # sel_pub ARGS… — mosquitto_pub as admin.
 sel_pub() { mosquitto_pub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN" -q 1 "$@"; }
 # sel_pub_as MONITOR ARGS… — mosquitto_pub with the monitor's own token (what its agent may publish).

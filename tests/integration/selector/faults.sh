@@ -8,12 +8,7 @@
 h_start_mariadb
 sel_start_broker
 
-ctl db migrate >/dev/null
-ctl account add pool >/dev/null
-for i in 1 2 3; do
-    ctl account add "acct$i" >/dev/null
-    ctl monitor add --name "m$i" --account "acct$i" --ip4 "203.0.$((16 * i)).9" --status active >/dev/null
-done
+sel_fixture 3
 ctl settings set selector "{\"active_target\":2,\"testing_target\":1,$SEL_FAST}" >/dev/null
 S=$(ctl server add 192.0.2.30 --account pool | awk '{print $2}')
 h_sql "UPDATE server_scores SET status = 'testing' WHERE server_id = $S" # as if bootstrapped earlier

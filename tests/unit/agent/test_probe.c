@@ -160,28 +160,6 @@ TEST(clock_check_failures_allowed)
     CHECK(!clockcheck_healthy(6, 3));
 }
 
-TEST(clock_ref_syntax)
-{
-    char host[256];
-    uint16_t port;
-    CHECK_INT(clockcheck_parse_ref("time.example.org", host, sizeof host, &port, 123), 0);
-    CHECK_STR(host, "time.example.org");
-    CHECK_INT(port, 123);
-    CHECK_INT(clockcheck_parse_ref("127.0.0.1:5123", host, sizeof host, &port, 123), 0);
-    CHECK_STR(host, "127.0.0.1");
-    CHECK_INT(port, 5123);
-    CHECK_INT(clockcheck_parse_ref("[::1]:5124", host, sizeof host, &port, 123), 0);
-    CHECK_STR(host, "::1");
-    CHECK_INT(port, 5124);
-    CHECK_INT(clockcheck_parse_ref("2001:db8::1", host, sizeof host, &port, 124), 0);
-    CHECK_STR(host, "2001:db8::1");
-    CHECK_INT(port, 124);
-    CHECK_INT(clockcheck_parse_ref("host:0", host, sizeof host, &port, 123), -1);
-    CHECK_INT(clockcheck_parse_ref("host:99999", host, sizeof host, &port, 123), -1);
-    CHECK_INT(clockcheck_parse_ref("[::1", host, sizeof host, &port, 123), -1);
-    CHECK_INT(clockcheck_parse_ref(":123", host, sizeof host, &port, 123), -1);
-}
-
 int main(void)
 {
     RUN(lower_rtt_wins_among_good);
@@ -193,6 +171,5 @@ int main(void)
     RUN(result_takes_the_chosen_sample);
     RUN(hostile_timestamps_still_make_a_storable_result);
     RUN(clock_check_failures_allowed);
-    RUN(clock_ref_syntax);
     return unit_done();
 }

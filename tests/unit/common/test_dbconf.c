@@ -90,17 +90,17 @@ TEST(yaml_and_resolve)
 
     struct db_dsn d;
     /* the environment's DSN without credentials + user/pass from the YAML */
-    CHECK_INT(dbconf_resolve("tcp(127.0.0.1:3310)/", path, "test", &d, err), 0);
+    CHECK_INT(dbconf_resolve("tcp(127.0.0.1:3310)/", path, NULL, "test", &d, err), 0);
     CHECK_STR(d.user, "mon");
     CHECK_STR(d.pass, "p: w");
     CHECK_INT(d.port, 3310);
     CHECK_STR(d.dbname, "ntpmon_test");
     /* credentials in the DSN win */
-    CHECK_INT(dbconf_resolve("me:x@tcp(127.0.0.1:3310)/mine", path, "test", &d, err), 0);
+    CHECK_INT(dbconf_resolve("me:x@tcp(127.0.0.1:3310)/mine", path, NULL, "test", &d, err), 0);
     CHECK_STR(d.user, "me");
     CHECK_STR(d.dbname, "mine");
     /* only the YAML */
-    CHECK_INT(dbconf_resolve(NULL, path, "prod", &d, err), 0);
+    CHECK_INT(dbconf_resolve(NULL, path, NULL, "prod", &d, err), 0);
     CHECK_STR(d.host, "10.0.0.5");
     CHECK_STR(d.dbname, "pooldb");
 
@@ -113,11 +113,98 @@ TEST(yaml_and_resolve)
     CHECK_INT(dbconf_load_yaml("/nonexistent/database.yaml", &user, &pass, &dsn, err), -1);
     CHECK_CONTAINS(err, "cannot open /nonexistent/database.yaml");
     unlink(path);
-    CHECK_INT(dbconf_resolve(NULL, "/nonexistent.yaml", "test", &d, err), -1);
+    CHECK_INT(dbconf_resolve(NULL, "/nonexistent.yaml", NULL, "test", &d, err), -1);
+}
+
+/* go-sql-driver/mysql's ParseDSN: the last '/' starts the database name, the last '@' before it ends the
+ * credentials, the first ':' splits user and password. */
+TEST(split_as_the_go_driver)
+{
+    struct db_dsn d;
+    char err[DBCONF_ERR_LEN];
+    /* an '@' in a parameter value: the credentials end at the last '@' before the database's '/' */
+    CHECK_INT(dbconf_parse_dsn("mon:pw@tcp(db:3306)/pool?tls=true&x=a@b", &d, err), 0);
+    CHECK_STR(d.user, "mon");
+    CHECK_STR(d.pass, "pw");
+    CHECK_STR(d.host, "db");
+    CHECK_STR(d.dbname, "pool");
+    CHECK_INT(d.tls, DBCONF_TLS_VERIFY);
+    /* '@', ':' and '/' in the password */
+    CHECK_INT(dbconf_parse_dsn("mon:p@s:s/w@tcp(db)/pool", &d, err), 0);
+    CHECK_STR(d.user, "mon");
+    CHECK_STR(d.pass, "p@s:s/w");
+    CHECK_STR(d.dbname, "pool");
+    /* no credentials, '@' only in a parameter */
+    CHECK_INT(dbconf_parse_dsn("tcp(db)/pool?x=a@b", &d, err), 0);
+    CHECK(!d.has_user && !d.has_pass);
+    CHECK_STR(d.host, "db");
+    /* a unix socket path with '/' */
+    CHECK_INT(dbconf_parse_dsn("u@unix(/run/mysqld/m.sock)/db?x=1@2", &d, err), 0);
+    CHECK_STR(d.socket, "/run/mysqld/m.sock");
+    CHECK_STR(d.user, "u");
+    /* an empty password is still a password */
+    CHECK_INT(dbconf_parse_dsn("u:@tcp(db)/x", &d, err), 0);
+    CHECK(d.has_pass);
+    CHECK_STR(d.pass, "");
+    /* a bare IPv6 literal gets the default port, as Go's ensureHavePort */
+    CHECK_INT(dbconf_parse_dsn("u@tcp(2001:db8::7)/x", &d, err), 0);
+    CHECK_STR(d.host, "2001:db8::7");
+    CHECK_INT(d.port, 3306);
+    CHECK_INT(dbconf_parse_dsn("u@tcp()/x", &d, err), 0);
+    CHECK_STR(d.host, "127.0.0.1");
+    CHECK_INT(dbconf_parse_dsn("u@tcp/x", &d, err), 0);
+    CHECK_STR(d.host, "127.0.0.1");
+    /* an unescaped '/' in a parameter value breaks the split, as in Go: say so */
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x?tls-ca=/etc/ca.pem", &d, err), -1);
+    CHECK_CONTAINS(err, "%2F");
+    CHECK_INT(dbconf_parse_dsn("u@udp(db)/x", &d, err), -1);
+    CHECK_CONTAINS(err, "tcp(host:port)");
+    CHECK_INT(dbconf_parse_dsn("u@tcp([db]:1)/x", &d, err), -1);
+    CHECK_CONTAINS(err, "IPv6");
+}
+
+TEST(tls_modes)
+{
+    struct db_dsn d;
+    char err[DBCONF_ERR_LEN];
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x", &d, err), 0);
+    CHECK_INT(d.tls, DBCONF_TLS_OFF);
+    const char *on[] = {"true", "1", "TRUE", "True"}, *off[] = {"false", "0", "FALSE", "False"};
+    for (int i = 0; i < 4; i++) {
+        char dsn[64];
+        snprintf(dsn, sizeof dsn, "u@tcp(db)/x?tls=%s", on[i]);
+        CHECK_INT(dbconf_parse_dsn(dsn, &d, err), 0);
+        CHECK_INT(d.tls, DBCONF_TLS_VERIFY);
+        snprintf(dsn, sizeof dsn, "u@tcp(db)/x?tls=%s", off[i]);
+        CHECK_INT(dbconf_parse_dsn(dsn, &d, err), 0);
+        CHECK_INT(d.tls, DBCONF_TLS_OFF);
+    }
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x?tls=skip-verify", &d, err), 0);
+    CHECK_INT(d.tls, DBCONF_TLS_SKIP_VERIFY);
+    CHECK_STR(dbconf_tls_name(d.tls), "skip-verify");
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x?tls=custom", &d, err), -1);
+    CHECK_CONTAINS(err, "tls must be true, false or skip-verify");
+    /* the CA file: percent-encoded in the DSN */
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x?tls=true&tls-ca=%2Fetc%2Fntpmon%2Fdb%20ca.pem", &d, err), 0);
+    CHECK_STR(d.tls_ca, "/etc/ntpmon/db ca.pem");
+    CHECK_INT(dbconf_parse_dsn("u@tcp(db)/x?tls-ca=%2", &d, err), -1);
+    CHECK_CONTAINS(err, "tls-ca");
+    char desc[128];
+    CHECK_INT(dbconf_parse_dsn("u@tcp([::1]:3307)/x?tls=true", &d, err), 0);
+    dbconf_describe(&d, desc, sizeof desc);
+    CHECK_STR(desc, "u@[::1]:3307/x (tls=true)");
+
+    /* --database-ca-file replaces the DSN's, and must be readable */
+    CHECK_INT(dbconf_resolve("u@tcp(db)/x?tls=true&tls-ca=%2Fnonexistent", NULL, "/dev/null", "test", &d, err), 0);
+    CHECK_STR(d.tls_ca, "/dev/null");
+    CHECK_INT(dbconf_resolve("u@tcp(db)/x?tls=true&tls-ca=%2Fnonexistent%2Fca.pem", NULL, NULL, "test", &d, err), -1);
+    CHECK_CONTAINS(err, "cannot read the database CA file /nonexistent/ca.pem");
 }
 
 int main(void)
 {
+    RUN(split_as_the_go_driver);
+    RUN(tls_modes);
     RUN(full_dsn);
     RUN(password_with_at_sign_and_defaults);
     RUN(bad_dsns_have_clear_errors);

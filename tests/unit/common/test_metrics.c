@@ -79,7 +79,13 @@ TEST(http)
     CHECK_INT(metrics_listen("nonsense", NULL, err, sizeof err), -1);
     CHECK_CONTAINS(err, "must be ADDR:PORT");
     CHECK_INT(metrics_listen("127.0.0.1:99999", NULL, err, sizeof err), -1);
-    CHECK_CONTAINS(err, "invalid port");
+    CHECK_CONTAINS(err, "has an invalid port");
+    CHECK_INT(metrics_listen("127.0.0.1", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "must be ADDR:PORT");
+    CHECK_INT(metrics_listen("[::1:9100", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "unterminated");
+    CHECK_INT(metrics_listen("db.example:9100", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "is not an IP address");
     struct metrics_limits bad = {0, 10, 5};
     CHECK_INT(metrics_listen("127.0.0.1:1", &bad, err, sizeof err), -1);
     CHECK_CONTAINS(err, "limits out of range");

@@ -13,7 +13,7 @@ check_clean_stop() { # NAME SIG
     h_wait_ok "SIG$2 stops tokend ($1)" 15 stopped "$1"
     local rc=0; h_stop "$1" KILL || rc=$?
     h_is "$rc" 0 "…with exit status 0 ($1)"
-    h_like "$(h_log "$1")" "signal [0-9]+: shutting down" "…after its clean shutdown ($1)"
+    h_like "$(h_log "$1")" "SIG$2: stopping.*stopped \(exit 0\)" "…after its clean shutdown through the frame ($1)"
 }
 
 for sig in INT TERM; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# broker-auth: token renewal through ntpmon-tokend (DESIGN.md §4). A monitor token issued with a 60 s lifetime is
+# ntpmon-tokend: token renewal through the token service (DESIGN.md §4). A monitor token issued with a 60 s lifetime is
 # renewed before it expires (a third of the lifetime before exp) and the client reconnects with the new token;
 # renewed tokens are renewed again and publishing never stops. Deleted, unknown and revoked monitors get no
 # token. The agent has not landed: tests/tools/token-renew-client plays its part.

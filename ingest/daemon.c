@@ -1,10 +1,11 @@
-/* service.c — wires the event loop, the MQTT session, the writer thread and the confirmations together.
+/* daemon.c — ingest's steps in the daemon frame (common/service.h): the schema check, the writer thread, and the
+ * intake that wires the MQTT session, the queue, the writer and the confirmations together.
  * Message flow: on_message (inside libmosquitto, which has already acknowledged it) → intake → the tail batch of
  * the queue → the writer when it is idle and the head batch is full or old enough → commit → confirmations.
  * Nothing here blocks: the database lives on the writer's thread. */
-#include "service.h"
+#include "daemon.h"
 
-#include <signal.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
+#include "service.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -29,8 +31,9 @@ struct service_metrics {
     struct metric *held, *paused, *db_failing, *unsent, *connected;
 };
 
-struct service {
-    const struct service_config *cfg;
+struct ingest {
+    const struct ingest_config *cfg;
+    struct service *svc;
     struct evloop *loop;
     struct mqtt_session *mqtt;
     struct writer *writer;
@@ -39,19 +42,19 @@ struct service {
     size_t held;      /* messages queued here (not counting the writer's batch) */
     size_t in_writer; /* messages in the writer's batch */
     bool paused, stopping, finished, pause_logged;
-    struct evloop_timer flush_timer, summary_timer, stop_timer, gauge_timer;
+    struct evloop_timer flush_timer, gauge_timer;
     struct counters interval, total;
     struct service_metrics m;
     int64_t interval_start_us, start_us;
     uint64_t dropped_at_exit, uncommitted;
 };
 
-static void update_gauges(struct service *sv);
-static void log_pause(struct service *sv);
+static void update_gauges(struct ingest *sv);
+static void log_pause(struct ingest *sv);
 
 /* ---- queue ---- */
 
-static struct batch *take_spare(struct service *sv)
+static struct batch *take_spare(struct ingest *sv)
 {
     struct batch *b = sv->spare;
     if (b) {
@@ -62,14 +65,14 @@ static struct batch *take_spare(struct service *sv)
     return batch_new(sv->cfg->batch_size);
 }
 
-static void recycle(struct service *sv, struct batch *b)
+static void recycle(struct ingest *sv, struct batch *b)
 {
     batch_reset(b);
     b->next = sv->spare;
     sv->spare = b;
 }
 
-static void set_paused(struct service *sv, bool paused)
+static void set_paused(struct ingest *sv, bool paused)
 {
     if (sv->paused == paused) return;
     sv->paused = paused;
@@ -80,7 +83,7 @@ static void set_paused(struct service *sv, bool paused)
 
 /* Under a backlog, pausing for a batch at a time is ordinary back-pressure; only a pause during a database outage
  * is news. Called on every change and every second (the writer may start failing after the pause). */
-static void log_pause(struct service *sv)
+static void log_pause(struct ingest *sv)
 {
     if (sv->paused && !sv->pause_logged && !sv->stopping && writer_failing(sv->writer)) {
         sv->pause_logged = true;
@@ -92,16 +95,16 @@ static void log_pause(struct service *sv)
     }
 }
 
-static void maybe_finish(struct service *sv)
+static void maybe_finish(struct ingest *sv)
 {
-    if (sv->stopping && !sv->head && sv->in_writer == 0 && writer_idle(sv->writer)) {
+    if (sv->stopping && !sv->finished && !sv->head && sv->in_writer == 0 && writer_idle(sv->writer)) {
         sv->finished = true;
-        evloop_stop(sv->loop);
+        service_drained(sv->svc);
     }
 }
 
 /* Hands the head batch to the writer when the writer is idle and the batch is full, old enough, or we stop. */
-static void pump(struct service *sv)
+static void pump(struct ingest *sv)
 {
     if (!sv->head || !writer_idle(sv->writer) || sv->in_writer) return;
     int64_t now = time_mono_us();
@@ -136,7 +139,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
 {
     (void)s;
     (void)props;
-    struct service *sv = arg;
+    struct ingest *sv = arg;
     if (sv->finished) { /* only while the last confirmations are flushed */
         sv->dropped_at_exit++;
         return;
@@ -161,7 +164,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
 
 static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
 {
-    struct service *sv = arg;
+    struct ingest *sv = arg;
     if (!session_present) LOG(INFO, "new broker session: results published while no worker was subscribed are not queued for us");
     confirm_flush(sv->confirm, s);
 }
@@ -173,7 +176,7 @@ static void on_writer(struct evloop *loop, int fd, unsigned events, void *arg)
     (void)loop;
     (void)fd;
     (void)events;
-    struct service *sv = arg;
+    struct ingest *sv = arg;
     struct writer_report rep;
     struct batch *b = writer_collect(sv->writer, &rep);
     if (!b) return;
@@ -206,7 +209,7 @@ static void on_writer(struct evloop *loop, int fd, unsigned events, void *arg)
 
 /* ---- summary and shutdown ---- */
 
-static void log_summary(struct service *sv, const char *what)
+static void log_summary(struct ingest *sv, const char *what)
 {
     struct counters *c = &sv->interval;
     double secs = (time_mono_us() - sv->interval_start_us) / 1e6;
@@ -222,43 +225,51 @@ static void log_summary(struct service *sv, const char *what)
     sv->interval_start_us = time_mono_us();
 }
 
-static void on_summary(struct evloop *loop, void *arg)
+static void summary(struct service *svc, void *arg)
 {
-    struct service *sv = arg;
+    (void)svc;
+    struct ingest *sv = arg;
     log_summary(sv, "last");
     update_gauges(sv);
-    evloop_timer_start(loop, &sv->summary_timer, sv->cfg->summary_interval_us);
 }
 
 static void on_gauge_timer(struct evloop *loop, void *arg)
 {
-    struct service *sv = arg;
+    struct ingest *sv = arg;
     update_gauges(sv);
     log_pause(sv);
     evloop_timer_start(loop, &sv->gauge_timer, 1000000);
 }
 
-static void on_stop_timer(struct evloop *loop, void *arg)
+/* SIGTERM/SIGINT: commit what is held (the writer gives up at --shutdown-timeout), confirm it, then stop. */
+static void drain(struct service *svc, void *arg)
 {
-    struct service *sv = arg;
-    LOG(WARN, "shutdown: the database did not take the last %zu messages in time; their agents will re-send them",
-        sv->held + sv->in_writer);
-    sv->finished = true;
-    evloop_stop(loop);
-}
-
-static void on_signal(struct evloop *loop, int signo, void *arg)
-{
-    struct service *sv = arg;
-    if (sv->stopping) return;
-    LOG_ALWAYS(INFO, "%s: committing %zu held messages, then exiting", signo == SIGTERM ? "SIGTERM" : "SIGINT",
-               sv->held + sv->in_writer);
+    (void)svc;
+    struct ingest *sv = arg;
+    LOG_ALWAYS(INFO, "committing %zu held messages, then exiting", sv->held + sv->in_writer);
     sv->stopping = true;
     set_paused(sv, true);
     writer_give_up_at(sv->writer, time_mono_us() + sv->cfg->shutdown_timeout_us);
-    evloop_timer_start(loop, &sv->stop_timer, sv->cfg->shutdown_timeout_us + 2000000);
     pump(sv);
     maybe_finish(sv);
+}
+
+static const char *health_writer(void *arg)
+{
+    struct ingest *sv = arg;
+    static char why[DB_ERR_LEN + 40];
+    char err[DB_ERR_LEN];
+    if (!writer_health(sv->writer, err, sizeof err)) return NULL;
+    snprintf(why, sizeof why, "database writes failing: %s", err);
+    return why;
+}
+
+static void status(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct ingest *sv = arg;
+    snprintf(buf, len, "queue %zu%s; unsent confirmations %zu", sv->held + sv->in_writer,
+             sv->paused && !sv->stopping ? " (reading paused)" : "", confirm_pending(sv->confirm));
 }
 
 static void metrics_init(struct service_metrics *m)
@@ -277,8 +288,8 @@ static void metrics_init(struct service_metrics *m)
     m->connected = metrics_gauge("ntpmon_ingest_broker_connected", "1 while connected to the broker", NULL);
 }
 
-/* Gauges and /healthz: unhealthy while the database fails or the broker is away. */
-static void update_gauges(struct service *sv)
+/* Gauges (/healthz is the frame's: the broker, and health_writer for the database). */
+static void update_gauges(struct ingest *sv)
 {
     bool failing = writer_failing(sv->writer), connected = mqtt_session_connected(sv->mqtt);
     metric_set(sv->m.held, (double)(sv->held + sv->in_writer));
@@ -286,73 +297,133 @@ static void update_gauges(struct service *sv)
     metric_set(sv->m.db_failing, failing);
     metric_set(sv->m.unsent, (double)confirm_pending(sv->confirm));
     metric_set(sv->m.connected, connected);
-    metrics_set_health(!failing && connected, failing ? "database writes failing" : connected ? "" : "broker not connected");
 }
 
-int service_run(const struct service_config *cfg)
+/* ---- the steps ---- */
+
+/* A missing table is a configuration error (exit 2); an unreachable database is checked when it is back. */
+static int schema_start(struct service *svc, void *arg)
 {
-    struct service sv = {.cfg = cfg};
-    sv.loop = evloop_new();
-    char filter[MSG_TOPIC_MAX], traces[MSG_TOPIC_MAX], err[256];
+    (void)arg;
+    struct db *db = service_db(svc);
+    static const char *const tables[] = {"results", "results_rejected", "monitors", "servers"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 0", tables[i]);
+        if (db_exec(db, sql) == 0) continue;
+        if (db_errno(db) == ER_NO_SUCH_TABLE) {
+            service_fail(svc, 2, "table %s is missing: run `ntpmonctl db migrate` first", tables[i]);
+            return -1;
+        }
+        LOG(WARN, "database check failed: %s", db_error(db));
+        break;
+    }
+    return 0;
+}
+
+static int writer_step_start(struct service *svc, void *arg)
+{
+    struct ingest *sv = arg;
+    sv->writer = writer_start(&sv->cfg->writer, service_take_db(svc));
+    service_health_add(svc, "database", health_writer, sv);
+    return 0;
+}
+
+static void writer_step_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct ingest *sv = arg;
+    writer_free(sv->writer);
+    sv->writer = NULL;
+}
+
+static int intake_start(struct service *svc, void *arg)
+{
+    struct ingest *sv = arg;
+    const struct ingest_config *cfg = sv->cfg;
+    sv->loop = service_loop(svc);
+    sv->mqtt = service_mqtt(svc);
+    char filter[MSG_TOPIC_MAX], traces[MSG_TOPIC_MAX];
     if (msg_filter_results_shared(filter, sizeof filter, cfg->group, cfg->env) < 0 ||
         msg_filter_traces_shared(traces, sizeof traces, cfg->group, cfg->env) < 0) {
-        LOG(ERROR, "invalid shared subscription group '%s'", cfg->group);
-        return 2;
+        service_fail(svc, 2, "invalid shared subscription group '%s'", cfg->group);
+        return -1;
     }
-    struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message};
-    sv.mqtt = mqtt_session_new(sv.loop, &cfg->mqtt, &h, &sv, err, sizeof err);
-    if (!sv.mqtt) {
-        LOG(ERROR, "%s", err);
-        return 2;
-    }
-    mqtt_session_subscribe(sv.mqtt, filter, 1);
-    mqtt_session_subscribe(sv.mqtt, traces, 1);
-    sv.confirm = confirm_new(cfg->env, cfg->max_pending_confirms);
-    sv.writer = writer_start(&cfg->writer, cfg->db);
-    evloop_fd_set(sv.loop, writer_fd(sv.writer), EVLOOP_READ, on_writer, &sv);
-    metrics_init(&sv.m);
-    evloop_timer_init(&sv.flush_timer, on_flush_timer, &sv);
-    evloop_timer_init(&sv.gauge_timer, on_gauge_timer, &sv);
-    evloop_timer_start(sv.loop, &sv.gauge_timer, 1000000);
-    evloop_timer_init(&sv.summary_timer, on_summary, &sv);
-    evloop_timer_init(&sv.stop_timer, on_stop_timer, &sv);
-    evloop_signal(sv.loop, SIGTERM, on_signal, &sv);
-    evloop_signal(sv.loop, SIGINT, on_signal, &sv);
-    sv.interval_start_us = sv.start_us = time_mono_us();
-    evloop_timer_start(sv.loop, &sv.summary_timer, cfg->summary_interval_us);
+    mqtt_session_subscribe(sv->mqtt, filter, 1);
+    mqtt_session_subscribe(sv->mqtt, traces, 1);
+    sv->confirm = confirm_new(cfg->env, cfg->max_pending_confirms);
+    evloop_fd_set(sv->loop, writer_fd(sv->writer), EVLOOP_READ, on_writer, sv);
+    metrics_init(&sv->m);
+    evloop_timer_init(&sv->flush_timer, on_flush_timer, sv);
+    evloop_timer_init(&sv->gauge_timer, on_gauge_timer, sv);
+    evloop_timer_start(sv->loop, &sv->gauge_timer, 1000000);
+    sv->interval_start_us = sv->start_us = time_mono_us();
     LOG_ALWAYS(INFO, "ingest %s: subscribing to %s and %s as %s; batches of %zu, flush after %.3fs, holding at most %zu",
                NTPMON_VERSION, filter, traces, cfg->mqtt.client_id, cfg->batch_size, cfg->flush_interval_us / 1e6,
                cfg->max_held);
-    mqtt_session_start(sv.mqtt);
-    int rc = evloop_run(sv.loop) < 0 ? 1 : 0;
+    return 0;
+}
 
-    sv.finished = true;
-    confirm_flush(sv.confirm, sv.mqtt);
-    mqtt_session_flush(sv.mqtt, 2000000);
-    if (confirm_pending(sv.confirm))
+/* After the loop (a drain, or its deadline): the last confirmations go out (the MQTT step flushes them next),
+ * the totals are logged, the queue is freed. */
+static void intake_stop(struct service *svc, void *arg)
+{
+    (void)svc;
+    struct ingest *sv = arg;
+    sv->finished = true;
+    if (sv->stopping && (sv->head || sv->in_writer))
+        LOG(WARN, "shutdown: the database did not take the last %zu messages in time; their agents will re-send them",
+            sv->held + sv->in_writer);
+    confirm_flush(sv->confirm, sv->mqtt);
+    if (confirm_pending(sv->confirm))
         LOG(WARN, "exiting with %zu confirmations unsent; their agents will re-send and be confirmed again",
-            confirm_pending(sv.confirm));
-    mqtt_session_free(sv.mqtt);
-    uint64_t lost_here = sv.uncommitted + sv.held + sv.in_writer + sv.dropped_at_exit;
+            confirm_pending(sv->confirm));
+    uint64_t lost_here = sv->uncommitted + sv->held + sv->in_writer + sv->dropped_at_exit;
     if (lost_here)
         LOG(WARN, "%llu received messages were not committed; they were never confirmed, so their agents re-send them",
             (unsigned long long)lost_here);
-    sv.interval = sv.total;
-    sv.interval_start_us = sv.start_us;
-    log_summary(&sv, "totals since start, over");
-    evloop_fd_remove(sv.loop, writer_fd(sv.writer));
-    writer_free(sv.writer);
-    while (sv.head) {
-        struct batch *b = sv.head;
-        sv.head = b->next;
+    sv->interval = sv->total;
+    sv->interval_start_us = sv->start_us;
+    log_summary(sv, "totals since start, over");
+    evloop_timer_stop(sv->loop, &sv->flush_timer);
+    evloop_timer_stop(sv->loop, &sv->gauge_timer);
+    evloop_fd_remove(sv->loop, writer_fd(sv->writer));
+    while (sv->head) {
+        struct batch *b = sv->head;
+        sv->head = b->next;
         batch_free(b);
     }
-    while (sv.spare) {
-        struct batch *b = sv.spare;
-        sv.spare = b->next;
+    while (sv->spare) {
+        struct batch *b = sv->spare;
+        sv->spare = b->next;
         batch_free(b);
     }
-    confirm_free(sv.confirm);
-    evloop_free(sv.loop);
-    return rc;
+    confirm_free(sv->confirm);
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    SERVICE_STEP_DATABASE,
+    {"schema", schema_start, NULL},
+    {"writer", writer_step_start, writer_step_stop},
+    SERVICE_STEP_MQTT,
+    {"intake", intake_start, intake_stop},
+    {0},
+};
+
+int ingest_daemon_run(const struct ingest_config *cfg)
+{
+    static struct ingest sv;
+    sv.cfg = cfg;
+    struct mqtt_handlers h = {.on_connect = on_connect, .on_message = on_message};
+    const struct service_def def = {.name = "ntpmon-ingest", .steps = steps, .arg = &sv, .drain = drain,
+                                    /* the writer's deadline, then the batch it gives back */
+                                    .shutdown_timeout_us = cfg->shutdown_timeout_us + 2000000,
+                                    .status = status, .summary = summary,
+                                    .summary_interval_us = cfg->summary_interval_us};
+    sv.svc = service_new(&def);
+    service_set_metrics(sv.svc, &cfg->metrics);
+    service_set_database(sv.svc, &cfg->writer.dsn, cfg->writer.probe_interval_us);
+    service_set_mqtt(sv.svc, &cfg->mqtt, &h);
+    return service_run(sv.svc);
 }

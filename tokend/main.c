@@ -1,16 +1,14 @@
-/* tokend.c — ntpmon-tokend, the token service of DESIGN.md §4: it holds the signing key, listens on
+/* main.c — ntpmon-tokend, the token service of DESIGN.md §4: it holds the signing key, listens on
  * E/monitors/+/token/request (the broker lets only monitor <name> publish on its own request topic, so the topic
  * names an authenticated monitor), checks the monitor in the database (it exists, is an agent monitor and is not
  * deleted) and the revocation file, and answers on E/monitors/<name>/token with {"token":…,"exp":…} or
  * {"error":…}. One event loop; a lost database or broker is retried, never fatal. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "dbconf.h"
-#include "evloop.h"
 #include "jwtpeek.h"
 #include "log.h"
 #include "metrics.h"
@@ -18,6 +16,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "revoked.h"
+#include "service.h"
 #include "strmap.h"
 #include "timeutil.h"
 #include "token.h"
@@ -49,31 +48,13 @@ static const struct opt_spec *tokend_specs(void)
 }
 
 struct tokend {
-    struct evloop *loop;
-    struct mqtt_session *mqtt;
-    struct db_dsn dsn;
-    struct db *db;
+    struct service *svc;
     struct token_key *key;
     struct revoked *revoked;
     struct strmap *last_request; /* monitor name → int64_t* monotonic µs of its last answered request */
     uint64_t issued, refused;
     struct metric *m_issued, *m_refused;
 };
-
-/* The database connection, opened lazily and re-opened after a failure; NULL when unavailable. */
-static struct db *tokend_db(struct tokend *t)
-{
-    if (t->db && db_ensure(t->db) == 0) return t->db;
-    if (t->db) {
-        LOG(WARN, "database connection lost: %s", db_error(t->db));
-        db_close(t->db);
-        t->db = NULL;
-    }
-    char err[DB_ERR_LEN];
-    t->db = db_open(&t->dsn, false, err);
-    if (!t->db) LOG(WARN, "cannot connect to the database: %s", err);
-    return t->db;
-}
 
 struct monitor_row {
     bool found;
@@ -100,13 +81,16 @@ static void check_monitor(struct tokend *t, const char *name, char *why, size_t 
         snprintf(why, why_len, "monitor is revoked");
         return;
     }
-    struct db *db = tokend_db(t);
+    struct db *db = service_db(t->svc);
     struct monitor_row m = {0};
     struct db_param p[] = {DB_STR(name)};
-    if (!db || db_query(db, "SELECT status, type FROM monitors WHERE name = ?", p, 1, read_monitor, &m) < 0) {
+    if (db_query(db, "SELECT status, type FROM monitors WHERE name = ?", p, 1, read_monitor, &m) < 0) {
+        if (db_errno_is_retryable(db_errno(db))) service_db_report(t->svc, false, db_error(db));
+        LOG(WARN, "looking up monitor %s failed: %s", name, db_error(db));
         snprintf(why, why_len, "database unavailable, try again later");
         return;
     }
+    service_db_report(t->svc, true, NULL);
     if (!m.found) snprintf(why, why_len, "unknown monitor");
     else if (strcmp(m.status, "deleted") == 0) snprintf(why, why_len, "monitor is deleted");
     else if (strcmp(m.type, "monitor") != 0) snprintf(why, why_len, "not an agent monitor");
@@ -138,7 +122,7 @@ static void reply(struct tokend *t, const char *name, const char *payload)
         LOG(ERROR, "cannot build the reply for monitor %s", name);
         return;
     }
-    int rc = mqtt_publish(t->mqtt, topic, payload, strlen(payload), 1, false, NULL);
+    int rc = mqtt_publish(service_mqtt(t->svc), topic, payload, strlen(payload), 1, false, NULL);
     if (rc != MOSQ_ERR_SUCCESS) LOG(WARN, "reply to monitor %s not sent: %s", name, mosquitto_strerror(rc));
 }
 
@@ -149,7 +133,7 @@ static void handle_request(struct tokend *t, const char *name)
     else check_monitor(t, name, why, sizeof why);
     if (why[0]) {
         t->refused++;
-        if (t->m_refused) metric_inc(t->m_refused);
+        metric_inc(t->m_refused);
         LOG(WARN, "no token for monitor %s: %s", name, why);
         char *p = msg_error_encode(why);
         reply(t, name, p);
@@ -161,7 +145,7 @@ static void handle_request(struct tokend *t, const char *name)
     if (token_issue(t->key, TOKEN_ROLE_MONITOR, common.env, name, monitor_ttl_us / 1000000, time_now_us() / 1000000,
                     &out, err) < 0) {
         t->refused++;
-        if (t->m_refused) metric_inc(t->m_refused);
+        metric_inc(t->m_refused);
         LOG(ERROR, "signing a token for monitor %s failed: %s", name, err);
         char *p = msg_error_encode("token service error");
         reply(t, name, p);
@@ -173,7 +157,7 @@ static void handle_request(struct tokend *t, const char *name)
     reply(t, name, p);
     free(p);
     t->issued++;
-    if (t->m_issued) metric_inc(t->m_issued);
+    metric_inc(t->m_issued);
     char exp[TIME_RFC3339_LEN];
     time_format_rfc3339(out.exp * 1000000, exp);
     LOG(INFO, "issued a token for monitor %s (jti %s, expires %s)", name, out.jti, exp);
@@ -213,30 +197,54 @@ static void on_disconnect(struct mqtt_session *s, int reason, const char *why, v
     LOG(WARN, "broker connection lost (%d: %s); reconnecting", reason, why ? why : "");
 }
 
-static void on_signal(struct evloop *loop, int signo, void *arg)
+/* ---- the frame's steps ---- */
+
+static int tokens_start(struct service *svc, void *arg)
 {
-    (void)arg;
-    LOG_ALWAYS(INFO, "signal %d: shutting down", signo);
-    evloop_stop(loop);
+    struct tokend *t = arg;
+    t->revoked = revoked_new(revoked_file);
+    t->last_request = strmap_new();
+    if (!t->revoked || !t->last_request) {
+        service_fail(svc, 1, "out of memory");
+        return -1;
+    }
+    t->m_issued = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"issued\"");
+    t->m_refused = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"refused\"");
+    char filter[MSG_TOPIC_MAX];
+    msg_filter_token_requests(filter, sizeof filter, common.env);
+    mqtt_session_subscribe(service_mqtt(svc), filter, 1);
+    return 0;
 }
 
-/* SIGTERM and SIGINT wait, blocked, for the event loop's signalfd from the first instruction on: one that comes during
- * start-up is then handled like any other at the loop's first turn, instead of killing tokend half-started or —
- * inherited as ignored, as a shell script's background job gets SIGINT — being lost. */
-static void hold_stop_signals(void)
+static void tokens_stop(struct service *svc, void *arg)
 {
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
+    (void)svc;
+    struct tokend *t = arg;
+    LOG_ALWAYS(INFO, "stopped: %llu tokens issued, %llu requests refused", (unsigned long long)t->issued,
+               (unsigned long long)t->refused);
+    revoked_free(t->revoked);
+    strmap_free(t->last_request, free);
 }
+
+static void tokens_status(struct service *svc, void *arg, char *buf, size_t len)
+{
+    (void)svc;
+    struct tokend *t = arg;
+    snprintf(buf, len, "%llu tokens issued, %llu requests refused", (unsigned long long)t->issued,
+             (unsigned long long)t->refused);
+}
+
+static const struct service_step steps[] = {
+    SERVICE_STEP_METRICS,
+    SERVICE_STEP_DATABASE,
+    SERVICE_STEP_MQTT,
+    {"tokens", tokens_start, tokens_stop},
+    {0},
+};
 
 int main(int argc, char **argv)
 {
-    hold_stop_signals();
+    service_hold_signals(); /* a SIGTERM during start-up is handled at the loop's first turn */
     log_init("ntpmon-tokend");
     const struct opt_spec *groups[] = {opts_common_specs(&common), opts_mqtt_specs(&mqtto), opts_db_specs(&dbo),
                                        tokend_specs(), opts_metrics_specs(&metricso), NULL};
@@ -253,20 +261,13 @@ int main(int argc, char **argv)
     char err[512];
     t.key = token_key_from_options(key_file, err);
     if (!t.key) opts_usage_error(&prog, "%s", err);
-    char dberr[DBCONF_ERR_LEN];
-    if (dbconf_resolve(dbo.dsn, dbo.config_file, common.env, &t.dsn, dberr) < 0) opts_usage_error(&prog, "%s", dberr);
+    struct db_dsn dsn;
+    opts_db_resolve(&prog, &dbo, common.env, &dsn);
     char *token = opts_mqtt_token(&mqtto, err, sizeof err);
     if (!token) opts_usage_error(&prog, "%s", err);
     struct jwt_claims_peek peek;
     if (jwt_peek(token, &peek, err, sizeof err) < 0) opts_usage_error(&prog, "the MQTT token: %s", err);
-    t.revoked = revoked_new(revoked_file);
-    t.last_request = strmap_new();
-    if (!t.revoked || !t.last_request) {
-        LOG_ALWAYS(ERROR, "out of memory");
-        return 70;
-    }
 
-    t.loop = evloop_new();
     struct mqtt_config cfg = {
         .url = mqtto.url,
         .client_id = mqtto.client_id ? mqtto.client_id : peek.sub,
@@ -276,39 +277,20 @@ int main(int argc, char **argv)
         .clean_start = false,
     };
     struct mqtt_handlers h = {.on_connect = on_connect, .on_disconnect = on_disconnect, .on_message = on_message};
-    t.mqtt = mqtt_session_new(t.loop, &cfg, &h, &t, err, sizeof err);
-    if (!t.mqtt) opts_usage_error(&prog, "%s", err);
-    char filter[MSG_TOPIC_MAX];
-    msg_filter_token_requests(filter, sizeof filter, common.env);
-    mqtt_session_subscribe(t.mqtt, filter, 1);
-    evloop_signal(t.loop, SIGTERM, on_signal, NULL);
-    evloop_signal(t.loop, SIGINT, on_signal, NULL);
     char desc[300];
-    dbconf_describe(&t.dsn, desc, sizeof desc);
+    dbconf_describe(&dsn, desc, sizeof desc);
     LOG_ALWAYS(INFO, "ntpmon-tokend %s: env %s, key %s, database %s, monitor tokens for %llds, revocation file %s",
                NTPMON_VERSION, common.env, token_key_alg(t.key), desc, (long long)(monitor_ttl_us / 1000000),
                revoked_file ? revoked_file : "(none)");
-    tokend_db(&t);
-    if (metricso.listen && *metricso.listen) {
-        t.m_issued = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"issued\"");
-        t.m_refused = metrics_counter("ntpmon_tokend_requests_total", "token requests", "answer=\"refused\"");
-        if (metrics_listen(metricso.listen, &metricso.limits, err, sizeof err) < 0) opts_usage_error(&prog, "%s", err);
-    }
-    mqtt_session_start(t.mqtt);
-    int rc = evloop_run(t.loop);
-    metrics_stop();
-
-    mqtt_session_flush(t.mqtt, 2000000);
-    mqtt_session_stop(t.mqtt);
-    mqtt_session_free(t.mqtt);
-    LOG_ALWAYS(INFO, "stopped: %llu tokens issued, %llu requests refused", (unsigned long long)t.issued,
-               (unsigned long long)t.refused);
-    evloop_free(t.loop);
-    db_close(t.db);
+    const struct service_def def = {.name = "ntpmon-tokend", .steps = steps, .arg = &t, .status = tokens_status};
+    t.svc = service_new(&def);
+    service_set_metrics(t.svc, &metricso);
+    service_set_database(t.svc, &dsn, dbo.check_interval_us);
+    service_set_mqtt(t.svc, &cfg, &h);
+    int rc = service_run(t.svc);
     token_key_free(t.key);
-    revoked_free(t.revoked);
-    strmap_free(t.last_request, free);
     memset(token, 0, strlen(token));
     free(token);
-    return rc < 0 ? 1 : 0;
+    memset(&dsn, 0, sizeof dsn);
+    return rc;
 }
