@@ -3,6 +3,7 @@
 #
 #   make            build everything (build/)
 #   make test       install deps, build normal + ASan/UBSan variants, run every test; ends "N passed, N failed"
+#   make test-stress  the same suite STRESS_RUNS times (5) beside STRESS_HOGS (2) CPU-bound loops
 #   make demo       install deps, build, run the whole pipeline on loopback (see README)
 #   make fuzz       build and run the libFuzzer targets for a bounded time
 #   make bench      run every benchmark under bench/ and write bench/RESULTS.md
@@ -55,6 +56,13 @@ $(B)/bin/%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
 
+# ---- benchmark programs: bench/<name>.c -> build/bench/<name>, never beside the shipped binaries in build/bin;
+# those that link a part's library get their own rule in that part's module.mk ----
+BENCH_PROGRAMS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+$(B)/bench/%: bench/%.c $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
+
 include $(sort $(wildcard */module.mk))
 
 # ---- generic compile rules ----
@@ -67,7 +75,7 @@ $(B)/pic/%.o: %.c
 # Only the compile rules' dependency files (build/deb/ holds a whole copy of the tree with its own).
 -include $(shell find $(B)/obj $(B)/pic -name '*.d' -type f 2>/dev/null)
 
-all: $(COMMON_LIB) $(PROGRAMS) $(TEST_TOOLS) $(EXTRA_TARGETS)
+all: $(COMMON_LIB) $(PROGRAMS) $(TEST_TOOLS) $(BENCH_PROGRAMS) $(EXTRA_TARGETS)
 unit-tests: $(UNIT_TESTS)
 build-all: all unit-tests
 
@@ -82,6 +90,13 @@ test:
 	@$(MAKE) --no-print-directory -j$$(nproc) build-all
 	@$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) SAN=1 OPT=-O1
 	@tests/run.sh --build $(B) --asan-build $(ASAN_BUILD)
+
+# The whole suite N times (STRESS_RUNS, default 5) beside STRESS_HOGS (2) CPU-bound loops; not part of `make test`.
+test-stress:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$$(nproc) build-all
+	@$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) SAN=1 OPT=-O1
+	@tests/stress.sh --build $(B) --asan-build $(ASAN_BUILD) --runs $(or $(STRESS_RUNS),5) --hogs $(or $(STRESS_HOGS),2)
 
 test-unit: build-all
 	@tests/run.sh --build $(B) --only unit
@@ -174,5 +189,5 @@ DEB_DIR ?= $(B)/deb
 deb:
 	@tools/deb.sh --out $(DEB_DIR)
 
-.PHONY: all unit-tests build-all deps test test-unit demo fuzz bench clean install-files install deb
+.PHONY: all unit-tests build-all deps test test-stress test-unit demo fuzz bench clean install-files install deb
 .SECONDARY:

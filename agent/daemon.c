@@ -197,7 +197,7 @@ static void on_pump(struct evloop *loop, void *arg)
         char topic[MSG_TOPIC_MAX];
         if (msg_topic_build(topic, sizeof topic, a->o->common.env, &t) < 0) {
             LOG(ERROR, "spool: result %s has an unusable server id %" PRId64 "; dropping it", e->id, e->server_id);
-            char id[27];
+            char id[ULID_LEN + 1];
             memcpy(id, e->id, sizeof id);
             free(payload);
             spool_confirm(a->spool, id);
@@ -415,7 +415,7 @@ static void load_saved_assign(struct agent *a)
     if (access(a->assign_path, F_OK) < 0) return;
     size_t len;
     char err[256];
-    char *text = state_read_file(a->assign_path, MSG_MAX_ASSIGN_PAYLOAD, &len, err, sizeof err);
+    char *text = file_read_all(a->assign_path, MSG_MAX_ASSIGN_PAYLOAD, &len, err, sizeof err);
     if (!text) {
         LOG(ERROR, "cannot read the saved assignment: %s", err);
         return;

@@ -4,9 +4,7 @@ $(eval $(call part,agent,ntpmon-agent))
 $(B)/bench/agent-spool: bench/agent-spool.c $(agent_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iagent $(LDFLAGS) -o $@ $< $(agent_LIB) $(COMMON_LIB) $(LIBS)
-EXTRA_TARGETS += $(B)/bench/agent-spool
 # bench/trace-precision.c: probe timing with and without traces on the same loop (bench/trace-lab.sh runs it).
 $(B)/bench/trace-precision: bench/trace-precision.c $(agent_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iagent $(LDFLAGS) -o $@ $< $(agent_LIB) $(COMMON_LIB) $(LIBS)
-EXTRA_TARGETS += $(B)/bench/trace-precision

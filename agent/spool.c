@@ -2,7 +2,6 @@
  * plus an open-addressing hash from ULID to array slot). See spool.h for the file format and durability rules. */
 #include "spool.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -100,12 +99,6 @@ static void kill_entry(struct spool *sp, size_t i)
     sp->live--;
     sp->live_bytes -= sp->e[i].rec_len;
     while (sp->head < sp->n && !sp->e[sp->head].live) sp->head++;
-}
-
-static void normalize_id(const char *in, char out[27])
-{
-    for (int i = 0; i < ULID_LEN; i++) out[i] = (char)toupper((unsigned char)in[i]);
-    out[ULID_LEN] = '\0';
 }
 
 static char kind_letter(uint8_t kind) { return kind == SPOOL_TRACE ? 'T' : 'R'; }
@@ -237,17 +230,16 @@ static void maybe_compact(struct spool *sp)
 
 /* ---- replay ---- */
 
-static bool parse_record(char *line, size_t len, char *kind, char id[27], int64_t *server_id, size_t *payload_off)
+static bool parse_record(char *line, size_t len, char *kind, char id[ULID_LEN + 1], int64_t *server_id, size_t *payload_off)
 {
     if (len < 3 || line[1] != ' ') return false;
     *kind = line[0];
     if (*kind == 'H') return line[2] >= '0' && line[2] <= '9';
     if (len < 2 + ULID_LEN) return false;
-    char raw[27];
+    char raw[ULID_LEN + 1];
     memcpy(raw, line + 2, ULID_LEN);
     raw[ULID_LEN] = '\0';
-    if (!ulid_is_valid(raw)) return false;
-    normalize_id(raw, id);
+    if (!ulid_canonical(raw, id)) return false;
     if (*kind == 'C' || *kind == 'D') return len == 2 + ULID_LEN;
     if ((*kind != 'R' && *kind != 'T') || line[2 + ULID_LEN] != ' ') return false;
     char *p = line + 3 + ULID_LEN, *end;
@@ -273,7 +265,7 @@ static int replay(struct spool *sp, FILE *f)
             break;
         }
         line[--len] = '\0';
-        char kind, id[27];
+        char kind, id[ULID_LEN + 1];
         int64_t sid = 0;
         size_t poff = 0;
         if (!parse_record(line, len, &kind, id, &sid, &poff)) {
@@ -398,12 +390,11 @@ int spool_add(struct spool *sp, const char *id, int64_t server_id, const char *p
 int spool_add_kind(struct spool *sp, enum spool_kind kind, const char *id, int64_t server_id, const char *payload,
                    size_t len)
 {
-    if (!ulid_is_valid(id) || server_id < 0 || len == 0 || memchr(payload, '\n', len) || len > UINT32_MAX / 2) {
+    char nid[ULID_LEN + 1];
+    if (!ulid_canonical(id, nid) || server_id < 0 || len == 0 || memchr(payload, '\n', len) || len > UINT32_MAX / 2) {
         errno = EINVAL;
         return -1;
     }
-    char nid[27];
-    normalize_id(id, nid);
     if (find(sp, nid) >= 0) return 0; /* already spooled */
     while (sp->live >= sp->max) drop_oldest(sp);
     char prefix[64];
@@ -435,9 +426,8 @@ int spool_add_kind(struct spool *sp, enum spool_kind kind, const char *id, int64
 
 bool spool_confirm(struct spool *sp, const char *id)
 {
-    if (!ulid_is_valid(id)) return false;
-    char nid[27];
-    normalize_id(id, nid);
+    char nid[ULID_LEN + 1];
+    if (!ulid_canonical(id, nid)) return false;
     long i = find(sp, nid);
     if (i < 0) return false;
     if (append_mark(sp, 'C', nid) < 0) /* not fatal: the result would only be re-sent after a restart */
@@ -449,9 +439,8 @@ bool spool_confirm(struct spool *sp, const char *id)
 
 bool spool_contains(const struct spool *sp, const char *id)
 {
-    if (!ulid_is_valid(id)) return false;
-    char nid[27];
-    normalize_id(id, nid);
+    char nid[ULID_LEN + 1];
+    if (!ulid_canonical(id, nid)) return false;
     return find(sp, nid) >= 0;
 }
 

@@ -20,12 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ulid.h"
+
 struct spool;
 
 enum spool_kind { SPOOL_RESULT = 0, SPOOL_TRACE = 1 };
 
 struct spool_entry {
-    char id[27];
+    char id[ULID_LEN + 1];
     bool live;
     uint8_t kind; /* enum spool_kind: which topic it goes to */
     int64_t server_id;

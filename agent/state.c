@@ -90,38 +90,6 @@ int state_lock(const char *dir, char *err, size_t err_len)
     return fd;
 }
 
-char *state_read_file(const char *path, size_t max, size_t *len, char *err, size_t err_len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "%s is not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if ((size_t)st.st_size > max) {
-        snprintf(err, err_len, "%s is too large (%lld bytes, max %zu)", path, (long long)st.st_size, max);
-        close(fd);
-        return NULL;
-    }
-    char *buf = xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *len = got;
-    return buf;
-}
-
 void state_free(struct agent_state *s)
 {
     free(s->mqtt_url);
@@ -191,7 +159,7 @@ int state_load(const char *path, struct agent_state *out, char *err, size_t err_
         return -1;
     }
     size_t len;
-    char *text = state_read_file(path, STATE_MAX_BYTES, &len, err, err_len);
+    char *text = file_read_all(path, STATE_MAX_BYTES, &len, err, err_len);
     if (!text) return -1;
     json_tokener *tok = json_tokener_new();
     json_object *o = json_tokener_parse_ex(tok, text, (int)len);

@@ -49,7 +49,4 @@ bool state_same_connection(const struct agent_state *a, const struct agent_state
 /* True when both list the same clock references in the same order. */
 bool state_same_clock_refs(const struct agent_state *a, const struct agent_state *b);
 
-/* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer. */
-char *state_read_file(const char *path, size_t max, size_t *len, char *err, size_t err_len);
-
 #endif

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     char *path = xasprintf("%s/spool.log", dir);
     char err[256];
     size_t plen = strlen(payload);
-    char (*ids)[27] = xcalloc(n, sizeof *ids);
+    char (*ids)[ULID_LEN + 1] = xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++) ulid_new(ids[i]);
     printf("spool cost, %zu-byte results, file in %s\n\n", plen, dir);
     printf("| %-46s | %8s | %10s | %12s |\n", "operation", "results", "ms", "results/s");

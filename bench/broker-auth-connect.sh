@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
 done
 export NTPMON_BUILD=$BUILD
 . "$(dirname "$0")/../tests/lib/harness.sh"
-load=$H_BIN/mqtt-load
+load=$H_BUILD/bench/mqtt-load
 rate() { sed -n 's/.*rate=\([0-9]*\).*/\1/p'; }
 export DEPLOYMENT_MODE=test
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/broker-auth-throughput.sh — messages/s through mosquitto with the broker-auth plugin vs. the same broker with
-# allow_anonymous true and no plugin: same load generator (tests/tools/mqtt-load: one publisher, one subscriber,
+# allow_anonymous true and no plugin: same load generator (bench/mqtt-load: one publisher, one subscriber,
 # 280-byte payloads, TCP_NODELAY), runs alternating between the two set-ups, median of each. Target: the plugin
 # costs ≤ 10 %.   bench/broker-auth-throughput.sh [--build DIR] [--messages N] [--rounds R]
 set -u
@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
 done
 export NTPMON_BUILD=$BUILD
 . "$(dirname "$0")/../tests/lib/harness.sh"
-load=$H_BIN/mqtt-load
+load=$H_BUILD/bench/mqtt-load
 E=ntpmon/test
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -70,7 +70,7 @@ for r in $(seq 1 "$ROUNDS"); do
     : >"$H_TMP/sink.log"
 
     # database ceiling
-    out=$("$H_BIN/ingest-dbload" --rows $TOTAL --batch 1000 --monitor-id 1 --servers 10) || { echo "dbload failed" >&2; exit 1; }
+    out=$("$H_BUILD/bench/ingest-dbload" --rows $TOTAL --batch 1000 --monitor-id 1 --servers 10) || { echo "dbload failed" >&2; exit 1; }
     echo "$out" | field rows_per_s >>"$H_TMP/db"
     h_sql 'TRUNCATE TABLE results'
 

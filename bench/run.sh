@@ -35,7 +35,8 @@ for b in bench/*.sh; do
     [ -n "$ONLY" ] && ! [[ "$b" =~ $ONLY ]] && continue
     echo "== $b" >&2
     start=$(date +%s)
-    if out=$(timeout 900 bash "$b" 2>"$b.err.log"); then
+    limit=$(sed -n 's/^# bench-timeout: \([0-9]*\)$/\1/p' "$b" | head -1) # a long one says so (soak.sh)
+    if out=$(timeout "${limit:-900}" bash "$b" 2>"$b.err.log"); then
         printf '%s\n\n_(%s, %ss)_\n\n' "$out" "$b" "$(( $(date +%s) - start ))" >>"$TMP"
         rm -f "$b.err.log"
     else

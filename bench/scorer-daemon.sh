@@ -28,7 +28,7 @@ now=$(date +%s)
 /usr/bin/python3 bench/scorer-gen.py "$SERVERS" "$MONITORS" "$ROUNDS" $((now - 1800)) 3 >"$H_TMP/b.jsonl"
 feed() { MQTT_TOKEN=$FEED_TOKEN "$B/result-feed" "$MQTT_URL" --env bench --stamp --window 1000 --input "$1"; }
 sink() { # FILTER N → the sink's summary line; waits until it has subscribed
-    h_spawn "sink$3" env MQTT_TOKEN="$SINK_TOKEN" "$B/scorer-sink" "$MQTT_URL" "$1" "$2" 300
+    h_spawn "sink$3" env MQTT_TOKEN="$SINK_TOKEN" "$H_BUILD/bench/scorer-sink" "$MQTT_URL" "$1" "$2" 300
     h_wait 10 grep -q ready "${H_LOG[sink$3]}"
 }
 sink_result() { h_wait 300 bash -c "! kill -0 ${H_PID[sink$1]} 2>/dev/null"; grep received "${H_LOG[sink$1]}"; }

@@ -22,7 +22,7 @@ echo "|---|---|---|---|---|---|---|"
 for input in full bare; do
     f=$tmp/$input.jsonl
     bytes=$(( $(wc -c <"$f") / n ))
-    parse=$("$B/bin/scorer-parse" "$f")
+    parse=$("$B/bench/scorer-parse" "$f")
     p1=$(sed 's/json-c parse \([0-9]*\).*/\1/' <<<"$parse")
     p2=$(sed 's/.*msg_result_decode \([0-9]*\).*/\1/' <<<"$parse")
     csv=$(cpu "$B/bin/ntpmon-scorer" replay --csv)

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         int nb = n_msgs - done < BATCH ? n_msgs - done : BATCH;
         for (int i = 0; i < nb; i++) {
             int s = 1 + (int)(rnd() % (uint64_t)n_srv), m = 1 + (int)(rnd() % (uint64_t)n_mon);
-            char ts[TIME_RFC3339_LEN], id[27];
+            char ts[TIME_RFC3339_LEN], id[ULID_LEN + 1];
             time_format_rfc3339(now - (int64_t)(rnd() % 3600) * 1000000, ts);
             static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
             id[0] = '0';

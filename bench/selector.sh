@@ -5,7 +5,7 @@
 # ingestion ≥ 200 000 results/s. Pinned to one core when taskset is there.
 set -eu
 cd "$(dirname "$0")/.."
-BIN=${NTPMON_BUILD:-build}/bin/selector-bench
+BIN=${NTPMON_BUILD:-build}/bench/selector-bench
 [ -x "$BIN" ] || make --no-print-directory -s "$BIN" >&2
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c "$(( $(nproc) - 1 ))")

@@ -27,7 +27,7 @@ pid=${H_PID[web]}
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 rss_idle=$(rss)
-"$B/web-sse-fanout" "$PORT" /api/server/scores/1/stream "$CLIENTS" "$MQTT_URL" "$PUB" "$SUB" bench 1 "$COUNT" "$RATE" \
+"$H_BUILD/bench/web-sse-fanout" "$PORT" /api/server/scores/1/stream "$CLIENTS" "$MQTT_URL" "$PUB" "$SUB" bench 1 "$COUNT" "$RATE" \
     >"$H_TMP/fanout.out" 2>&1 &
 fan=$!
 h_wait 60 grep -q '^ready' "$H_TMP/fanout.out"

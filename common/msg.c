@@ -566,7 +566,7 @@ static char *finish(json_object *o)
 
 /* The fields results and traces share: v (=1), id (a ULID, upper-cased), monitor, server_id (optional), ip
  * (canonical text). 0, or -1 with err set. */
-static int decode_head(json_object *o, int *v, char id[27], char monitor[MSG_NAME_MAX], bool *has_server_id,
+static int decode_head(json_object *o, int *v, char id[ULID_LEN + 1], char monitor[MSG_NAME_MAX], bool *has_server_id,
                        int64_t *server_id, char ip[MSG_IP_MAX], char err[MSG_ERR_LEN])
 {
     int64_t i64;
@@ -574,12 +574,11 @@ static int decode_head(json_object *o, int *v, char id[27], char monitor[MSG_NAM
     struct netaddr addr;
     if (get_int(o, "v", true, 1, 1, &i64, err) < 0) return -1;
     *v = 1;
-    if (get_str(o, "id", true, id, 27, err) < 0) return -1;
-    if (!ulid_is_valid(id)) {
+    if (get_str(o, "id", true, id, ULID_LEN + 1, err) < 0) return -1;
+    if (!ulid_canonical(id, id)) {
         set_err(err, "field 'id' is not a ULID");
         return -1;
     }
-    for (char *p = id; *p; p++) *p = (char)toupper((unsigned char)*p);
     if (get_str(o, "monitor", true, monitor, MSG_NAME_MAX, err) < 0) return -1;
     if (!msg_name_is_valid(monitor)) {
         set_err(err, "field 'monitor' is not a valid monitor name");
@@ -700,6 +699,28 @@ int msg_result_validate(const char *env, const char *topic, const char *payload,
                         err);
 }
 
+void msg_result_record_of(const struct msg_result *r, struct msg_result_record *out)
+{
+    *out = (struct msg_result_record){
+        .v = r->v,
+        .server_id = r->has_server_id ? r->server_id : 0,
+        .ts_us = r->ts_us,
+        .status = r->status,
+        .has_offset = r->has_offset,
+        .has_rtt = r->has_rtt,
+        .offset = r->offset,
+        .rtt = r->rtt,
+        .stratum = r->stratum,
+        .leap = r->leap,
+    };
+    memcpy(out->id, r->id, sizeof out->id);
+    memcpy(out->monitor, r->monitor, sizeof out->monitor);
+    memcpy(out->ip, r->ip, sizeof out->ip);
+    memcpy(out->refid, r->refid, sizeof out->refid);
+    memcpy(out->error, r->error, sizeof out->error);
+    memcpy(out->agent, r->agent, sizeof out->agent);
+}
+
 bool msg_error_is_no_response(const char *error)
 {
     return strcmp(error, "timeout") == 0 || strncmp(error, "network:", 8) == 0;
@@ -759,7 +780,7 @@ char *msg_result_samples_encode(const struct msg_result *r)
     return finish(samples_array(r));
 }
 
-void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX])
+void msg_result_peek(const char *payload, size_t len, char id[ULID_LEN + 1], char monitor[MSG_NAME_MAX])
 {
     id[0] = '\0';
     monitor[0] = '\0';
@@ -769,12 +790,7 @@ void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[
     json_object *o = parse_object_max(payload, len, MSG_MAX_PAYLOAD, err);
     if (!o) return;
     json_object *v = field(o, "id");
-    if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 26 &&
-        ulid_is_valid(json_object_get_string(v))) {
-        const char *s = json_object_get_string(v);
-        for (int k = 0; k < 26; k++) id[k] = (char)toupper((unsigned char)s[k]);
-        id[26] = '\0';
-    }
+    if (v && json_object_is_type(v, json_type_string)) ulid_canonical(json_object_get_string(v), id);
     v = field(o, "monitor");
     if (v && json_object_is_type(v, json_type_string) && msg_name_is_valid(json_object_get_string(v)))
         snprintf(monitor, MSG_NAME_MAX, "%s", json_object_get_string(v));
@@ -1009,13 +1025,14 @@ char *msg_stored_encode(const struct msg_stored *s)
     return finish(o);
 }
 
-static int decode_id_list(json_object *o, const char *key, char (**dst)[27], size_t *n_out, char err[MSG_ERR_LEN])
+static int decode_id_list(json_object *o, const char *key, char (**dst)[ULID_LEN + 1], size_t *n_out,
+                          char err[MSG_ERR_LEN])
 {
     int st;
     json_object *arr = get_array(o, key, false, MAX_STORED_IDS, err, &st);
     if (st < 0) return -1;
     size_t n = arr ? json_object_array_length(arr) : 0;
-    *dst = calloc(n ? n : 1, 27);
+    *dst = calloc(n ? n : 1, ULID_LEN + 1);
     if (!*dst) {
         set_err(err, "out of memory");
         return -1;
@@ -1023,12 +1040,10 @@ static int decode_id_list(json_object *o, const char *key, char (**dst)[27], siz
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i);
         const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-        if (!s || !ulid_is_valid(s)) {
+        if (!s || !ulid_canonical(s, (*dst)[i])) {
             set_err(err, "%s[%zu] is not a ULID", key, i);
             return -1;
         }
-        for (int k = 0; k < 26; k++) (*dst)[i][k] = (char)toupper((unsigned char)s[k]);
-        (*dst)[i][26] = '\0';
     }
     *n_out = n;
     return 0;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ulid.h"
+
 #define MSG_ERR_LEN 160
 #define MSG_TOPIC_MAX 256
 #define MSG_NAME_MAX 64       /* monitor names: 1..63 of [A-Za-z0-9._-] */
@@ -121,7 +123,7 @@ struct msg_sample {
 
 struct msg_result {
     int v;
-    char id[27];
+    char id[ULID_LEN + 1];
     char monitor[MSG_NAME_MAX];
     bool has_server_id;
     int64_t server_id;
@@ -138,6 +140,26 @@ struct msg_result {
     char agent[MSG_AGENT_MAX];
 };
 
+/* One result without its samples: every field ingest stores and the scorer scores, passed from the decoder to
+ * the stores as one record (a decoded message with its samples is ~3.4 KB; this is ~400 B). */
+struct msg_result_record {
+    int v;
+    char id[ULID_LEN + 1];
+    char monitor[MSG_NAME_MAX];
+    int64_t server_id; /* 0 when absent */
+    char ip[MSG_IP_MAX];
+    int64_t ts_us;
+    enum msg_pair_status status;
+    bool has_offset, has_rtt;
+    double offset, rtt;
+    int stratum, leap;
+    char refid[MSG_REFID_MAX];
+    char error[MSG_ERROR_MAX];
+    char agent[MSG_AGENT_MAX];
+};
+/* The record of a decoded result: everything but the samples. */
+void msg_result_record_of(const struct msg_result *r, struct msg_result_record *out);
+
 char *msg_result_encode(const struct msg_result *r);
 int msg_result_decode(const char *payload, size_t len, struct msg_result *out, char err[MSG_ERR_LEN]);
 /* The shared validator of DESIGN.md §2: size, schema, a server_id present, and the topic's server id and
@@ -150,7 +172,7 @@ char *msg_result_samples_encode(const struct msg_result *r);
 /* Best effort for a payload the validator refused: its id when that is a readable ULID (upper-cased) and its
  * monitor when that is a valid name; each is "" otherwise (always for payloads above MSG_MAX_PAYLOAD: those are
  * never parsed). Never fails, never trusts the payload. */
-void msg_result_peek(const char *payload, size_t len, char id[27], char monitor[MSG_NAME_MAX]);
+void msg_result_peek(const char *payload, size_t len, char id[ULID_LEN + 1], char monitor[MSG_NAME_MAX]);
 /* The monitor that published on a results topic: the last level of ntpmon/<env>/results/<anything>/<name> when it
  * is a valid name (the broker's ACL ties that level to the publisher even when the server id level is bad). */
 bool msg_result_topic_publisher(const char *env, const char *topic, char name[MSG_NAME_MAX]);
@@ -207,8 +229,8 @@ bool msg_error_decode(const char *payload, size_t len, char *error, size_t error
 
 struct msg_stored {
     size_t n_ids, n_rejected;
-    char (*ids)[27];      /* malloc'd; msg_stored_free() */
-    char (*rejected)[27];
+    char (*ids)[ULID_LEN + 1]; /* malloc'd; msg_stored_free() */
+    char (*rejected)[ULID_LEN + 1];
 };
 char *msg_stored_encode(const struct msg_stored *s);
 int msg_stored_decode(const char *payload, size_t len, struct msg_stored *out, char err[MSG_ERR_LEN]);
@@ -311,7 +333,7 @@ struct msg_trace_hop {
 
 struct msg_trace {
     int v;
-    char id[27];
+    char id[ULID_LEN + 1];
     char monitor[MSG_NAME_MAX];
     bool has_server_id;
     int64_t server_id;

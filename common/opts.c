@@ -148,6 +148,18 @@ static void store_or_die(const struct opt_program *prog, const struct opt_spec *
     if (why) opts_usage_error(prog, "invalid value '%s' for %s: %s", text, source, why);
 }
 
+/* What opts_parse allocated (list arrays, copies of list variables): kept for the process, released by the next
+ * opts_parse, so a program or a test may parse more than once without leaking. */
+static void **owned;
+static size_t n_owned, cap_owned;
+
+static void own(void *p)
+{
+    if (!p) return;
+    if (n_owned == cap_owned) owned = xrealloc(owned, (cap_owned = cap_owned ? cap_owned * 2 : 16) * sizeof *owned);
+    owned[n_owned++] = p;
+}
+
 /* getopt_long takes any unique prefix of a long name ("--token X" became "--token-retry X"): a long option must be
  * spelled out. arg is the next word getopt will read (values it consumes never reach here; nor does anything after
  * "--", which ends the flags). */
@@ -172,6 +184,8 @@ static void refuse_abbreviation(const struct opt_program *prog, const char *arg,
 int opts_parse(const struct opt_program *prog, int argc, char **argv)
 {
     current_prog = prog;
+    for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+    n_owned = 0;
     const struct opt_spec *specs[MAX_SPECS];
     size_t n = collect(prog, specs);
     bool seen[MAX_SPECS] = {false};
@@ -191,6 +205,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
                 struct opt_list *l = s->dst;
                 l->n = 0;
                 char *copy = xstrdup(ev);
+                own(copy);
                 for (char *tok = strtok(copy, " ,"); tok; tok = strtok(NULL, " ,")) store_or_die(prog, s, tok, source);
             } else {
                 store_or_die(prog, s, ev, source);
@@ -202,6 +217,7 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     char shortopts[2 * MAX_SPECS + 8];
     size_t k = 0, si = 0;
     shortopts[si++] = '+'; /* stop at the first positional: we permute by hand to allow flags after commands */
+    shortopts[si++] = ':'; /* a short option missing its value is ':', not an unknown option */
     shortopts[si++] = 'h';
     for (size_t i = 0; i < n; i++) {
         longopts[k++] = (struct option){specs[i]->name, specs[i]->type == OPT_FLAG ? optional_argument : required_argument,
@@ -216,10 +232,9 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     longopts[k++] = (struct option){"version", no_argument, NULL, 'V'};
     longopts[k] = (struct option){NULL, 0, NULL, 0};
 
-    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. (Static, so it
-     * stays reachable — no leak report — when --help or a bad flag exits from inside the loop.) */
-    static char **positional;
-    positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    /* Collect positionals ourselves so that "prog cmd --flag x" and "prog --flag x cmd" both work. */
+    char **positional = xcalloc((size_t)argc + 1, sizeof *positional);
+    own(positional); /* --help, --version and usage errors exit from inside the loop */
     int n_pos = 0;
     optind = 1;
     opterr = 0;
@@ -279,8 +294,8 @@ int opts_parse(const struct opt_program *prog, int argc, char **argv)
     /* Put positionals at the end of argv in order. */
     int first = argc - n_pos;
     for (int i = 0; i < n_pos; i++) argv[first + i] = positional[i];
-    free(positional);
-    positional = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (specs[i]->type == OPT_LIST) own(((struct opt_list *)specs[i]->dst)->items);
     return first;
 }
 

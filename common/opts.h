@@ -48,7 +48,8 @@ struct opt_program {
 
 /* Parses argv; on success returns the index of the first positional argument (argv is permuted so all
  * positionals come last). Prints help/version and exits 0 for --help/--version; prints an error and exits 2
- * on a bad flag or value. */
+ * on a bad flag or value. List values stay valid until the next opts_parse, which releases them (programs parse
+ * once; tests parse many times without leaking). */
 int opts_parse(const struct opt_program *prog, int argc, char **argv);
 /* Prints "PROG: message" and "Try 'PROG --help'." to stderr and exits 2. */
 void opts_usage_error(const struct opt_program *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

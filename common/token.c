@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
+
 #define KEY_FILE_MAX (64 * 1024)
 
 /* '@' in a template stands for the subject (monitor names and subjects never contain it). */
@@ -222,21 +224,14 @@ static struct token_key *key_from_pem(const char *path, const unsigned char *pem
 
 struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, "cannot open key file %s: %s", path, strerror(errno));
+    size_t len;
+    char rerr[TOKEN_ERR_LEN];
+    unsigned char *buf = (unsigned char *)file_read_all(path, KEY_FILE_MAX, &len, rerr, sizeof rerr);
+    if (!buf) {
+        set_err(err, "key file: %s", rerr);
         return NULL;
     }
-    unsigned char *buf = malloc(KEY_FILE_MAX + 1);
-    size_t len = buf ? fread(buf, 1, KEY_FILE_MAX + 1, f) : 0;
-    bool read_error = ferror(f);
-    fclose(f);
-    if (!buf || read_error || len > KEY_FILE_MAX) {
-        set_err(err, "%s: %s", path, !buf ? "out of memory" : read_error ? "read error" : "larger than 64 KiB");
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
+    size_t size = len + 1; /* the buffer, NUL included: what is wiped below (len shrinks for an HMAC secret) */
     struct token_key *k;
     if (strstr((char *)buf, "-----BEGIN")) {
         k = key_from_pem(path, buf, len, err);
@@ -252,7 +247,7 @@ struct token_key *token_key_load(const char *path, char err[TOKEN_ERR_LEN])
             k = key_new(JWT_ALG_HS256, buf, len, err);
         }
     }
-    OPENSSL_cleanse(buf, KEY_FILE_MAX + 1);
+    OPENSSL_cleanse(buf, size);
     free(buf);
     return k;
 }

@@ -106,6 +106,17 @@ bool ulid_is_valid(const char *s)
     return decode_char(s[0]) <= 7; /* larger first chars overflow 128 bits */
 }
 
+bool ulid_canonical(const char *s, char out[ULID_LEN + 1])
+{
+    if (!ulid_is_valid(s)) { /* checked before out is touched: s and out may be the same buffer */
+        out[0] = '\0';
+        return false;
+    }
+    for (int i = 0; i < ULID_LEN; i++) out[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+    out[ULID_LEN] = '\0';
+    return true;
+}
+
 int64_t ulid_time_ms(const char *s)
 {
     if (!ulid_is_valid(s)) return -1;

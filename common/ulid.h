@@ -13,6 +13,9 @@ void ulid_new(char out[ULID_LEN + 1]);
 void ulid_new_at(int64_t unix_ms, char out[ULID_LEN + 1]);
 /* True when s is exactly 26 valid characters (case-insensitive) and fits in 128 bits. */
 bool ulid_is_valid(const char *s);
+/* Copies s in its canonical form (upper case) into out when it is a valid ULID and returns true; otherwise out is
+ * "" and false. Every ULID read from outside (messages, spool lines) goes through here before it is compared. */
+bool ulid_canonical(const char *s, char out[ULID_LEN + 1]);
 /* The ms timestamp of a valid ULID, or -1. */
 int64_t ulid_time_ms(const char *s);
 

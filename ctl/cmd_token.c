@@ -70,39 +70,6 @@ int cmd_token_issue(struct ctl_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-/* Reads the whole file (a missing file is empty); NULL on error with errno set. */
-static char *read_all(const char *path, size_t *len)
-{
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return xstrdup("");
-        return NULL;
-    }
-    size_t cap = 4096;
-    char *buf = xmalloc(cap);
-    size_t n;
-    while ((n = fread(buf + *len, 1, cap - *len - 1, f)) > 0) {
-        *len += n;
-        if (*len > REVOKED_FILE_MAX) {
-            fclose(f);
-            free(buf);
-            errno = EFBIG;
-            return NULL;
-        }
-        if (cap - *len - 1 == 0) buf = xrealloc(buf, cap *= 2);
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    buf[*len] = '\0';
-    return buf;
-}
-
 /* True when `entry` is one of the file's lines (surrounding blanks ignored). */
 static bool has_line(const char *text, const char *entry)
 {
@@ -140,9 +107,11 @@ int cmd_token_revoke(struct ctl_ctx *ctx, int argc, char **argv)
     free(lock_path);
     int rc = 1;
     size_t len;
-    char *old = read_all(path, &len);
+    char rerr[512];
+    char *old = file_read_all(path, REVOKED_FILE_MAX, &len, rerr, sizeof rerr);
+    if (!old && errno == ENOENT) old = xstrdup(""); /* a missing file revokes nobody yet */
     if (!old) {
-        rc = ctl_fail("cannot read %s: %s", path, strerror(errno));
+        rc = ctl_fail("%s", rerr);
         goto out;
     }
     if (has_line(old, entry)) {

@@ -268,7 +268,7 @@ int cmd_trace_show(struct ctl_ctx *ctx, int argc, char **argv)
     char sql[sizeof head + 128];
     struct db_param p[3];
     size_t n = 0;
-    char id[27];
+    char id[ULID_LEN + 1];
     if (strlen(argv[0]) == ULID_LEN && ulid_is_valid(argv[0])) {
         for (int i = 0; i < ULID_LEN; i++) id[i] = (char)(argv[0][i] >= 'a' && argv[0][i] <= 'z' ? argv[0][i] - 32 : argv[0][i]);
         id[ULID_LEN] = '\0';

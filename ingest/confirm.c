@@ -95,7 +95,7 @@ void confirm_batch(struct confirm *c, const struct batch *b)
     size_t n = 0;
     for (size_t i = 0; i < b->n; i++) {
         const struct entry *e = &b->entries[i];
-        if (e->outcome != OUTCOME_PENDING && e->id[0] && e->publisher[0]) v[n++] = e;
+        if (e->outcome != OUTCOME_PENDING && e->rec.id[0] && e->publisher[0]) v[n++] = e;
     }
     qsort(v, n, sizeof *v, cmp_publisher);
     struct msg_stored st = {0};
@@ -105,8 +105,8 @@ void confirm_batch(struct confirm *c, const struct batch *b)
         size_t j = i;
         st.n_ids = st.n_rejected = 0;
         for (; j < n && strcmp(v[j]->publisher, v[i]->publisher) == 0; j++) {
-            if (v[j]->outcome == OUTCOME_STORED) memcpy(st.ids[st.n_ids++], v[j]->id, 27);
-            else memcpy(st.rejected[st.n_rejected++], v[j]->id, 27);
+            if (v[j]->outcome == OUTCOME_STORED) memcpy(st.ids[st.n_ids++], v[j]->rec.id, ULID_LEN + 1);
+            else memcpy(st.rejected[st.n_rejected++], v[j]->rec.id, ULID_LEN + 1);
         }
         enqueue(c, v[i]->publisher, &st);
         i = j;

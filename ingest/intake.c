@@ -27,21 +27,21 @@ static void intake_trace(const char *env, const char *topic, const void *payload
     if (msg_trace_validate(env, topic, payload, len, t, err) < 0) {
         e->kind = ENTRY_REJECT;
         snprintf(e->reason, sizeof e->reason, "%s", err);
-        msg_result_peek(payload, len, e->id, e->monitor); /* the same id and monitor fields */
+        msg_result_peek(payload, len, e->rec.id, e->rec.monitor); /* the same id and monitor fields */
         free(t);
         return;
     }
     e->kind = ENTRY_TRACE;
-    memcpy(e->id, t->id, sizeof e->id);
-    memcpy(e->monitor, t->monitor, sizeof e->monitor);
-    e->server_id = t->server_id;
-    e->ts_us = t->ts_us;
-    memcpy(e->ip, t->ip, sizeof e->ip);
-    memcpy(e->agent, t->agent, sizeof e->agent);
+    memcpy(e->rec.id, t->id, sizeof e->rec.id);
+    memcpy(e->rec.monitor, t->monitor, sizeof e->rec.monitor);
+    e->rec.server_id = t->server_id;
+    e->rec.ts_us = t->ts_us;
+    memcpy(e->rec.ip, t->ip, sizeof e->rec.ip);
+    memcpy(e->rec.agent, t->agent, sizeof e->rec.agent);
     e->trigger = t->trigger;
     e->port = t->port;
     e->reached = t->reached;
-    e->v = t->v;
+    e->rec.v = t->v;
     e->hops_json = msg_trace_hops_encode(t);
     free(t);
     if (!e->hops_json) { /* json-c out of memory: as fatal as xmalloc's */
@@ -74,28 +74,13 @@ void intake_message(const char *env, const char *topic, const void *payload, siz
     if (msg_result_validate(env, topic ? topic : "", payload, len, &r, err) < 0) {
         e->kind = ENTRY_REJECT;
         snprintf(e->reason, sizeof e->reason, "%s", err);
-        msg_result_peek(payload, len, e->id, e->monitor);
+        msg_result_peek(payload, len, e->rec.id, e->rec.monitor);
         if (!msg_result_topic_publisher(env, topic ? topic : "", e->publisher)) e->publisher[0] = '\0';
         return;
     }
     e->kind = ENTRY_RESULT;
-    memcpy(e->id, r.id, sizeof e->id);
-    memcpy(e->monitor, r.monitor, sizeof e->monitor);
+    msg_result_record_of(&r, &e->rec);
     memcpy(e->publisher, r.monitor, sizeof e->publisher); /* the validator made topic and payload agree */
-    e->server_id = r.server_id;
-    e->ts_us = r.ts_us;
-    memcpy(e->ip, r.ip, sizeof e->ip);
-    e->status = r.status;
-    e->has_offset = r.has_offset;
-    e->has_rtt = r.has_rtt;
-    e->offset = r.offset;
-    e->rtt = r.rtt;
-    e->stratum = r.stratum;
-    e->leap = r.leap;
-    e->v = r.v;
-    memcpy(e->refid, r.refid, sizeof e->refid);
-    memcpy(e->error, r.error, sizeof e->error);
-    memcpy(e->agent, r.agent, sizeof e->agent);
     e->samples_json = msg_result_samples_encode(&r);
     if (!e->samples_json) { /* json-c out of memory: as fatal as xmalloc's */
         LOG(ERROR, "out of memory encoding samples");

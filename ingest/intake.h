@@ -21,21 +21,10 @@ enum entry_outcome { OUTCOME_PENDING = 0, OUTCOME_STORED, OUTCOME_REJECTED };
 struct entry {
     enum entry_kind kind;
     char publisher[MSG_NAME_MAX]; /* the monitor that gets the confirmation; "" when nobody can be told */
-    char id[27];                  /* the ULID; "" when the payload had no readable one */
-    char monitor[MSG_NAME_MAX];   /* the payload's monitor ("" when unreadable) */
-    /* the result's fields (kind RESULT) */
-    int64_t server_id;
-    int64_t ts_us;
-    char ip[MSG_IP_MAX];
-    enum msg_pair_status status;
-    bool has_offset, has_rtt;
-    double offset, rtt;
-    int stratum, leap, v;
-    char refid[MSG_REFID_MAX];
-    char error[MSG_ERROR_MAX];
-    char agent[MSG_AGENT_MAX];
+    /* the result (kind RESULT); of a REJECT only rec.id and rec.monitor, "" when the payload had no readable one */
+    struct msg_result_record rec;
     char *samples_json;
-    /* the trace's own fields (kind TRACE; server_id, ts_us, ip and agent above are shared) */
+    /* the trace's own fields (kind TRACE; rec's v, id, monitor, server_id, ts_us, ip and agent are shared) */
     enum msg_trace_trigger trigger;
     int port;
     bool reached;

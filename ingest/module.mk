@@ -2,7 +2,6 @@
 $(eval $(call part,ingest,ntpmon-ingest))
 
 # bench/ingest-dbload: the database ceiling of bench/ingest-throughput.sh (ingest's own store code, no MQTT).
-$(B)/bin/ingest-dbload: bench/ingest-dbload.c $(ingest_LIB) $(COMMON_LIB)
+$(B)/bench/ingest-dbload: bench/ingest-dbload.c $(ingest_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iingest $(LDFLAGS) -o $@ $< $(ingest_LIB) $(COMMON_LIB) $(LIBS)
-EXTRA_TARGETS += $(B)/bin/ingest-dbload

@@ -1,5 +1,6 @@
-/* store.c — builds the multi-row INSERT text once per chunk size and binds every column of `results`
- * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text); traces into `traceroutes`. */
+/* store.c — ingest's SQL: the multi-row INSERT IGNORE of `results` through common/dbrows, binding every column
+ * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text), the warnings check,
+ * refusals and last_submit; traces into `traceroutes`. */
 #include "store.h"
 
 #include <mysql.h>
@@ -9,42 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbrows.h"
 #include "timeutil.h"
+#include "ulid.h"
 #include "xalloc.h"
 
-#define RESULT_COLUMNS 15
-#define N_SIZES 9 /* 256, 128, …, 1 */
-
-static const char results_head[] =
-    "INSERT IGNORE INTO results (id, monitor_id, server_id, ts, ip, status, `offset`, rtt, stratum, leap, refid, "
-    "error, samples, agent, v) VALUES ";
-static const char results_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-
-static char *insert_sql[N_SIZES]; /* by log2 of the chunk size; built on first use, kept for the process */
-
-static const char *sql_for(size_t rows, int *slot)
-{
-    int k = 0;
-    while (((size_t)1 << k) < rows) k++;
-    *slot = k;
-    if (!insert_sql[k]) {
-        size_t n = (size_t)1 << k;
-        size_t cap = sizeof results_head + n * (sizeof results_row + 1);
-        char *s = xmalloc(cap);
-        size_t len = (size_t)snprintf(s, cap, "%s", results_head);
-        for (size_t i = 0; i < n; i++) len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : "", results_row);
-        insert_sql[k] = s;
-    }
-    return insert_sql[k];
-}
-
-/* The largest power of two ≤ min(n, STORE_MAX_CHUNK). */
-static size_t chunk_size(size_t n)
-{
-    size_t c = STORE_MAX_CHUNK;
-    while (c > n) c >>= 1;
-    return c;
-}
+/* Chunks of 256, 128, … 1 rows: at most nine statements are ever prepared and each stays in the cache. */
+static struct dbrows results_sql = {
+    .head = "INSERT IGNORE INTO results (id, monitor_id, server_id, ts, ip, status, `offset`, rtt, stratum, leap, refid, "
+            "error, samples, agent, v) VALUES ",
+    .first = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    .columns = 15, .max_rows = STORE_MAX_CHUNK,
+};
 
 /* A row INSERT IGNORE skipped for another reason (a foreign key, say) looks like a duplicate: no row, one warning.
  * So whenever a chunk left warnings, every one must be a duplicate (1062), one per row not inserted; anything else
@@ -78,65 +55,83 @@ static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct 
     return other || duplicates != warnings || duplicates != rows - affected ? 1 : 0;
 }
 
+static void bind_result(void *arg, size_t i, struct db_param *p, char *ts)
+{
+    const struct entry *e = ((struct entry *const *)arg)[i];
+    time_format_sql_us(e->rec.ts_us, ts);
+    *p++ = DB_STRN(e->rec.id, ULID_LEN);
+    *p++ = DB_INT(e->monitor_id);
+    *p++ = DB_INT(e->rec.server_id);
+    *p++ = DB_STR(ts);
+    *p++ = DB_STR(e->rec.ip);
+    *p++ = e->rec.status != MSG_STATUS_NONE ? DB_STR(msg_pair_status_str(e->rec.status)) : DB_NULL;
+    *p++ = DB_DOUBLE_IF(e->rec.has_offset, e->rec.offset);
+    *p++ = DB_DOUBLE_IF(e->rec.has_rtt, e->rec.rtt);
+    *p++ = DB_INT(e->rec.stratum);
+    *p++ = DB_INT(e->rec.leap);
+    *p++ = DB_STR(e->rec.refid);
+    *p++ = DB_STR(e->rec.error);
+    *p++ = DB_STR(e->samples_json);
+    *p++ = DB_STR(e->rec.agent);
+    *p++ = DB_INT(e->rec.v);
+}
+
+struct results_ctx {
+    struct db *db;
+    struct entry *const *rows;
+    uint64_t *inserted;
+    struct ingest_store_warning *warn;
+};
+
+static void bind_result_row(void *arg, size_t i, struct db_param *p, char *ts)
+{
+    bind_result((void *)((struct results_ctx *)arg)->rows, i, p, ts);
+}
+
+static int results_chunk_done(void *arg, size_t first, size_t n, uint64_t affected)
+{
+    (void)first;
+    struct results_ctx *c = arg;
+    *c->inserted += affected;
+    return check_warnings(c->db, n, affected, c->warn);
+}
+
 int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
                          struct ingest_store_warning *warn)
 {
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
-    struct db_param *p = xcalloc(STORE_MAX_CHUNK * RESULT_COLUMNS, sizeof *p);
-    char(*ts)[32] = xcalloc(STORE_MAX_CHUNK, sizeof *ts);
-    int rc = 0;
-    for (size_t done = 0; done < n && rc == 0;) {
-        size_t c = chunk_size(n - done);
-        int slot;
-        const char *sql = sql_for(c, &slot);
-        struct db_param *q = p;
-        for (size_t i = 0; i < c; i++) {
-            const struct entry *e = rows[done + i];
-            time_format_sql_us(e->ts_us, ts[i]);
-            *q++ = DB_STRN(e->id, 26);
-            *q++ = DB_INT(e->monitor_id);
-            *q++ = DB_INT(e->server_id);
-            *q++ = DB_STR(ts[i]);
-            *q++ = DB_STR(e->ip);
-            *q++ = e->status != MSG_STATUS_NONE ? DB_STR(msg_pair_status_str(e->status)) : DB_NULL;
-            *q++ = DB_DOUBLE_IF(e->has_offset, e->offset);
-            *q++ = DB_DOUBLE_IF(e->has_rtt, e->rtt);
-            *q++ = DB_INT(e->stratum);
-            *q++ = DB_INT(e->leap);
-            *q++ = DB_STR(e->refid);
-            *q++ = DB_STR(e->error);
-            *q++ = DB_STR(e->samples_json);
-            *q++ = DB_STR(e->agent);
-            *q++ = DB_INT(e->v);
-        }
-        uint64_t affected = 0;
-        rc = db_execp(db, sql, p, c * RESULT_COLUMNS, &affected, NULL);
-        if (rc == 0) {
-            *inserted += affected;
-            rc = check_warnings(db, c, affected, warn);
-        }
-        done += c;
-    }
-    free(p);
-    free(ts);
-    return rc;
+    struct results_ctx c = {db, rows, inserted, warn};
+    return dbrows_exec(db, &results_sql, n, bind_result_row, results_chunk_done, &c);
 }
 
-int ingest_store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct ingest_store_warning *warn)
+static struct dbrows traces_sql = {
+    .head = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, reached, hops, agent) "
+            "VALUES ",
+    .first = "(?,?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?,?)", .columns = 10, .max_rows = STORE_MAX_CHUNK,
+};
+
+static void bind_trace(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    static const char sql[] = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, "
-                              "reached, hops, agent) VALUES (?,?,?,?,?,?,?,?,?,?)";
+    const struct entry *e = ((struct results_ctx *)arg)->rows[i];
+    time_format_sql_us(e->rec.ts_us, ts);
+    *p++ = DB_STRN(e->rec.id, ULID_LEN);
+    *p++ = DB_INT(e->monitor_id);
+    *p++ = DB_INT(e->rec.server_id);
+    *p++ = DB_STR(ts);
+    *p++ = DB_STR(e->rec.ip);
+    *p++ = DB_INT(e->port);
+    *p++ = DB_STR(msg_trace_trigger_str(e->trigger));
+    *p++ = DB_INT(e->reached ? 1 : 0);
+    *p++ = DB_STR(e->hops_json);
+    *p++ = DB_STR(e->rec.agent);
+}
+
+int ingest_store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                        struct ingest_store_warning *warn)
+{
     if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1;
-    char ts[32];
-    time_format_sql_us(e->ts_us, ts);
-    struct db_param p[] = {
-        DB_STRN(e->id, 26), DB_INT(e->monitor_id), DB_INT(e->server_id), DB_STR(ts), DB_STR(e->ip), DB_INT(e->port),
-        DB_STR(msg_trace_trigger_str(e->trigger)), DB_INT(e->reached ? 1 : 0), DB_STR(e->hops_json), DB_STR(e->agent),
-    };
-    uint64_t affected = 0;
-    if (db_execp(db, sql, p, sizeof p / sizeof p[0], &affected, NULL) < 0) return -1;
-    *inserted += affected;
-    return check_warnings(db, 1, affected, warn);
+    struct results_ctx c = {db, rows, inserted, warn};
+    return dbrows_exec(db, &traces_sql, n, bind_trace, results_chunk_done, &c);
 }
 
 int ingest_store_rejected(struct db *db, const struct entry *e)
@@ -153,9 +148,9 @@ int ingest_store_rejected(struct db *db, const struct entry *e)
         DB_STRN(e->payload, e->payload_len),
         DB_INT(e->payload_size),
         DB_STR(e->reason),
-        e->id[0] ? DB_STR(e->id) : DB_NULL,
-        e->monitor[0] ? DB_STR(e->monitor) : DB_NULL,
-        e->id[0] ? DB_STR(e->id) : DB_NULL,
+        e->rec.id[0] ? DB_STR(e->rec.id) : DB_NULL,
+        e->rec.monitor[0] ? DB_STR(e->rec.monitor) : DB_NULL,
+        e->rec.id[0] ? DB_STR(e->rec.id) : DB_NULL,
         DB_STR(e->topic),
     };
     return db_execp(db, sql, p, sizeof p / sizeof p[0], NULL, NULL);

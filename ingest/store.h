@@ -1,6 +1,6 @@
-/* store.h — the SQL that writes entries: results as prepared multi-row INSERT IGNORE statements (chunks of 256,
- * traces one row at a time (they are rare),
- * 128, … 1 rows, so at most nine statements are ever prepared and each stays in the statement cache), refused
+/* store.h — the SQL that writes entries: results and traces as prepared multi-row INSERT IGNORE statements through
+ * common/dbrows (chunks of 256, 128, … 1 rows, so at most nine statements per table are ever prepared and each
+ * stays in the statement cache), refused
  * messages into results_rejected (a re-sent refused id is recorded once), and monitors.last_submit. No
  * transaction handling here: the writer owns that. */
 #ifndef NTPMON_INGEST_STORE_H
@@ -27,9 +27,11 @@ struct ingest_store_warning {
  * blindly. */
 int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
                          struct ingest_store_warning *warn);
-/* Inserts one TRACE entry (monitor_id set) with INSERT IGNORE; *inserted += 1 when it is new. Same return values as
- * ingest_store_results (1: skipped or altered for another reason than a duplicate id, see *warn). */
-int ingest_store_trace(struct db *db, const struct entry *e, uint64_t *inserted, struct ingest_store_warning *warn);
+/* Inserts TRACE entries (monitor_id set) with INSERT IGNORE, multi-row like ingest_store_results; *inserted += the
+ * new ones. Same return values as ingest_store_results (1: skipped or altered for another reason than a duplicate
+ * id, see *warn). */
+int ingest_store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
+                        struct ingest_store_warning *warn);
 /* Records one REJECT entry in results_rejected (nothing when its id was already recorded from that topic);
  * 0 or -1. */
 int ingest_store_rejected(struct db *db, const struct entry *e);

@@ -62,7 +62,7 @@ struct tx_ctx {
 static int cmp_id(const void *a, const void *b)
 {
     const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
-    return strcmp(x->id, y->id);
+    return strcmp(x->rec.id, y->rec.id);
 }
 
 /* Errors that belong to one row's data, not to the database's health. */
@@ -84,16 +84,16 @@ static int write_rejected(struct db *db, struct tx_ctx *c)
     return 0;
 }
 
-/* Traces are rare (a few an hour per agent): one statement each. */
+/* A batch's traces in multi-row statements, as its results. */
 static int write_traces(struct db *db, struct tx_ctx *c)
 {
-    for (size_t i = 0; i < c->b->n; i++) {
-        struct entry *e = &c->b->entries[i];
-        if (e->kind != ENTRY_TRACE) continue;
-        int rc = ingest_store_trace(db, e, &c->inserted, &c->warn);
-        if (rc != 0) return rc;
-    }
-    return 0;
+    struct entry **v = xmalloc((c->b->n ? c->b->n : 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < c->b->n; i++)
+        if (c->b->entries[i].kind == ENTRY_TRACE) v[n++] = &c->b->entries[i];
+    int rc = n ? ingest_store_traces(db, v, n, &c->inserted, &c->warn) : 0;
+    free(v);
+    return rc;
 }
 
 static int tx_all(struct db *db, void *arg)
@@ -114,15 +114,15 @@ static int trace_one(struct db *db, struct tx_ctx *c, struct entry *e)
 {
     uint64_t before = c->inserted;
     struct ingest_store_warning w;
-    int rc = ingest_store_trace(db, e, &c->inserted, &w);
+    int rc = ingest_store_traces(db, &e, 1, &c->inserted, &w);
     if (rc == 0) return 0;
     if (rc > 0 && c->inserted > before) {
-        LOG(WARN, "trace %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
+        LOG(WARN, "trace %s from %s was stored with a warning: %s", e->rec.id, e->rec.monitor, w.message);
         return 0;
     }
     if (rc < 0 && !is_row_error(db_errno(db))) return -1;
     const char *why = rc > 0 ? w.message : db_error(db);
-    LOG(WARN, "the database refused trace %s from %s: %s; recording it in results_rejected", e->id, e->monitor, why);
+    LOG(WARN, "the database refused trace %s from %s: %s; recording it in results_rejected", e->rec.id, e->rec.monitor, why);
     entry_reject(e, "database refused the trace: %s", why);
     return 0;
 }
@@ -139,13 +139,13 @@ static int tx_one_by_one(struct db *db, void *arg)
         int rc = ingest_store_results(db, &e, 1, &c->inserted, &w);
         if (rc == 0) continue;
         if (rc > 0 && c->inserted > before) { /* stored, but not exactly as sent */
-            LOG(WARN, "result %s from %s was stored with a warning: %s", e->id, e->monitor, w.message);
+            LOG(WARN, "result %s from %s was stored with a warning: %s", e->rec.id, e->rec.monitor, w.message);
             continue;
         }
         if (rc < 0 && !is_row_error(db_errno(db))) return -1;
         const char *why = rc > 0 ? w.message : db_error(db);
-        LOG(WARN, "the database refused result %s from %s: %s; recording it in results_rejected", e->id,
-            e->monitor, why);
+        LOG(WARN, "the database refused result %s from %s: %s; recording it in results_rejected", e->rec.id,
+            e->rec.monitor, why);
         entry_reject(e, "database refused the result: %s", why);
     }
     for (size_t i = 0; i < c->b->n; i++)
@@ -190,17 +190,17 @@ static int check_references(struct writer *w, struct batch *b)
         struct entry *e = &b->entries[i];
         if (e->kind != ENTRY_RESULT && e->kind != ENTRY_TRACE) continue;
         enum lookup_answer ans;
-        if (lookup_monitor(w->lookup, w->db, e->monitor, &ans, &e->monitor_id) < 0) return -1;
+        if (lookup_monitor(w->lookup, w->db, e->rec.monitor, &ans, &e->monitor_id) < 0) return -1;
         if (ans == LOOKUP_UNKNOWN) {
-            entry_reject(e, "unknown monitor '%s'", e->monitor);
+            entry_reject(e, "unknown monitor '%s'", e->rec.monitor);
             continue;
         }
         if (ans == LOOKUP_DELETED) {
-            entry_reject(e, "monitor '%s' is deleted", e->monitor);
+            entry_reject(e, "monitor '%s' is deleted", e->rec.monitor);
             continue;
         }
-        if (lookup_server(w->lookup, w->db, e->server_id, &ans) < 0) return -1;
-        if (ans != LOOKUP_OK) entry_reject(e, "unknown server %lld", (long long)e->server_id);
+        if (lookup_server(w->lookup, w->db, e->rec.server_id, &ans) < 0) return -1;
+        if (ans != LOOKUP_OK) entry_reject(e, "unknown server %lld", (long long)e->rec.server_id);
     }
     return 0;
 }
@@ -241,7 +241,7 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
         if (e->kind == ENTRY_RESULT) {
             e->outcome = OUTCOME_STORED;
             rep->results++;
-            int64_t lag = now_us - e->ts_us;
+            int64_t lag = now_us - e->rec.ts_us;
             if (lag < 0) lag = 0;
             rep->lag_n++;
             rep->lag_sum_us += lag;

@@ -95,8 +95,22 @@ struct scorer {
 
 /* ---- queue ---- */
 
+/* The ring grows (doubling, up to --max-pending) only when it is full: its memory follows the longest queue seen,
+ * not the configured maximum (a ring allocated at the maximum is touched page by page as its head goes round). */
+static void q_grow(struct scorer *sc)
+{
+    size_t cap = sc->q_cap * 2 < sc->o->max_pending ? sc->q_cap * 2 : sc->o->max_pending;
+    struct sc_result *q = xmalloc(cap * sizeof *q);
+    for (size_t i = 0; i < sc->q_len; i++) q[i] = sc->q[(sc->q_head + i) % sc->q_cap];
+    free(sc->q);
+    sc->q = q;
+    sc->q_head = 0;
+    sc->q_cap = cap;
+}
+
 static void q_push(struct scorer *sc, const struct sc_result *r)
 {
+    if (sc->q_len == sc->q_cap && sc->q_cap < sc->o->max_pending) q_grow(sc);
     if (sc->q_len == sc->o->max_pending) {
         /* The database has been away too long: drop the oldest. It is in the results table (ingest stored it),
          * so the next rescan scores it. */
@@ -164,41 +178,41 @@ static int prepare(struct scorer *sc, struct batch *b)
     for (size_t i = 0; i < b->n; i++) {
         struct sc_result *r = &b->r[i];
         b->skip[i] = false;
-        if (r->ts_us < oldest) {
+        if (r->rec.ts_us < oldest) {
             b->skip[i] = true;
             metric_inc(sc->m.skip_old);
-            LOG(DEBUG, "result %s of %s is older than --max-age: not scored", r->id, r->monitor);
+            LOG(DEBUG, "result %s of %s is older than --max-age: not scored", r->rec.id, r->rec.monitor);
             continue;
         }
         const struct dir_monitor *m = NULL;
-        if (r->monitor[0]) m = dir_monitor_by_name(sc->dir, r->monitor);
+        if (r->rec.monitor[0]) m = dir_monitor_by_name(sc->dir, r->rec.monitor);
         else if (r->monitor_id) m = dir_monitor_by_id(sc->dir, r->monitor_id);
         if (!m && !reloaded_m) {
             if (reload_monitors(sc, true) < 0) return -1;
             reloaded_m = true;
-            m = r->monitor[0] ? dir_monitor_by_name(sc->dir, r->monitor) : dir_monitor_by_id(sc->dir, r->monitor_id);
+            m = r->rec.monitor[0] ? dir_monitor_by_name(sc->dir, r->rec.monitor) : dir_monitor_by_id(sc->dir, r->monitor_id);
         }
         if (!m || m->deleted) {
             char key[96], id[32];
             snprintf(id, sizeof id, "%lld", (long long)r->monitor_id);
-            snprintf(key, sizeof key, "monitor %s", r->monitor[0] ? r->monitor : id);
+            snprintf(key, sizeof key, "monitor %s", r->rec.monitor[0] ? r->rec.monitor : id);
             report(sc, key, "skipping results of %s monitor %s", m ? "deleted" : "unknown",
-                   r->monitor[0] ? r->monitor : id);
+                   r->rec.monitor[0] ? r->rec.monitor : id);
             b->skip[i] = true;
             metric_inc(sc->m.skip_monitor);
             continue;
         }
         r->monitor_id = m->id;
-        snprintf(r->monitor, sizeof r->monitor, "%s", m->name);
-        const struct dir_server *s = dir_server(sc->dir, r->server_id);
+        snprintf(r->rec.monitor, sizeof r->rec.monitor, "%s", m->name);
+        const struct dir_server *s = dir_server(sc->dir, r->rec.server_id);
         if (!s && !reloaded_s) {
             if (reload_servers(sc, true) < 0) return -1;
             reloaded_s = true;
-            s = dir_server(sc->dir, r->server_id);
+            s = dir_server(sc->dir, r->rec.server_id);
         }
         if (!s) {
             char key[64], id[32];
-            snprintf(id, sizeof id, "%lld", (long long)r->server_id);
+            snprintf(id, sizeof id, "%lld", (long long)r->rec.server_id);
             snprintf(key, sizeof key, "server %s", id);
             report(sc, key, "skipping results for %s server %s", "unknown", id);
             b->skip[i] = true;
@@ -207,7 +221,7 @@ static int prepare(struct scorer *sc, struct batch *b)
         }
         /* the same result twice in one batch: the later one is a duplicate */
         for (size_t k = 0; k < i; k++) {
-            if (!b->skip[k] && b->r[k].monitor_id == r->monitor_id && strcmp(b->r[k].id, r->id) == 0) {
+            if (!b->skip[k] && b->r[k].monitor_id == r->monitor_id && strcmp(b->r[k].rec.id, r->rec.id) == 0) {
                 b->skip[i] = true;
                 metric_inc(sc->m.duplicates);
                 break;
@@ -250,7 +264,7 @@ static int batch_tx(struct db *db, void *arg)
 
     size_t n_ids = 0;
     for (size_t i = 0; i < b->n; i++)
-        if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].id, ULID_LEN + 1);
+        if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].rec.id, ULID_LEN + 1);
     bool *done_compact = b->done + b->n; /* second half of the buffer */
     if (scorer_store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
     for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
@@ -259,7 +273,7 @@ static int batch_tx(struct db *db, void *arg)
     for (size_t i = 0; i < b->n; i++) {
         if (b->skip[i] || b->done[i]) continue;
         const struct sc_result *r = &b->r[i];
-        if (touch(b, r->server_id) && !eng_server_find(sc->e, r->server_id)) b->missing[n_missing++] = r->server_id;
+        if (touch(b, r->rec.server_id) && !eng_server_find(sc->e, r->rec.server_id)) b->missing[n_missing++] = r->rec.server_id;
     }
     if (n_missing) {
         if (scorer_store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
@@ -269,29 +283,18 @@ static int batch_tx(struct db *db, void *arg)
     for (size_t i = 0; i < b->n; i++) {
         if (b->skip[i] || b->done[i]) continue;
         const struct sc_result *r = &b->r[i];
-        struct eng_server *s = eng_server_find(sc->e, r->server_id);
+        struct eng_server *s = eng_server_find(sc->e, r->rec.server_id);
         s->touched_us = b->now_us;
         /* deletion follows the server list (reloaded periodically): a deleted server leaves the pool */
-        const struct dir_server *ds = dir_server(sc->dir, r->server_id);
+        const struct dir_server *ds = dir_server(sc->dir, r->rec.server_id);
         if (ds) {
             s->deleted = ds->deleted;
             s->zone = ds->zone;
         }
-        struct eng_input in = {
-            .monitor_id = r->monitor_id,
-            .ts_us = r->ts_us,
-            .has_offset = r->has_offset,
-            .has_rtt = r->has_rtt,
-            .offset = r->offset,
-            .rtt = r->rtt,
-            .stratum = r->stratum,
-            .leap = r->leap,
-            .error = r->error,
-        };
         struct outcome_rec *o = &b->out[b->n_out++];
         o->result = i;
         guardsvc_set_result(sc->gs, i);
-        eng_score(sc->e, s, &in, b->now_us, &o->oc);
+        eng_score(sc->e, s, r->monitor_id, &r->rec, b->now_us, &o->oc);
         if (guardsvc_failed(sc->gs)) return -1; /* the database failed under the guard: roll back, retry */
         o->in_pool_ts_us = s->in_pool_ts_us;
         o->in_pool_score = s->in_pool_score;
@@ -300,18 +303,18 @@ static int batch_tx(struct db *db, void *arg)
         struct scorer_store_log_row *row = &b->rows[b->n_rows++];
         *row = (struct scorer_store_log_row){
             .monitor_id = r->monitor_id,
-            .server_id = r->server_id,
-            .ts_us = r->ts_us,
+            .server_id = r->rec.server_id,
+            .ts_us = r->rec.ts_us,
             .score = o->oc.pair_score,
             .step = o->oc.step.step,
-            .has_offset = r->has_offset,
-            .offset = r->offset,
-            .has_rtt = r->has_rtt,
-            .rtt_us = r->has_rtt ? eng_rtt_us(r->rtt) : 0,
-            .attributes = scorer_store_monitor_attributes(r->leap, r->error, r->stratum, o->oc.status_used),
+            .has_offset = r->rec.has_offset,
+            .offset = r->rec.offset,
+            .has_rtt = r->rec.has_rtt,
+            .rtt_us = r->rec.has_rtt ? eng_rtt_us(r->rec.rtt) : 0,
+            .attributes = scorer_store_monitor_attributes(r->rec.leap, r->rec.error, r->rec.stratum, o->oc.status_used),
         };
-        memcpy(row->result_id, r->id, sizeof row->result_id);
-        b->pairs[b->n_pairs++] = (struct scorer_store_pair_update){r->monitor_id, r->server_id, p->score,
+        memcpy(row->result_id, r->rec.id, sizeof row->result_id);
+        b->pairs[b->n_pairs++] = (struct scorer_store_pair_update){r->monitor_id, r->rec.server_id, p->score,
                                                                    p->score_ts_us, p->stratum,
                                                                    p->status != MSG_STATUS_NONE};
         /* a pair the database did not have is inserted, as a candidate (the column's default) */
@@ -320,20 +323,20 @@ static int batch_tx(struct db *db, void *arg)
         row = &b->rows[b->n_rows++];
         *row = (struct scorer_store_log_row){
             .monitor_id = 0,
-            .server_id = r->server_id,
-            .ts_us = r->ts_us,
+            .server_id = r->rec.server_id,
+            .ts_us = r->rec.ts_us,
             .score = o->oc.chosen.score,
             .step = o->oc.chosen.step,
             .attributes = scorer_store_overall_attributes(o->oc.chosen.leap, eng_error_text(sc->e, o->oc.chosen.error),
                                                           o->oc.chosen.stratum, o->oc.chosen_monitor_id, o->oc.monitors,
                                                           o->oc.in_pool, s->in_pool_ts_us, s->in_pool_score),
         };
-        memcpy(row->result_id, r->id, sizeof row->result_id);
+        memcpy(row->result_id, r->rec.id, sizeof row->result_id);
         struct scorer_store_server_update *su = NULL;
         for (size_t k = 0; k < b->n_servers; k++)
-            if (b->servers[k].server_id == r->server_id) su = &b->servers[k];
+            if (b->servers[k].server_id == r->rec.server_id) su = &b->servers[k];
         if (!su) su = &b->servers[b->n_servers++];
-        *su = (struct scorer_store_server_update){r->server_id, o->oc.chosen.score, r->ts_us, o->oc.in_pool};
+        *su = (struct scorer_store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
     }
     return scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
 }
@@ -394,19 +397,19 @@ static void collect_publications(struct scorer *sc, struct batch *b)
         /* after the commit, so a trace request never runs ahead of the change it is about; a hold is the score
          * crossing the line too */
         if ((o->oc.crossed || guard_status) && sc->o->pool_change_traces && sc->mq && mqtt_session_connected(sc->mq))
-            sc_request_traces(sc->db, sc->mq, sc->o->env, r->server_id);
+            sc_request_traces(sc->db, sc->mq, sc->o->env, r->rec.server_id);
         if (!o->oc.recorded) continue;
         metric_inc(sc->m.recorded);
         struct msg_score ms;
-        sc_score_message(&ms, r->server_id, r->ts_us, o->oc.chosen.score, o->oc.chosen.step, o->oc.in_pool,
+        sc_score_message(&ms, r->rec.server_id, r->rec.ts_us, o->oc.chosen.score, o->oc.chosen.step, o->oc.in_pool,
                          o->oc.monitors);
-        struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = r->server_id};
+        struct msg_topic t = {.kind = MSG_TOPIC_SCORES, .server_id = r->rec.server_id};
         add_publication(sc, &t, msg_score_encode(&ms));
         if (o->oc.crossed && !guard_status) { /* else the guard's status says why */
             struct msg_server_status st;
-            sc_status_message(&st, r->server_id, o->oc.in_pool, o->in_pool_ts_us, o->in_pool_score,
+            sc_status_message(&st, r->rec.server_id, o->oc.in_pool, o->in_pool_ts_us, o->in_pool_score,
                               sc->o->params.in_pool_score);
-            LOG(INFO, "server %lld %s the pool: %s", (long long)r->server_id, o->oc.in_pool ? "enters" : "leaves",
+            LOG(INFO, "server %lld %s the pool: %s", (long long)r->rec.server_id, o->oc.in_pool ? "enters" : "leaves",
                 st.reason);
             t.kind = MSG_TOPIC_SERVER_STATUS;
             add_publication(sc, &t, msg_server_status_encode(&st));
@@ -483,7 +486,7 @@ static bool transient(const struct scorer *sc) { return sc->waiting || db_errno_
 
 static void refused(struct scorer *sc, const struct sc_result *r)
 {
-    LOG(ERROR, "result %s of %s for server %lld cannot be stored: %s", r->id, r->monitor, (long long)r->server_id,
+    LOG(ERROR, "result %s of %s for server %lld cannot be stored: %s", r->rec.id, r->rec.monitor, (long long)r->rec.server_id,
         db_error(sc->db));
 }
 
@@ -554,8 +557,8 @@ static void rescan_row(void *arg, const struct sc_result *r)
 {
     struct rescan_ctx *c = arg;
     q_push(c->sc, r);
-    c->last_ts = r->ts_us;
-    memcpy(c->last_id, r->id, sizeof c->last_id);
+    c->last_ts = r->rec.ts_us;
+    memcpy(c->last_id, r->rec.id, sizeof c->last_id);
 }
 
 /* Queues (and scores) the results received in [from, to] that have no log row. 0, or -1 on a database error. */
@@ -756,8 +759,8 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
         report(sc, key, "skipping an invalid result on %s: %s", m->topic, err);
         return;
     }
-    struct sc_result r;
-    sc_result_from_msg(&r, &sc->msg);
+    struct sc_result r = {.monitor_id = 0};
+    msg_result_record_of(&sc->msg, &r.rec);
     r.received_mono_us = time_mono_us();
     q_push(sc, &r);
     if (sc->q_len >= sc->o->batch_max && sc->retry_delay_us == 0) evloop_timer_start(sc->loop, &sc->batch_timer, 0);
@@ -924,7 +927,7 @@ static int scoring_start(struct service *svc, void *arg)
     sc->e = eng_new(&o->params);
     sc->gs = guardsvc_new(sc->e, &o->shard, o->guard_overrides);
     sc->dir = dir_new();
-    sc->q_cap = o->max_pending + 1;
+    sc->q_cap = o->max_pending < 1024 ? o->max_pending : 1024; /* grows with use: q_grow */
     sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
     batch_alloc(&sc->b, o->batch_max);
     evloop_timer_init(&sc->start_timer, start_timer, sc);

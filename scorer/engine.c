@@ -387,12 +387,12 @@ int32_t eng_rtt_us(double rtt_s)
     return (int32_t)us;
 }
 
-void eng_score(struct eng *e, struct eng_server *s, const struct eng_input *in, int64_t clock_us,
-               struct eng_outcome *out)
+void eng_score(struct eng *e, struct eng_server *s, int64_t monitor_id, const struct msg_result_record *in,
+               int64_t clock_us, struct eng_outcome *out)
 {
     memset(out, 0, sizeof *out);
-    struct eng_pair *p = eng_pair_get(s, in->monitor_id, true);
-    const char *error = in->error ? in->error : "";
+    struct eng_pair *p = eng_pair_get(s, monitor_id, true);
+    const char *error = in->error;
     struct step_input si = {
         .no_response = msg_error_is_no_response(error),
         .stratum = in->stratum,

@@ -68,16 +68,6 @@ struct eng_server {
     int64_t recovered_us;   /* when a hold last ended because the score recovered (0: never) */
 };
 
-/* What the step table and the log row need from one result. */
-struct eng_input {
-    int64_t monitor_id;
-    int64_t ts_us;
-    bool has_offset, has_rtt;
-    double offset, rtt; /* seconds */
-    int stratum, leap;
-    const char *error;  /* "" when good */
-};
-
 struct eng_outcome {
     struct step step;
     double pair_score;
@@ -134,11 +124,12 @@ int32_t eng_rtt_us(double rtt_s);
 uint16_t eng_error_intern(struct eng *e, const char *error);
 const char *eng_error_text(const struct eng *e, uint16_t idx);
 
-/* Scores one result of server s: step, pair score, the row, the overall score and whether it is recorded and
- * moves the server in or out of the pool. Updates s (its state then reflects the result). clock_us: the caller's
- * notion of now for forgetting old rows (the daemon's clock; replay: the newest ts seen). */
-void eng_score(struct eng *e, struct eng_server *s, const struct eng_input *in, int64_t clock_us,
-               struct eng_outcome *out);
+/* Scores one result of server s by monitor_id (its time, offset, rtt, stratum, leap and error are what the step
+ * table and the log row need): step, pair score, the row, the overall score and whether it is recorded and moves
+ * the server in or out of the pool. Updates s (its state then reflects the result). clock_us: the caller's notion
+ * of now for forgetting old rows (the daemon's clock; replay: the newest ts seen). */
+void eng_score(struct eng *e, struct eng_server *s, int64_t monitor_id, const struct msg_result_record *in,
+               int64_t clock_us, struct eng_outcome *out);
 
 /* ---- the pieces of eng_score, exposed for unit tests ---- */
 

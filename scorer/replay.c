@@ -496,20 +496,11 @@ int replay_run(FILE *in, FILE *out, const struct replay_opts *o, struct replay_s
         int64_t mid = names_intern(&names, r->monitor);
         struct eng_pair *p = eng_pair_get(s, mid, true);
         if (r->status != MSG_STATUS_NONE) p->status = r->status;
-        struct eng_input input = {
-            .monitor_id = mid,
-            .ts_us = r->ts_us,
-            .has_offset = r->has_offset,
-            .has_rtt = r->has_rtt,
-            .offset = r->offset,
-            .rtt = r->rtt,
-            .stratum = r->stratum,
-            .leap = r->leap,
-            .error = r->error,
-        };
+        struct msg_result_record rec;
+        msg_result_record_of(r, &rec);
         struct eng_outcome oc;
         rg.has_event = false;
-        eng_score(e, s, &input, clock_us, &oc);
+        eng_score(e, s, mid, &rec, clock_us, &oc);
         stats->scored++;
         if (oc.crossed) stats->crossings++;
         /* the CSV's eleventh column: the guard's decision on the row it happened on, else "held" while held */

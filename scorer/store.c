@@ -1,5 +1,5 @@
-/* store.c — the scorer's SQL (see store.h). Multi-row statements are sent in power-of-two chunks so the
- * connection's statement cache holds a handful of shapes instead of one per batch size. */
+/* store.c — the scorer's SQL (see store.h). Multi-row statements go through common/dbrows (power-of-two chunks,
+ * so the connection's statement cache holds a handful of shapes instead of one per batch size). */
 #include "store.h"
 
 #include <json-c/json.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbrows.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -14,31 +15,7 @@
 
 #define MAX_CHUNK 256
 
-void sc_result_from_msg(struct sc_result *out, const struct msg_result *r)
-{
-    memcpy(out->id, r->id, sizeof out->id);
-    memcpy(out->monitor, r->monitor, sizeof out->monitor);
-    out->server_id = r->server_id;
-    out->monitor_id = 0;
-    out->ts_us = r->ts_us;
-    out->has_offset = r->has_offset;
-    out->has_rtt = r->has_rtt;
-    out->offset = r->offset;
-    out->rtt = r->rtt;
-    out->stratum = r->stratum;
-    out->leap = r->leap;
-    memcpy(out->error, r->error, sizeof out->error);
-    out->received_mono_us = 0;
-}
-
 bool shard_has(const struct shard *s, int64_t server_id) { return s->n <= 1 || server_id % s->n == s->k; }
-
-static size_t chunk_size(size_t remaining)
-{
-    size_t c = MAX_CHUNK;
-    while (c > remaining) c /= 2;
-    return c;
-}
 
 /* ---- directory ---- */
 
@@ -147,72 +124,53 @@ static int last_overall_row(void *arg, const struct db_row *row)
     return 0;
 }
 
-/* "(?,?,…)" for c ids (a power of two: the first id repeats as padding), appended at sql+len. */
-static size_t in_list(char *sql, size_t len, struct db_param *p, const int64_t *ids, size_t take, size_t c)
+/* The four loads of servers' state, each an IN list of server ids (padded to a power of two: few shapes). */
+static struct dbrows server_state_sql = {
+    .head = "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(), IFNULL(zone, ''), held_since,"
+            " pool_left_at, hold_recovered_at FROM servers WHERE id IN (",
+    .first = "?", .next = ",?", .tail = ")", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
+};
+static struct dbrows pairs_sql = {
+    .head = "SELECT server_id, monitor_id, status, score_raw, score_ts, IFNULL(stratum, 0)"
+            " FROM server_scores WHERE server_id IN (",
+    .first = "?", .next = ",?", .tail = ")", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
+};
+static struct dbrows history_sql = {
+    .head = "SELECT server_id, monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
+            " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
+            " FROM log_scores WHERE monitor_id IS NOT NULL AND ts >= ? AND server_id IN (",
+    .first = "?", .next = ",?", .tail = ") ORDER BY server_id, ts, id", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
+};
+static struct dbrows last_overall_sql = {
+    .head = "SELECT l.server_id, l.ts, l.score, JSON_VALUE(l.attributes, '$.in_pool_ts'),"
+            " JSON_VALUE(l.attributes, '$.in_pool_score') FROM log_scores l JOIN (SELECT server_id,"
+            " MAX(ts) AS ts FROM log_scores WHERE monitor_id IS NULL AND server_id IN (",
+    .first = "?", .next = ",?",
+    .tail = ") GROUP BY server_id) g ON g.server_id = l.server_id AND g.ts = l.ts WHERE l.monitor_id IS NULL"
+            " ORDER BY l.server_id, l.id",
+    .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
+};
+
+static void bind_id(void *arg, size_t i, struct db_param *p, char *scratch)
 {
-    sql[len++] = '(';
-    for (size_t i = 0; i < c; i++) {
-        if (i) sql[len++] = ',';
-        sql[len++] = '?';
-        p[i] = DB_INT(ids[i < take ? i : 0]);
-    }
-    sql[len++] = ')';
-    sql[len] = '\0';
-    return len;
-}
-
-static int load_chunk(struct db *db, struct load_ctx *c, const int64_t *ids, size_t take, size_t n_params)
-{
-    char sql[1024 + MAX_CHUNK * 2];
-    struct db_param p[MAX_CHUNK + 1];
-    char since[32];
-    time_format_sql_us(c->now_us - eng_params(c->e)->history_us, since);
-    size_t len;
-
-    len = (size_t)snprintf(sql, sizeof sql, "SELECT id, in_pool, deletion_on IS NOT NULL AND deletion_on <= UTC_DATE(),"
-                                           " IFNULL(zone, ''), held_since, pool_left_at, hold_recovered_at"
-                                           " FROM servers WHERE id IN ");
-    in_list(sql, len, p, ids, take, n_params);
-    if (db_query(db, sql, p, n_params, server_state_row, c) < 0) return -1;
-
-    len = (size_t)snprintf(sql, sizeof sql, "SELECT server_id, monitor_id, status, score_raw, score_ts, IFNULL(stratum, 0)"
-                                           " FROM server_scores WHERE server_id IN ");
-    in_list(sql, len, p, ids, take, n_params);
-    if (db_query(db, sql, p, n_params, pair_row, c) < 0) return -1;
-
-    len = (size_t)snprintf(sql, sizeof sql,
-                           "SELECT server_id, monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
-                           " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
-                           " FROM log_scores WHERE monitor_id IS NOT NULL AND ts >= ? AND server_id IN ");
-    len = in_list(sql, len, p + 1, ids, take, n_params);
-    snprintf(sql + len, sizeof sql - len, " ORDER BY server_id, ts, id");
-    p[0] = DB_STR(since);
-    if (db_query(db, sql, p, n_params + 1, history_row, c) < 0) return -1;
-
-    len = (size_t)snprintf(sql, sizeof sql,
-                           "SELECT l.server_id, l.ts, l.score, JSON_VALUE(l.attributes, '$.in_pool_ts'),"
-                           " JSON_VALUE(l.attributes, '$.in_pool_score') FROM log_scores l JOIN (SELECT server_id,"
-                           " MAX(ts) AS ts FROM log_scores WHERE monitor_id IS NULL AND server_id IN ");
-    len = in_list(sql, len, p, ids, take, n_params);
-    snprintf(sql + len, sizeof sql - len,
-             " GROUP BY server_id) g ON g.server_id = l.server_id AND g.ts = l.ts WHERE l.monitor_id IS NULL"
-             " ORDER BY l.server_id, l.id");
-    return db_query(db, sql, p, n_params, last_overall_row, c) < 0 ? -1 : 0;
+    (void)scratch;
+    p[0] = DB_INT(((const int64_t *)arg)[i]);
 }
 
 int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us)
 {
     struct load_ctx c = {e, now_us};
+    char since[32];
+    time_format_sql_us(now_us - eng_params(e)->history_us, since);
+    struct db_param lead = DB_STR(since);
+    void *id_arg = (void *)ids;
     for (size_t i = 0; i < n; i++) eng_server_add(e, ids[i]);
-    for (size_t at = 0; at < n;) {
-        size_t left = n - at, params = 1;
-        while (params < left && params < MAX_CHUNK) params *= 2;
-        size_t take = left < params ? left : params;
-        if (load_chunk(db, &c, ids + at, take, params) < 0) {
-            for (size_t i = 0; i < n; i++) eng_server_drop(e, ids[i]);
-            return -1;
-        }
-        at += take;
+    if (dbrows_query(db, &server_state_sql, NULL, 0, n, bind_id, id_arg, server_state_row, &c) < 0 ||
+        dbrows_query(db, &pairs_sql, NULL, 0, n, bind_id, id_arg, pair_row, &c) < 0 ||
+        dbrows_query(db, &history_sql, &lead, 1, n, bind_id, id_arg, history_row, &c) < 0 ||
+        dbrows_query(db, &last_overall_sql, NULL, 0, n, bind_id, id_arg, last_overall_row, &c) < 0) {
+        for (size_t i = 0; i < n; i++) eng_server_drop(e, ids[i]);
+        return -1;
     }
     return 0;
 }
@@ -256,143 +214,104 @@ static int scored_row(void *arg, const struct db_row *row)
     return 0;
 }
 
+static struct dbrows scored_sql = {
+    .head = "SELECT result_id FROM log_scores WHERE monitor_key <> 0 AND result_id IN (",
+    .first = "?", .next = ",?", .tail = ")", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
+};
+
+static void bind_ulid(void *arg, size_t i, struct db_param *p, char *scratch)
+{
+    (void)scratch;
+    p[0] = DB_STR(((const char (*)[ULID_LEN + 1])arg)[i]);
+}
+
 int scorer_store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], size_t n, bool *done)
 {
-    char sql[64 + MAX_CHUNK * 3];
-    struct db_param p[MAX_CHUNK];
     for (size_t i = 0; i < n; i++) done[i] = false;
-    for (size_t at = 0; at < n;) {
-        /* round up to a power of two, padding with the first id: the shape count stays small */
-        size_t left = n - at, c = 1;
-        while (c < left && c < MAX_CHUNK) c *= 2;
-        size_t take = left < c ? left : c;
-        size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT result_id FROM log_scores WHERE monitor_key <> 0 AND result_id IN (");
-        for (size_t i = 0; i < c; i++) {
-            memcpy(sql + len, i ? ",?" : "?", i ? 2 : 1);
-            len += i ? 2 : 1;
-            p[i] = DB_STR(ids[at + (i < take ? i : 0)]);
-        }
-        memcpy(sql + len, ")", 2);
-        struct scored_ctx ctx = {ids + at, take, done + at};
-        if (db_query(db, sql, p, c, scored_row, &ctx) < 0) return -1;
-        at += take;
-    }
-    return 0;
+    struct scored_ctx ctx = {ids, n, done};
+    return dbrows_query(db, &scored_sql, NULL, 0, n, bind_ulid, (void *)ids, scored_row, &ctx) < 0 ? -1 : 0;
 }
 
 /* ---- writing ---- */
 
-static int write_log_rows(struct db *db, const struct scorer_store_log_row *rows, size_t n)
+static struct dbrows log_rows_sql = {
+    .head = "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, `offset`, rtt, result_id, attributes) VALUES ",
+    .first = "(?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?)", .columns = 9, .max_rows = MAX_CHUNK,
+};
+
+static void bind_log_row(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    static const char head[] =
-        "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, `offset`, rtt, result_id, attributes) VALUES ";
-    char *sql = xmalloc(sizeof head + MAX_CHUNK * 24);
-    struct db_param *p = xmalloc(MAX_CHUNK * 9 * sizeof *p);
-    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
-    int rc = 0;
-    for (size_t at = 0; at < n && rc == 0;) {
-        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
-        memcpy(sql, head, len);
-        for (size_t i = 0; i < c; i++) {
-            const struct scorer_store_log_row *r = &rows[at + i];
-            const char *tuple = i ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)";
-            memcpy(sql + len, tuple, strlen(tuple));
-            len += strlen(tuple);
-            time_format_sql_us(r->ts_us, ts[i]);
-            p[k++] = r->monitor_id ? DB_INT(r->monitor_id) : DB_NULL;
-            p[k++] = DB_INT(r->server_id);
-            p[k++] = DB_STR(ts[i]);
-            p[k++] = DB_DOUBLE(r->score);
-            p[k++] = DB_DOUBLE(r->step);
-            p[k++] = DB_DOUBLE_IF(r->has_offset, r->offset);
-            p[k++] = r->has_rtt ? DB_INT(r->rtt_us) : DB_NULL;
-            p[k++] = DB_STR(r->result_id);
-            p[k++] = DB_STR_OR_NULL(r->attributes);
-        }
-        sql[len] = '\0';
-        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
-        at += c;
-    }
-    free(sql);
-    free(p);
-    free(ts);
-    return rc;
+    const struct scorer_store_log_row *r = &((const struct scorer_store_log_row *)arg)[i];
+    time_format_sql_us(r->ts_us, ts);
+    p[0] = r->monitor_id ? DB_INT(r->monitor_id) : DB_NULL;
+    p[1] = DB_INT(r->server_id);
+    p[2] = DB_STR(ts);
+    p[3] = DB_DOUBLE(r->score);
+    p[4] = DB_DOUBLE(r->step);
+    p[5] = DB_DOUBLE_IF(r->has_offset, r->offset);
+    p[6] = r->has_rtt ? DB_INT(r->rtt_us) : DB_NULL;
+    p[7] = DB_STR(r->result_id);
+    p[8] = DB_STR_OR_NULL(r->attributes);
+}
+
+/* One pair's new values, the same five columns for the insert and the update. */
+static void bind_pair(void *arg, size_t i, struct db_param *p, char *ts)
+{
+    const struct scorer_store_pair_update *u = ((const struct scorer_store_pair_update **)arg)[i];
+    time_format_sql_us(u->score_ts_us, ts);
+    p[0] = DB_INT(u->monitor_id);
+    p[1] = DB_INT(u->server_id);
+    p[2] = DB_DOUBLE(u->score);
+    p[3] = DB_STR(ts);
+    p[4] = u->stratum > 0 ? DB_INT(u->stratum) : DB_NULL;
 }
 
 /* New pairs: inserted (an upsert, in case another writer was first). */
+static struct dbrows insert_pairs_sql = {
+    .head = "INSERT INTO server_scores (monitor_id, server_id, score_raw, score_ts, stratum) VALUES ",
+    .first = "(?,?,?,?,?)", .next = ",(?,?,?,?,?)",
+    .tail = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
+            " stratum = IFNULL(VALUES(stratum), stratum)",
+    .columns = 5, .max_rows = MAX_CHUNK,
+};
+
 static int insert_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
-    static const char head[] = "INSERT INTO server_scores (monitor_id, server_id, score_raw, score_ts, stratum) VALUES ";
-    static const char tail[] = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
-                               " stratum = IFNULL(VALUES(stratum), stratum)";
-    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 16);
-    struct db_param *p = xmalloc(MAX_CHUNK * 5 * sizeof *p);
-    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
-    int rc = 0;
-    for (size_t at = 0; at < n && rc == 0;) {
-        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
-        memcpy(sql, head, len);
-        for (size_t i = 0; i < c; i++) {
-            const struct scorer_store_pair_update *u = pairs[at + i];
-            const char *tuple = i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
-            memcpy(sql + len, tuple, strlen(tuple));
-            len += strlen(tuple);
-            time_format_sql_us(u->score_ts_us, ts[i]);
-            p[k++] = DB_INT(u->monitor_id);
-            p[k++] = DB_INT(u->server_id);
-            p[k++] = DB_DOUBLE(u->score);
-            p[k++] = DB_STR(ts[i]);
-            p[k++] = u->stratum > 0 ? DB_INT(u->stratum) : DB_NULL;
-        }
-        memcpy(sql + len, tail, sizeof tail);
-        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
-        at += c;
-    }
-    free(sql);
-    free(p);
-    free(ts);
-    return rc;
+    return dbrows_exec(db, &insert_pairs_sql, n, bind_pair, NULL, (void *)pairs);
 }
 
 /* Existing pairs: one UPDATE joined with a derived table of the new values (an upsert would first try an insert
  * for every row, which InnoDB undoes on the duplicate key: several times the work). Several updates of one pair
  * in a batch: the last one (the derived table's rows are applied in order, and only the last stays). */
+static struct dbrows update_pairs_sql = {
+    .head = "UPDATE server_scores ss JOIN (",
+    .first = "SELECT ? AS m, ? AS s, ? AS score, ? AS ts, ? AS stratum", .next = " UNION ALL SELECT ?, ?, ?, ?, ?",
+    .tail = ") v ON ss.monitor_id = v.m AND ss.server_id = v.s"
+            " SET ss.score_raw = v.score, ss.score_ts = v.ts, ss.stratum = IFNULL(v.stratum, ss.stratum)",
+    .columns = 5, .max_rows = MAX_CHUNK,
+};
+
+struct update_pairs_ctx {
+    struct db *db;
+    const struct scorer_store_pair_update **pairs;
+};
+
+static void bind_update_pair(void *arg, size_t i, struct db_param *p, char *ts)
+{
+    bind_pair((void *)((struct update_pairs_ctx *)arg)->pairs, i, p, ts);
+}
+
+/* A row removed behind our back (the connection reports matched rows): insert what is missing. */
+static int pairs_matched(void *arg, size_t first, size_t n, uint64_t matched)
+{
+    struct update_pairs_ctx *c = arg;
+    return matched < n && insert_pairs(c->db, c->pairs + first, n) < 0 ? -1 : 0;
+}
+
 static int update_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
 {
-    static const char head[] = "UPDATE server_scores ss JOIN (";
-    static const char tail[] = ") v ON ss.monitor_id = v.m AND ss.server_id = v.s"
-                               " SET ss.score_raw = v.score, ss.score_ts = v.ts, ss.stratum = IFNULL(v.stratum, ss.stratum)";
-    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 80);
-    struct db_param *p = xmalloc(MAX_CHUNK * 5 * sizeof *p);
-    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
-    int rc = 0;
-    for (size_t at = 0; at < n && rc == 0;) {
-        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
-        memcpy(sql, head, len);
-        for (size_t i = 0; i < c; i++) {
-            const struct scorer_store_pair_update *u = pairs[at + i];
-            const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?, ?"
-                                  : "SELECT ? AS m, ? AS s, ? AS score, ? AS ts, ? AS stratum";
-            memcpy(sql + len, tuple, strlen(tuple));
-            len += strlen(tuple);
-            time_format_sql_us(u->score_ts_us, ts[i]);
-            p[k++] = DB_INT(u->monitor_id);
-            p[k++] = DB_INT(u->server_id);
-            p[k++] = DB_DOUBLE(u->score);
-            p[k++] = DB_STR(ts[i]);
-            p[k++] = u->stratum > 0 ? DB_INT(u->stratum) : DB_NULL;
-        }
-        memcpy(sql + len, tail, sizeof tail);
-        uint64_t matched = 0;
-        if (db_execp(db, sql, p, k, &matched, NULL) < 0) rc = -1;
-        /* a row removed behind our back (the connection reports matched rows): insert what is missing */
-        else if (matched < c && insert_pairs(db, pairs + at, c) < 0) rc = -1;
-        at += c;
-    }
-    free(sql);
-    free(p);
-    free(ts);
-    return rc;
+    struct update_pairs_ctx c = {db, pairs};
+    return dbrows_exec(db, &update_pairs_sql, n, bind_update_pair, pairs_matched, &c);
 }
 
 /* Keeps the last update of each pair (a batch often has a pair twice only when results are bunched). */
@@ -419,45 +338,30 @@ static int write_pairs(struct db *db, const struct scorer_store_pair_update *pai
 }
 
 /* Several servers in one statement: UPDATE … JOIN a derived table of the new values. */
-static int write_servers(struct db *db, const struct scorer_store_server_update *servers, size_t n)
+static struct dbrows servers_sql = {
+    .head = "UPDATE servers s JOIN (",
+    .first = "SELECT ? AS id, ? AS score, ? AS ts, ? AS in_pool", .next = " UNION ALL SELECT ?, ?, ?, ?",
+    .tail = ") v ON s.id = v.id SET s.score_raw = v.score, s.score_ts = v.ts, s.in_pool = v.in_pool",
+    .columns = 4, .max_rows = MAX_CHUNK,
+};
+
+static void bind_server(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    static const char head[] = "UPDATE servers s JOIN (";
-    static const char tail[] = ") v ON s.id = v.id SET s.score_raw = v.score, s.score_ts = v.ts, s.in_pool = v.in_pool";
-    char *sql = xmalloc(sizeof head + sizeof tail + MAX_CHUNK * 64);
-    struct db_param *p = xmalloc(MAX_CHUNK * 4 * sizeof *p);
-    char (*ts)[32] = xmalloc(MAX_CHUNK * sizeof *ts);
-    int rc = 0;
-    for (size_t at = 0; at < n && rc == 0;) {
-        size_t c = chunk_size(n - at), len = sizeof head - 1, k = 0;
-        memcpy(sql, head, len);
-        for (size_t i = 0; i < c; i++) {
-            const struct scorer_store_server_update *u = &servers[at + i];
-            const char *tuple = i ? " UNION ALL SELECT ?, ?, ?, ?" : "SELECT ? AS id, ? AS score, ? AS ts, ? AS in_pool";
-            memcpy(sql + len, tuple, strlen(tuple));
-            len += strlen(tuple);
-            time_format_sql_us(u->score_ts_us, ts[i]);
-            p[k++] = DB_INT(u->server_id);
-            p[k++] = DB_DOUBLE(u->score);
-            p[k++] = DB_STR(ts[i]);
-            p[k++] = DB_INT(u->in_pool);
-        }
-        memcpy(sql + len, tail, sizeof tail);
-        if (db_execp(db, sql, p, k, NULL, NULL) < 0) rc = -1;
-        at += c;
-    }
-    free(sql);
-    free(p);
-    free(ts);
-    return rc;
+    const struct scorer_store_server_update *u = &((const struct scorer_store_server_update *)arg)[i];
+    time_format_sql_us(u->score_ts_us, ts);
+    p[0] = DB_INT(u->server_id);
+    p[1] = DB_DOUBLE(u->score);
+    p[2] = DB_STR(ts);
+    p[3] = DB_INT(u->in_pool);
 }
 
 int scorer_store_write(struct db *db, const struct scorer_store_log_row *rows, size_t n_rows,
                        const struct scorer_store_pair_update *pairs, size_t n_pairs,
                        const struct scorer_store_server_update *servers, size_t n_servers)
 {
-    if (write_log_rows(db, rows, n_rows) < 0) return -1;
+    if (dbrows_exec(db, &log_rows_sql, n_rows, bind_log_row, NULL, (void *)rows) < 0) return -1;
     if (write_pairs(db, pairs, n_pairs) < 0) return -1;
-    return write_servers(db, servers, n_servers);
+    return dbrows_exec(db, &servers_sql, n_servers, bind_server, NULL, (void *)servers) < 0 ? -1 : 0;
 }
 
 /* ---- the results table ---- */
@@ -472,18 +376,18 @@ static int unscored_row(void *arg, const struct db_row *row)
 {
     struct unscored_ctx *c = arg;
     struct sc_result r = {0};
-    snprintf(r.id, sizeof r.id, "%s", db_row_str(row, 0));
+    snprintf(r.rec.id, sizeof r.rec.id, "%s", db_row_str(row, 0));
     r.monitor_id = db_row_int(row, 1);
-    snprintf(r.monitor, sizeof r.monitor, "%s", db_row_str(row, 2));
-    r.server_id = db_row_int(row, 3);
-    r.ts_us = db_row_time_us(row, 4);
-    r.has_offset = !db_row_is_null(row, 5);
-    r.offset = db_row_double(row, 5);
-    r.has_rtt = !db_row_is_null(row, 6);
-    r.rtt = db_row_double(row, 6);
-    r.stratum = (int)db_row_int(row, 7);
-    r.leap = (int)db_row_int(row, 8);
-    snprintf(r.error, sizeof r.error, "%s", db_row_str(row, 9));
+    snprintf(r.rec.monitor, sizeof r.rec.monitor, "%s", db_row_str(row, 2));
+    r.rec.server_id = db_row_int(row, 3);
+    r.rec.ts_us = db_row_time_us(row, 4);
+    r.rec.has_offset = !db_row_is_null(row, 5);
+    r.rec.offset = db_row_double(row, 5);
+    r.rec.has_rtt = !db_row_is_null(row, 6);
+    r.rec.rtt = db_row_double(row, 6);
+    r.rec.stratum = (int)db_row_int(row, 7);
+    r.rec.leap = (int)db_row_int(row, 8);
+    snprintf(r.rec.error, sizeof r.rec.error, "%s", db_row_str(row, 9));
     c->cb(c->arg, &r);
     c->n++;
     return 0;

@@ -15,23 +15,13 @@
 #include "msg.h"
 #include "ulid.h"
 
-/* A result waiting to be scored: what the engine and the log row need (a decoded message is 4 KB; this is less
- * than a tenth of it). */
+/* A result waiting to be scored: the decoded message's record (from the stream, or a row of the results table)
+ * and what the scorer adds to it. */
 struct sc_result {
-    char id[ULID_LEN + 1];
-    char monitor[MSG_NAME_MAX];
-    int64_t server_id;
-    int64_t monitor_id; /* resolved when scored; known already for rows of the results table */
-    int64_t ts_us;
-    bool has_offset, has_rtt;
-    double offset, rtt;
-    int stratum, leap;
-    char error[MSG_ERROR_MAX];
+    struct msg_result_record rec;
+    int64_t monitor_id;       /* resolved when scored; known already for rows of the results table */
     int64_t received_mono_us; /* for the latency metric */
 };
-
-/* Copies what scoring needs from a decoded message. */
-void sc_result_from_msg(struct sc_result *out, const struct msg_result *r);
 
 struct shard {
     int64_t k, n; /* server_id mod n == k */

@@ -13,8 +13,5 @@ WEB_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 $(B)/bin/ntpmon-web: LIBS += $(WEB_LIBS)
 $(patsubst tests/unit/web/%.c,$(B)/tests/unit/web/%,$(wildcard tests/unit/web/*.c)): LIBS += $(WEB_LIBS)
 
-# bench/web-sse-fanout: the client side of bench/web-sse.sh (N event streams, a publisher, a reference subscriber).
-$(B)/bin/web-sse-fanout: bench/web-sse-fanout.c $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
-EXTRA_TARGETS += $(B)/bin/web-sse-fanout
+# bench/web-sse-fanout (the client side of bench/web-sse.sh) links common only: the Makefile's bench rule builds it
+# into build/bench/.

@@ -10,8 +10,9 @@
 AG_STATE=$H_TMP/state
 AG_NTP_PORT=${AG_NTP_PORT:-$(h_free_port udp)}
 export DEPLOYMENT_MODE=test
+# --timeout 1: the fake servers answer at once, but under load a reply can wait for the CPU
 AG_FAST=(--allow-loopback --ntp-port "$AG_NTP_PORT" --min-interval 0.5 --first-probe-max 0.3 --sample-spacing 0.05
-         --timeout 0.3 --status-interval 1 --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5
+         --timeout 1 --status-interval 1 --resend-timeout 3 --mqtt-backoff-min 0.1 --mqtt-backoff-max 0.5
          --clock-cache 2 --shutdown-timeout 2)
 
 ag_broker() {
@@ -51,8 +52,8 @@ ag_assign() {
 ag_results() { grep "^result " "${H_LOG[responder]}" | { if [ -n "${1:-}" ]; then grep " monitor $1 "; else cat; fi; }; }
 # ag_status NAME: the retained status message of a monitor (empty when none)
 ag_status() {
-    timeout 3 mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$AG_ADMIN" -t "ntpmon/test/monitors/$1/status" \
-        -C 1 -W 2 2>/dev/null
+    timeout 12 mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$AG_ADMIN" -t "ntpmon/test/monitors/$1/status" \
+        -C 1 -W 10 2>/dev/null
 }
 # ag_status_like NAME REGEX: true when the monitor's retained status matches (for h_wait)
 ag_status_like() { [[ "$(ag_status "$1")" =~ $2 ]]; }

@@ -28,7 +28,7 @@
 enum item_state { IT_UNSENT = 0, IT_SENT, IT_CONFIRMED, IT_REJECTED };
 
 struct item {
-    char id[27];
+    char id[ULID_LEN + 1];
     int64_t server_id;
     char *payload;
     int64_t last_send_mono;

@@ -35,15 +35,15 @@ static const struct opt_spec specs[] = {
 };
 
 struct seen {
-    char id[27];
+    char id[ULID_LEN + 1];
     int count;
 };
 
 struct batch {
     char monitor[MSG_NAME_MAX];
     size_t n_ids, n_rej;
-    char (*ids)[27];
-    char (*rej)[27];
+    char (*ids)[ULID_LEN + 1];
+    char (*rej)[ULID_LEN + 1];
 };
 
 static struct evloop *loop;
@@ -99,7 +99,7 @@ static void on_flush(struct evloop *l, void *arg)
     }
 }
 
-static void add_id(char (**arr)[27], size_t *n, const char *id)
+static void add_id(char (**arr)[ULID_LEN + 1], size_t *n, const char *id)
 {
     *arr = xrealloc(*arr, (*n + 1) * sizeof **arr);
     snprintf((*arr)[*n], 27, "%s", id);

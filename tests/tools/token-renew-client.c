@@ -3,7 +3,7 @@
  * every INTERVAL_MS, and when less than a third of the token's lifetime is left publishes `token/request`, takes
  * the answer from `…/token` and reconnects with the new token.
  *   token-renew-client URL NAME TOKEN_FILE [INTERVAL_MS]      (env from $DEPLOYMENT_MODE, default test)
- * Prints "connected N", "renew requested", "renewed exp=E", "refused: REASON", "publish denied"; on SIGTERM
+ * Prints "connected N", "renew requested", "renewed exp=E at=T" (T: when it arrived, Unix s), "refused: REASON", "publish denied"; on SIGTERM
  * "summary ok=N denied=N renewals=N connects=N". */
 #include <signal.h>
 #include <stdio.h>
@@ -93,7 +93,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
         t.token = NULL;
         if (use_token(nt) == 0) {
             n_renewals++;
-            printf("renewed exp=%lld\n", (long long)exp_s);
+            printf("renewed exp=%lld at=%lld\n", (long long)exp_s, (long long)(time_now_us() / 1000000));
             mqtt_session_set_credentials(s, name, token);
             reconnect_needed = true;
         } else {

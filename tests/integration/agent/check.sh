@@ -4,8 +4,10 @@
 # wrong port, refused), the exact result format, exit codes, parallel probing, refused addresses.
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$H_ROOT/tests/lib/agent.sh"
+# --timeout 1: the fake servers answer at once (the slow one within 0.15 s), but under load a reply can wait for
+# the CPU; a second keeps "timeout" meaning no reply at all.
 A=("$H_BIN/ntpmon-agent" -e test --state-dir "$AG_STATE" check --allow-loopback --ntp-port "$AG_NTP_PORT"
-   --sample-spacing 0.05 --timeout 0.3)
+   --sample-spacing 0.05 --timeout 1)
 
 ag_fake p250 127.0.0.2 --offset 0.250
 ag_fake m040 127.0.0.3 --offset -0.040
@@ -86,7 +88,8 @@ h_is "$rc" 1 "one silent server: exit 1"
 h_is "$(echo "$out" | wc -l)" 7 "one line per address"
 h_is "$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["ip"] for l in sys.stdin))')" \
     "127.0.0.2 127.0.0.3 127.0.0.4 ::1 127.0.0.11 127.0.0.16 127.0.0.18" "results in argument order"
-h_num_between "$ms" 0 2500 "seven probes of 3 samples 0.3 s apart run in parallel (${ms} ms)"
+# in parallel ≈ 2 × 0.3 s + one timeout (1 s); one after another would take ≥ 7 × 0.6 s + 3 timeouts ≈ 7 s
+h_num_between "$ms" 0 5000 "seven probes of 3 samples 0.3 s apart run in parallel (${ms} ms)"
 
 # refusals and bad arguments: exit 2
 h_fails "private address refused" "$H_BIN/ntpmon-agent" check 10.1.2.3

@@ -36,7 +36,7 @@ ag_assign jp-tyo1 1 '[{"id":41,"ip":"127.0.0.2","status":"active","interval_s":1
 h_wait_ok "one reference 50 ms off: the clock is bad" 10 grep -q "local clock check: BAD (1 of 2 references disagree; at most 0 may)" "$LOG"
 line=$(grep '127.0.0.6' "$LOG" | head -1)
 h_like "$line" "127.0.0.6 \(127.0.0.6\): offset [0-9.]+ s is beyond 0.010000 s" "the log names the reference, its offset and the limit"
-h_num_between "$(echo "$line" | sed 's/.*offset \([0-9.]*\) s.*/\1/')" 0.049 0.051 "the reported offset is the reference's 50 ms"
+h_num_between "$(echo "$line" | sed 's/.*offset \([0-9.]*\) s.*/\1/')" 0.045 0.055 "the reported offset is the reference's 50 ms"
 h_wait_ok "status says clock_ok:false" 10 ag_status_like jp-tyo1 '"clock_ok":false'
 h_is "$(grep -c ' result .* server 41 ' "$LOG")" 0 "no probing while the clock is bad"
 

@@ -20,7 +20,7 @@ id=$(h_sql "SELECT id FROM servers WHERE ip = '127.0.0.2'")
 h_is "$(h_sql "SELECT GROUP_CONCAT(DISTINCT status) FROM server_scores WHERE server_id = $id")" candidate \
     "its pairs start as candidates"
 admin=$(h_token admin "" 1h)
-assigned() { mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$admin" -C 1 -W 3 -t "$E/monitors/ams1/assign" 2>/dev/null |
+assigned() { mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u admin -P "$admin" -C 1 -W 10 -t "$E/monitors/ams1/assign" 2>/dev/null |
     grep -q "\"id\":$id,"; }
 h_wait_ok "the selector puts it in ams1's retained assignment" 30 assigned
 active3() { [ "$(h_sql "SELECT COUNT(*) FROM server_scores WHERE server_id = $id AND status = 'active'")" = 3 ]; }
@@ -31,9 +31,9 @@ h_like "$sel" '"from":"testing","to":"active"' "…and testing → active"
 in_pool() { [ "$(h_sql "SELECT in_pool FROM servers WHERE id = $id")" = 1 ]; }
 h_wait_ok "its overall score rises above 10 (in the pool)" 120 in_pool
 h_num_between "$(h_sql "SELECT score_raw FROM servers WHERE id = $id")" 10 20 "servers.score_raw between 10 and 20"
-st=$(mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u watch-e2e -P "$watch_tok" -C 1 -W 5 -t "$E/status/servers/$id" 2>/dev/null)
+st=$(mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u watch-e2e -P "$watch_tok" -C 1 -W 15 -t "$E/status/servers/$id" 2>/dev/null)
 h_like "$st" "\"server_id\":$id,\"in_pool\":true" "the retained status/servers/$id says in_pool"
-sc=$(mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u watch-e2e -P "$watch_tok" -C 1 -W 5 -t "$E/scores/$id" 2>/dev/null)
+sc=$(mosquitto_sub -V mqttv5 -p "$H_MQTT_PORT" -u watch-e2e -P "$watch_tok" -C 1 -W 15 -t "$E/scores/$id" 2>/dev/null)
 h_like "$sc" "\"in_pool\":true" "the retained scores/$id agrees"
 
 # ---- the 120 ms and the RATE server, where the step table puts them ----

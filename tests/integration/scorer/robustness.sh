@@ -173,7 +173,9 @@ all_outage_scored() { for r in "${outage[@]}"; do scored "$(id_of "$r")" || retu
 h_wait_ok "results received during the outage are scored once it is back" 45 all_outage_scored
 h_is "$(h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL")" \
     "$(h_sql "SELECT COUNT(DISTINCT result_id) FROM log_scores WHERE monitor_id IS NOT NULL")" "still nothing scored twice"
-missed=$(cat "$H_TMP/missed" 2>/dev/null | wc -l)
+# a result only counts as missed when it never got its row (one that was merely slow under load did)
+missed=0
+while read -r id; do scored "$id" || missed=$((missed + 1)); done < <(cat "$H_TMP/missed" 2>/dev/null)
 h_diag "results published before the resubscription went through (not stored by ingest here): $missed"
 h_is "$(h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL")" "$(( $(sort -u "$H_TMP/all.jsonl" | wc -l) - 1 - missed ))" \
     "every result but the too-old one has its row"

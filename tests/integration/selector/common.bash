@@ -104,7 +104,7 @@ sel_raw() { sel_pub -t "ntpmon/$SEL_ENV/$1" -m "$2"; }
 
 # sel_assign MONITOR — the retained assignment of a monitor (empty when none).
 sel_assign() {
-    mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN" -t "ntpmon/$SEL_ENV/monitors/$1/assign" -C 1 -W 2 2>/dev/null
+    mosquitto_sub -h 127.0.0.1 -p "$H_MQTT_PORT" -u admin -P "$SEL_ADMIN" -t "ntpmon/$SEL_ENV/monitors/$1/assign" -C 1 -W 10 2>/dev/null
 }
 
 # sel_assign_field MONITOR SERVER_ID FIELD — that server's status/interval_s in the monitor's assignment, or "none".

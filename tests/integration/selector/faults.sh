@@ -34,8 +34,10 @@ h_is "$(sel_metric "$MPORT" 'ntpmon_selector_results_total{outcome="added"}')" 0
 h_is "$(sel_count_status "$S" testing)" 3 "re-delivered results are not counted twice (still testing)"
 for i in 1 2 3; do sel_results "m$i" "$S" 192.0.2.30 15; done
 h_wait_ok "35 distinct results: promoted" 15 sel_count_is "$S" active 2
-h_wait_ok "the reason counts each result once" 10 grep -q "promotion to active (priority 20, 35 results)" "$H_TMP/selection-watch.log"
-h_unlike "$(cat "$H_TMP/selection-watch.log")" "5[05] results" "no doubled counts"
+# A review may run while a monitor's 15 new results are still arriving: the reason then names 32–35 results, never
+# the 50–55 a doubled count would give.
+h_wait_ok "the reason counts each result once" 10 grep -qE "promotion to active \(priority 20, 3[2-5] results\)" "$H_TMP/selection-watch.log"
+h_unlike "$(cat "$H_TMP/selection-watch.log")" "(5[0-5]|[6-9][0-9]) results" "no doubled counts"
 
 # A database error in the middle of a review: the first pair's update succeeds, the second fails (a trigger
 # stands in for the failure); the transaction rolls back, so the first is not changed either.

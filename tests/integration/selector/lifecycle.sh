@@ -23,17 +23,33 @@ S=$(ctl server add 192.0.2.10 --account pool | awk '{print $2}')
 h_is "$(sel_count_status "$S" candidate)" 4 "a new server's pairs start as candidates"
 
 sel_watch_selection
-sel_start
+MPORT=$(h_free_port tcp)
+sel_start selector --metrics-listen "127.0.0.1:$MPORT"
 h_wait_ok "assignments published at start: the candidate is probed every 7200 s" 15 sel_assign_is m1 "$S" candidate
 h_unlike "$(h_log selector)" "anonymously|refused|not authori" "the selector logs in with its token (role selector) and may publish"
 h_is "$(sel_assign_field m3 "$S" interval_s)" 7200 "candidate interval"
 h_is "$(sel_assign_field m3 "$S" samples)" 3 "samples per probe"
 h_is "$(sel_count_status "$S" candidate)" 4 "without results nothing changes (too few monitors with data)"
 
-# First results: bootstrap moves the candidates to testing (no result minimum).
+# First results: bootstrap moves the candidates with data to testing (no result minimum). The four monitors'
+# results reach the selector in no fixed order, and a review may run between them (then bootstrap sees only some,
+# and the others, with 3 results, stay candidates): so the review is driven. Reviews are put off (a review without
+# changes schedules the next an hour later), the results are published, and only once the selector has counted
+# all 12 is the server made due again.
+# settings_applied N: the selector's latest settings line has review_after_nochange_s N (it re-reads every second)
+settings_applied() { grep "info: settings: " "$H_TMP/selector.log" | tail -1 | grep -q "\"review_after_nochange_s\":$1,"; }
+ctl settings set selector "{\"active_target\":3,\"testing_target\":3,$SEL_FAST,\"review_after_nochange_s\":3600}" >/dev/null
+h_wait_ok "the selector takes the new settings" 20 settings_applied 3600
+put_off() { [ "$(h_sql "SELECT next_review > UTC_TIMESTAMP() + INTERVAL 1000 SECOND FROM servers_monitor_review WHERE server_id = $S")" = 1 ]; }
+h_wait_ok "reviews put off (a review under the new settings ran)" 20 put_off
 for i in 1 2 3 4; do sel_results "m$i" "$S" 192.0.2.10 3; done
-h_wait_ok "candidates become testing as results arrive" 20 sel_status_is "$S" m4 testing
-h_is "$(sel_count_status "$S" testing)" 4 "all four testing"
+h_wait_ok "the selector counted all 12 results" 20 sel_metric_is "$MPORT" 'ntpmon_selector_results_total{outcome="added"}' 12
+h_is "$(sel_count_status "$S" candidate)" 4 "no review ran meanwhile"
+ctl settings set selector "{\"active_target\":3,\"testing_target\":3,$SEL_FAST}" >/dev/null
+h_wait_ok "the selector takes the fast settings back" 20 settings_applied 1 # before any review can use the hour
+h_sql "UPDATE servers_monitor_review SET next_review = UTC_TIMESTAMP() WHERE server_id = $S"
+h_wait_ok "candidates become testing as results arrive" 20 sel_count_is "$S" testing 4
+h_is "$(sel_count_status "$S" candidate)" 0 "no candidate left"
 h_wait_ok "the retained assignment follows: testing" 10 sel_assign_is m2 "$S" testing
 h_is "$(sel_assign_field m2 "$S" interval_s)" 2700 "testing interval"
 h_wait_ok "status/selection explains the change" 10 grep -q "bootstrap: no testing monitor" "$H_TMP/selection-watch.log"

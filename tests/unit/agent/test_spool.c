@@ -40,7 +40,7 @@ TEST(survives_reopen_and_forgets_confirmed)
 {
     fresh();
     struct spool *sp = open_spool(100);
-    char ids[10][27];
+    char ids[10][ULID_LEN + 1];
     for (int i = 0; i < 10; i++) {
         ulid_new(ids[i]);
         CHECK_INT(spool_add(sp, ids[i], 1000 + i, payload_for(ids[i], i), strlen(payload_for(ids[i], i))), 0);
@@ -70,7 +70,7 @@ TEST(torn_tail_and_malformed_lines_are_dropped)
 {
     fresh();
     struct spool *sp = open_spool(100);
-    char a[27], b[27];
+    char a[ULID_LEN + 1], b[ULID_LEN + 1];
     ulid_new(a);
     ulid_new(b);
     spool_add(sp, a, 1, "{\"x\":1}", 7);
@@ -99,7 +99,7 @@ TEST(bound_drops_oldest_and_counts)
 {
     fresh();
     struct spool *sp = open_spool(5);
-    char ids[8][27];
+    char ids[8][ULID_LEN + 1];
     for (int i = 0; i < 8; i++) {
         ulid_new(ids[i]);
         spool_add(sp, ids[i], i + 1, "{}", 2);
@@ -127,7 +127,7 @@ TEST(send_state_and_resend)
 {
     fresh();
     struct spool *sp = open_spool(100);
-    char ids[3][27];
+    char ids[3][ULID_LEN + 1];
     for (int i = 0; i < 3; i++) {
         ulid_new(ids[i]);
         spool_add(sp, ids[i], 5, "{}", 2);
@@ -167,11 +167,11 @@ TEST(compaction_keeps_live_payloads)
     big[0] = '{';
     big[sizeof big - 2] = '}';
     big[sizeof big - 1] = '\0';
-    char keep[27];
+    char keep[ULID_LEN + 1];
     ulid_new(keep);
     spool_add(sp, keep, 42, big, strlen(big));
     for (int i = 0; i < 3000; i++) { /* ~3.6 MB of confirmed results: several compactions */
-        char id[27];
+        char id[ULID_LEN + 1];
         ulid_new(id);
         spool_add(sp, id, 1, big, strlen(big));
         spool_confirm(sp, id);
@@ -196,7 +196,7 @@ TEST(rejects_bad_records)
 {
     fresh();
     struct spool *sp = open_spool(10);
-    char id[27];
+    char id[ULID_LEN + 1];
     ulid_new(id);
     CHECK_INT(spool_add(sp, "not-a-ulid", 1, "{}", 2), -1);
     CHECK_INT(spool_add(sp, id, 1, "{\n}", 3), -1); /* a newline would break the line format */
@@ -212,7 +212,7 @@ TEST(many_entries)
 {
     fresh();
     struct spool *sp = open_spool(100000);
-    static char ids[20000][27];
+    static char ids[20000][ULID_LEN + 1];
     for (int i = 0; i < 20000; i++) {
         ulid_new(ids[i]);
         spool_add(sp, ids[i], i, "{\"a\":1}", 7);
@@ -231,7 +231,7 @@ TEST(many_entries)
 TEST(traces_beside_results_and_old_files_load)
 {
     fresh();
-    char r1[27] = "01JDQ3V5Z8N6W2K4M7P9R1T3X5", r2[27] = "01JDQ3V5Z8N6W2K4M7P9R1T3X6", old[1024];
+    char r1[ULID_LEN + 1] = "01JDQ3V5Z8N6W2K4M7P9R1T3X5", r2[ULID_LEN + 1] = "01JDQ3V5Z8N6W2K4M7P9R1T3X6", old[1024];
     int n = snprintf(old, sizeof old, "H 4\nR %s 12 {\"v\":1,\"n\":1}\nR %s 13 {\"v\":1,\"n\":2}\nC %s\n", r1, r2, r1);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK_INT(write(fd, old, (size_t)n), n);
@@ -244,7 +244,7 @@ TEST(traces_beside_results_and_old_files_load)
     CHECK_INT(spool_dropped(sp), 4);
     const struct spool_entry *e = spool_next_due(sp);
     CHECK(e && strcmp(e->id, r2) == 0 && e->kind == SPOOL_RESULT);
-    char t[27];
+    char t[ULID_LEN + 1];
     ulid_new(t);
     const char *tj = "{\"v\":1,\"trace\":true}";
     CHECK_INT(spool_add_kind(sp, SPOOL_TRACE, t, 12, tj, strlen(tj)), 0);

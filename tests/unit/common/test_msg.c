@@ -296,8 +296,8 @@ TEST(request_stored_token_round_trips)
     CHECK_INT(msg_ntp_request_decode("{\"ip\":\"192.0.2.1\",\"samples\":5}", 30, &rd, err), -1);
     CHECK_STR(err, "field 'samples' is out of range (1..4)");
 
-    char ids[2][27] = {"01JD3XK5Q9M7Z8Y6W4V2T0S1R3", "01JD3XK5Q9M7Z8Y6W4V2T0S1R4"};
-    char rej[1][27] = {"01JD3XK5Q9M7Z8Y6W4V2T0S1R5"};
+    char ids[2][ULID_LEN + 1] = {"01JD3XK5Q9M7Z8Y6W4V2T0S1R3", "01JD3XK5Q9M7Z8Y6W4V2T0S1R4"};
+    char rej[1][ULID_LEN + 1] = {"01JD3XK5Q9M7Z8Y6W4V2T0S1R5"};
     struct msg_stored st = {2, 1, ids, rej}, sd;
     enc = msg_stored_encode(&st);
     CHECK_STR(enc, "{\"ids\":[\"01JD3XK5Q9M7Z8Y6W4V2T0S1R3\",\"01JD3XK5Q9M7Z8Y6W4V2T0S1R4\"],"

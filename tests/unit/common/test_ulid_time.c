@@ -33,11 +33,25 @@ TEST(ulid_monotonic_and_unique)
         if (strcmp(ids[i - 1], ids[i]) >= 0) out_of_order++;
     CHECK_INT(out_of_order, 0);
     /* within one fixed millisecond, still strictly increasing */
-    char a[27], b[27];
+    char a[ULID_LEN + 1], b[ULID_LEN + 1];
     ulid_new_at(1795460400000LL, a);
     ulid_new_at(1795460400000LL, b);
     CHECK(strcmp(a, b) < 0);
     free(ids);
+}
+
+TEST(ulid_canonical_form)
+{
+    char out[ULID_LEN + 1] = "x";
+    CHECK(ulid_canonical("01jd3xk5q9m7z8y6w4v2t0s1r3", out));
+    CHECK_STR(out, "01JD3XK5Q9M7Z8Y6W4V2T0S1R3");
+    CHECK(ulid_canonical(out, out)); /* in place */
+    CHECK_STR(out, "01JD3XK5Q9M7Z8Y6W4V2T0S1R3");
+    CHECK(!ulid_canonical("01JD3XK5Q9M7Z8Y6W4V2T0S1R", out)); /* 25 characters */
+    CHECK_STR(out, "");
+    CHECK(!ulid_canonical("01JD3XK5Q9M7Z8Y6W4V2T0S1RU", out)); /* U is not Crockford base32 */
+    CHECK(!ulid_canonical("81JD3XK5Q9M7Z8Y6W4V2T0S1R3", out)); /* over 128 bits */
+    CHECK(!ulid_canonical("", out));
 }
 
 TEST(rfc3339_format_and_parse)
@@ -112,6 +126,7 @@ int main(void)
 {
     RUN(ulid_format_and_time);
     RUN(ulid_monotonic_and_unique);
+    RUN(ulid_canonical_form);
     RUN(rfc3339_format_and_parse);
     RUN(sql_time);
     RUN(durations);

@@ -11,7 +11,7 @@ static void add(struct batch *b, const char *publisher, const char *id, enum ent
     struct entry *e = &b->entries[b->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->publisher, sizeof e->publisher, "%s", publisher);
-    snprintf(e->id, sizeof e->id, "%s", id);
+    snprintf(e->rec.id, sizeof e->rec.id, "%s", id);
     e->outcome = outcome;
 }
 
@@ -47,7 +47,7 @@ TEST(bounded_oldest_dropped)
     struct confirm *c = confirm_new("test", 5);
     for (int round = 0; round < 4; round++) {
         struct batch *b = batch_new(4);
-        char id[27] = "01JD0000000000000000000000";
+        char id[ULID_LEN + 1] = "01JD0000000000000000000000";
         for (int i = 0; i < 2; i++) {
             id[24] = (char)('0' + round);
             id[25] = (char)('0' + i);

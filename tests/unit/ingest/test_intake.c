@@ -19,19 +19,19 @@ TEST(valid_result_keeps_every_field)
     struct entry e;
     intake_message("test", TOPIC, valid, strlen(valid), 1234, &e);
     CHECK_INT(e.kind, ENTRY_RESULT);
-    CHECK_STR(e.id, "01JD0000000000000000000001"); /* upper-cased */
-    CHECK_STR(e.monitor, "nl-ams1");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000001"); /* upper-cased */
+    CHECK_STR(e.rec.monitor, "nl-ams1");
     CHECK_STR(e.publisher, "nl-ams1");
-    CHECK_INT(e.server_id, 42);
-    CHECK_STR(e.ip, "192.0.2.1");
-    CHECK_INT(e.status, MSG_STATUS_ACTIVE);
-    CHECK(e.has_offset && e.has_rtt);
-    CHECK_NEAR(e.offset, 0.000123, 1e-12);
-    CHECK_NEAR(e.rtt, 0.012345, 1e-12);
-    CHECK_INT(e.stratum, 2);
-    CHECK_STR(e.refid, "GPS");
-    CHECK_STR(e.error, "");
-    CHECK_STR(e.agent, "ntpmon-agent/0.1.0");
+    CHECK_INT(e.rec.server_id, 42);
+    CHECK_STR(e.rec.ip, "192.0.2.1");
+    CHECK_INT(e.rec.status, MSG_STATUS_ACTIVE);
+    CHECK(e.rec.has_offset && e.rec.has_rtt);
+    CHECK_NEAR(e.rec.offset, 0.000123, 1e-12);
+    CHECK_NEAR(e.rec.rtt, 0.012345, 1e-12);
+    CHECK_INT(e.rec.stratum, 2);
+    CHECK_STR(e.rec.refid, "GPS");
+    CHECK_STR(e.rec.error, "");
+    CHECK_STR(e.rec.agent, "ntpmon-agent/0.1.0");
     CHECK_INT(e.received_us, 1234);
     CHECK_STR(e.samples_json,
               "[{\"ts\":\"2026-11-23T18:59:58.123456Z\",\"offset\":0.000123,\"rtt\":0.012345,\"stratum\":2,\"leap\":0,"
@@ -49,8 +49,8 @@ TEST(refused_result_has_reason_id_and_publisher)
     const char *p = "{\"v\":1,\"id\":\"01JD0000000000000000000002\",\"monitor\":\"nl-ams1\",\"stratum\":\"2\"}";
     intake_message("test", TOPIC, p, strlen(p), 0, &e);
     CHECK_INT(e.kind, ENTRY_REJECT);
-    CHECK_STR(e.id, "01JD0000000000000000000002");
-    CHECK_STR(e.monitor, "nl-ams1");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000002");
+    CHECK_STR(e.rec.monitor, "nl-ams1");
     CHECK_STR(e.publisher, "nl-ams1");
     CHECK_STR(e.reason, "field 'ip' is missing");
     CHECK(e.samples_json == NULL);
@@ -59,8 +59,8 @@ TEST(refused_result_has_reason_id_and_publisher)
     intake_message("test", TOPIC, "{\"v\":1,", 7, 0, &e);
     CHECK_INT(e.kind, ENTRY_REJECT);
     CHECK_CONTAINS(e.reason, "invalid JSON");
-    CHECK_STR(e.id, "");
-    CHECK_STR(e.monitor, "");
+    CHECK_STR(e.rec.id, "");
+    CHECK_STR(e.rec.monitor, "");
     CHECK_STR(e.publisher, "nl-ams1"); /* the topic says who published */
     entry_clear(&e);
 }
@@ -71,7 +71,7 @@ TEST(topic_and_payload_must_agree)
     intake_message("test", "ntpmon/test/results/43/nl-ams1", valid, strlen(valid), 0, &e);
     CHECK_INT(e.kind, ENTRY_REJECT);
     CHECK_STR(e.reason, "server_id 42 does not match the topic's 43");
-    CHECK_STR(e.id, "01JD0000000000000000000001");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000001");
     entry_clear(&e);
 
     intake_message("test", "ntpmon/test/results/42/other", valid, strlen(valid), 0, &e);
@@ -109,8 +109,8 @@ TEST(oversized_payload_is_refused_unparsed)
     CHECK_STR(e.reason, "payload too large (1048576 bytes, max 65536)");
     CHECK_INT(e.payload_size, n);
     CHECK_INT(e.payload_len, INTAKE_PAYLOAD_KEEP);
-    CHECK_STR(e.id, "");
-    CHECK_STR(e.monitor, "");
+    CHECK_STR(e.rec.id, "");
+    CHECK_STR(e.rec.monitor, "");
     CHECK_STR(e.publisher, "nl-ams1");
     entry_clear(&e);
     free(big);
@@ -163,10 +163,10 @@ TEST(entry_reject_turns_a_result_into_a_refusal)
 {
     struct entry e;
     intake_message("test", TOPIC, valid, strlen(valid), 0, &e);
-    entry_reject(&e, "unknown monitor '%s'", e.monitor);
+    entry_reject(&e, "unknown monitor '%s'", e.rec.monitor);
     CHECK_INT(e.kind, ENTRY_REJECT);
     CHECK_STR(e.reason, "unknown monitor 'nl-ams1'");
-    CHECK_STR(e.id, "01JD0000000000000000000001");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000001");
     entry_clear(&e);
 }
 
@@ -222,9 +222,9 @@ TEST(traces_are_entries_of_their_own)
     struct entry e;
     intake_message("test", "ntpmon/test/traces/42/nl-ams1", trace, strlen(trace), 1234, &e);
     CHECK_INT(e.kind, ENTRY_TRACE);
-    CHECK_STR(e.id, "01JD0000000000000000000009");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000009");
     CHECK_STR(e.publisher, "nl-ams1");
-    CHECK_INT(e.server_id, 42);
+    CHECK_INT(e.rec.server_id, 42);
     CHECK_INT(e.trigger, MSG_TRIGGER_POOL_CHANGE);
     CHECK_INT(e.port, 123);
     CHECK(!e.reached);
@@ -234,7 +234,7 @@ TEST(traces_are_entries_of_their_own)
     intake_message("test", "ntpmon/test/traces/43/nl-ams1", trace, strlen(trace), 1234, &e);
     CHECK_INT(e.kind, ENTRY_REJECT);
     CHECK(strstr(e.reason, "does not match the topic") != NULL);
-    CHECK_STR(e.id, "01JD0000000000000000000009");
+    CHECK_STR(e.rec.id, "01JD0000000000000000000009");
     CHECK_STR(e.publisher, "nl-ams1");
     entry_clear(&e);
     /* a trace on a results topic is judged as a result */

@@ -15,10 +15,11 @@ static struct eng *e;
 static void score(struct eng_server *s, int64_t monitor, int64_t ts, double offset, const char *error,
                   struct eng_outcome *oc)
 {
-    struct eng_input in = {.monitor_id = monitor, .ts_us = ts, .has_offset = !error || !*error, .offset = offset,
-                           .has_rtt = !error || strcmp(error, "timeout") != 0, .rtt = 0.010 + monitor / 1000.0,
-                           .stratum = error && strcmp(error, "RSTR") == 0 ? 0 : 2, .error = error ? error : ""};
-    eng_score(e, s, &in, ts, oc);
+    struct msg_result_record in = {.ts_us = ts, .has_offset = !error || !*error, .offset = offset,
+                                   .has_rtt = !error || strcmp(error, "timeout") != 0, .rtt = 0.010 + monitor / 1000.0,
+                                   .stratum = error && strcmp(error, "RSTR") == 0 ? 0 : 2};
+    snprintf(in.error, sizeof in.error, "%s", error ? error : "");
+    eng_score(e, s, monitor, &in, ts, oc);
 }
 
 static void set_status(struct eng_server *s, int64_t monitor, enum msg_pair_status st)

@@ -349,9 +349,10 @@ static void result(struct eng_server *s, int64_t monitor, int64_t ts, double off
                    struct eng_outcome *oc)
 {
     bool ok = !error || !*error;
-    struct eng_input in = {.monitor_id = monitor, .ts_us = ts, .has_offset = ok, .offset = offset, .has_rtt = ok,
-                           .rtt = 0.01, .stratum = 2, .error = error ? error : ""};
-    eng_score(e, s, &in, ts, oc);
+    struct msg_result_record in = {.ts_us = ts, .has_offset = ok, .offset = offset, .has_rtt = ok, .rtt = 0.01,
+                                   .stratum = 2};
+    snprintf(in.error, sizeof in.error, "%s", error ? error : "");
+    eng_score(e, s, monitor, &in, ts, oc);
 }
 
 TEST(answer_window)
@@ -468,10 +469,11 @@ static void run_server(struct eng *eng, struct eng_server *s, bool all_fail, dou
         for (int m = 1; m <= 3; m++) {
             int64_t ts = T0 + (int64_t)(i * 3 + m) * 60 * S;
             bool fail = i >= 30 && (m < 3 || all_fail);
-            struct eng_input in = {.monitor_id = m, .ts_us = ts, .has_offset = !fail, .offset = 0.001,
-                                   .has_rtt = !fail, .rtt = 0.01 * m, .stratum = 2, .error = fail ? "timeout" : ""};
+            struct msg_result_record in = {.ts_us = ts, .has_offset = !fail, .offset = 0.001, .has_rtt = !fail,
+                                           .rtt = 0.01 * m, .stratum = 2};
+            snprintf(in.error, sizeof in.error, "%s", fail ? "timeout" : "");
             struct eng_outcome oc;
-            eng_score(eng, s, &in, ts, &oc);
+            eng_score(eng, s, m, &in, ts, &oc);
             scores[k] = oc.recorded ? oc.chosen.score : -999;
             in_pool[k++] = oc.in_pool;
         }
@@ -508,9 +510,9 @@ TEST(engine_hook_changes_membership_only)
     /* the same zone, but now monitor 3 stops answering too: the held server leaves on its next result, even when
      * that result's overall score is not recorded */
     int64_t ts = T0 + (int64_t)(N + 10) * 60 * S;
-    struct eng_input in = {.monitor_id = 3, .ts_us = ts, .error = "timeout", .stratum = 0};
+    struct msg_result_record in = {.ts_us = ts, .error = "timeout", .stratum = 0};
     struct eng_outcome oc;
-    eng_score(guarded, b, &in, ts, &oc);
+    eng_score(guarded, b, 3, &in, ts, &oc);
     CHECK(oc.crossed);
     CHECK(!oc.in_pool);
     CHECK(!b->in_pool);

@@ -661,65 +661,7 @@ TEST(targets_are_settings)
     CHECK_INT(S.res.active_end, 3);
 }
 
-TEST(settings_parse)
-{
-    struct sel_settings s, d;
-    char err[SEL_SETTINGS_ERR_LEN], unknown[128];
-    sel_settings_defaults(&d);
-    CHECK_INT(d.active_target, 7);
-    CHECK_INT(d.testing_target, 5);
-    CHECK_INT(d.min_count_testing, 9);
-    CHECK_INT(d.min_count_active, 32);
-    CHECK_INT(d.budget_base, 2);
-    CHECK_INT(d.budget_blocked, 3);
-    CHECK_INT(d.budget_zero_active, 4);
-    CHECK_NEAR(d.swap_min_percent, 5, 0);
-    CHECK_NEAR(d.swap_min_points, 5, 0);
-    CHECK_INT(d.same_network_v4, 24);
-    CHECK_INT(d.same_network_v6, 48);
-    CHECK_INT(d.diversity_v4, 20);
-    CHECK_INT(d.diversity_v6, 44);
-    CHECK_INT(d.account_limit_default, 2);
-    CHECK_INT(d.constraint_recheck_s, 8 * 3600);
-    CHECK_INT(d.interval_active_s, 540);
-    CHECK_INT(d.interval_active_other_s, 2700);
-    CHECK_INT(d.interval_testing_s, 2700);
-    CHECK_INT(d.interval_candidate_s, 7200);
-    CHECK_INT(d.interval_paused_s, 7200);
-    CHECK_INT(d.samples, 3);
-    CHECK_INT(d.review_after_change_s, 3600);
-    CHECK_INT(d.review_after_nochange_s, 1200);
-    CHECK_INT(d.review_batch, 10);
-    CHECK_INT(d.backoff_min_s, 3);
-    CHECK_INT(d.backoff_max_s, 60);
-    CHECK_INT(d.rescan_s, 60);
-    CHECK_INT(d.new_pair_review_delay_s, 120);
-    CHECK_INT(d.stats_window_s, 86400);
-    CHECK_INT(sel_settings_parse("{\"active_target\":3,\"swap_min_percent\":2.5,\"who\":1}", &s, err, unknown,
-                                 sizeof unknown), 0);
-    CHECK_INT(s.active_target, 3);
-    CHECK_NEAR(s.swap_min_percent, 2.5, 0);
-    CHECK_INT(s.testing_target, 5);
-    CHECK_STR(unknown, "who");
-    s = d;
-    CHECK_INT(sel_settings_parse("{\"active_target\":\"3\"}", &s, err, NULL, 0), -1);
-    CHECK_CONTAINS(err, "selector.active_target must be a number");
-    CHECK_INT(s.active_target, 7); /* untouched on error */
-    CHECK_INT(sel_settings_parse("{\"active_target\":0}", &s, err, NULL, 0), -1);
-    CHECK_CONTAINS(err, "between 1 and 1000");
-    CHECK_INT(sel_settings_parse("{\"budget_base\":1.5}", &s, err, NULL, 0), -1);
-    CHECK_CONTAINS(err, "whole number");
-    CHECK_INT(sel_settings_parse("[1]", &s, err, NULL, 0), -1);
-    CHECK_CONTAINS(err, "JSON object");
-    CHECK_INT(sel_settings_parse("{bad", &s, err, NULL, 0), -1);
-    CHECK_CONTAINS(err, "not valid JSON");
-    CHECK_INT(sel_settings_parse(NULL, &s, err, NULL, 0), 0);
-    char *json = sel_settings_to_json(&d);
-    CHECK_CONTAINS(json, "\"active_target\":7");
-    CHECK_INT(sel_settings_parse(json, &s, err, unknown, sizeof unknown), 0);
-    CHECK_STR(unknown, "");
-    free(json);
-}
+/* The settings table (defaults, bounds, parsing) is tested in test_settings.c. */
 
 TEST(account_allows_table)
 {
@@ -777,7 +719,6 @@ int main(void)
     RUN(violation_since_is_kept_while_it_lasts);
     RUN(invisible_pairs_do_not_count);
     RUN(targets_are_settings);
-    RUN(settings_parse);
     RUN(account_allows_table);
     sel_result_free(&S.res);
     return unit_done();
