@@ -39,7 +39,7 @@ static const char *sql_for(struct dbrows *st, size_t rows, char **fresh)
     bool cacheable = ((size_t)1 << k) == rows && k < DBROWS_SHAPES;
     *fresh = NULL;
     if (cacheable && st->sql[k]) return st->sql[k];
-    size_t head = strlen(st->head), first = strlen(st->first), next = strlen(st->next);
+    size_t head = strlen(st->head), first = strlen(st->first), next = st->next ? strlen(st->next) : 0; /* BULK: none */
     size_t tail = st->tail ? strlen(st->tail) : 0;
     char *s = xmalloc(head + first + (rows - 1) * next + tail + 1), *p = s;
     memcpy(p, st->head, head), p += head;

@@ -29,7 +29,7 @@ enum dbrows_chunking {
 struct dbrows {
     const char *head;  /* text before the first row */
     const char *first; /* the first row, e.g. "(?,?)" or "SELECT ? AS a, ? AS b" */
-    const char *next;  /* each later row with its separator, e.g. ",(?,?)" or " UNION ALL SELECT ?, ?" */
+    const char *next;  /* each later row with its separator, e.g. ",(?,?)" or " UNION ALL SELECT ?, ?" (BULK: NULL) */
     const char *tail;  /* text after the last row; NULL for none */
     size_t columns;    /* parameters per row */
     size_t max_rows;   /* at most this many rows a statement (POW2: a power of two); columns × max_rows ≤ 4096 */
