@@ -307,33 +307,6 @@ int db_execp(struct db *db, const char *sql, const struct db_param *params, size
 
 /* ---- bulk execution ---- */
 
-struct bulk_ctx {
-    const struct db_param *params; /* rows × columns, row-major */
-    size_t columns;
-    unsigned long *lens;
-    char *ind;
-};
-
-/* Connector/C asks for each row's values in turn while it builds the one COM_STMT_BULK_EXECUTE packet. */
-static my_bool bulk_row(void *data, MYSQL_BIND *b, unsigned int row)
-{
-    struct bulk_ctx *c = data;
-    const struct db_param *p = c->params + (size_t)row * c->columns;
-    for (size_t j = 0; j < c->columns; j++) {
-        c->ind[j] = STMT_INDICATOR_NONE;
-        switch (p[j].type) {
-        case DB_P_NULL: c->ind[j] = STMT_INDICATOR_NULL; break;
-        case DB_P_INT: b[j].buffer = (void *)&p[j].i; break;
-        case DB_P_DOUBLE: b[j].buffer = (void *)&p[j].d; break;
-        case DB_P_STRING:
-            b[j].buffer = (void *)p[j].s;
-            c->lens[j] = (unsigned long)p[j].len;
-            break;
-        }
-    }
-    return 0;
-}
-
 static enum enum_field_types bulk_type(enum db_param_type t)
 {
     return t == DB_P_INT ? MYSQL_TYPE_LONGLONG : t == DB_P_DOUBLE ? MYSQL_TYPE_DOUBLE : MYSQL_TYPE_STRING;
@@ -384,10 +357,13 @@ int db_execp_bulk(struct db *db, const char *sql, const struct db_param *params,
         return -1;
     }
     if (!bulk_supported(db)) return rows_one_by_one(db, st, params, columns, rows, affected);
-    /* One type per column for every row (the packet states it once): a column's first non-NULL value decides. */
+    /* Column-wise arrays (Connector/C's documented layout): per column one value per row — int64s and doubles side
+     * by side, strings as pointers — with a length and an indicator (NULL or not) per row. One type per column
+     * for every row (the packet states it once): a column's first non-NULL value decides. */
     MYSQL_BIND *b = xcalloc(columns, sizeof *b);
-    unsigned long *lens = xcalloc(columns, sizeof *lens);
-    char *ind = xcalloc(columns, 1);
+    void **vals = xcalloc(columns, sizeof *vals);
+    unsigned long *lens = xcalloc(columns * rows, sizeof *lens);
+    char *ind = xcalloc(columns * rows, 1);
     int rc = 0;
     for (size_t j = 0; j < columns && rc == 0; j++) {
         enum db_param_type t = DB_P_NULL;
@@ -402,17 +378,28 @@ int db_execp_bulk(struct db *db, const char *sql, const struct db_param *params,
             }
             t = u;
         }
+        size_t width = t == DB_P_INT ? sizeof(int64_t) : t == DB_P_DOUBLE ? sizeof(double) : sizeof(char *);
+        vals[j] = xcalloc(rows, width);
+        for (size_t r = 0; r < rows; r++) {
+            const struct db_param *p = &params[r * columns + j];
+            char *in = &ind[j * rows + r];
+            *in = p->type == DB_P_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+            if (p->type == DB_P_NULL) continue;
+            if (t == DB_P_INT) ((int64_t *)vals[j])[r] = p->i;
+            else if (t == DB_P_DOUBLE) ((double *)vals[j])[r] = p->d;
+            else {
+                ((const char **)vals[j])[r] = p->s;
+                lens[j * rows + r] = (unsigned long)p->len;
+            }
+        }
         b[j].buffer_type = bulk_type(t);
-        b[j].length = &lens[j];
-        b[j].u.indicator = &ind[j];
+        b[j].buffer = vals[j];
+        b[j].length = t == DB_P_STRING || t == DB_P_NULL ? &lens[j * rows] : NULL;
+        b[j].u.indicator = &ind[j * rows];
     }
-    struct bulk_ctx c = {params, columns, lens, ind};
     unsigned int n = (unsigned int)rows, none = 0;
     if (rc == 0) {
-        bulk_row(&c, b, 0); /* row 0's buffers for the bind's checks */
         mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &n);
-        mysql_stmt_attr_set(st, STMT_ATTR_CB_USER_DATA, &c);
-        mysql_stmt_attr_set(st, STMT_ATTR_CB_PARAM, (const void *)bulk_row);
         if (mysql_stmt_bind_param(st, b)) {
             set_stmt_error(db, st, "bind failed");
             rc = -1;
@@ -425,13 +412,11 @@ int db_execp_bulk(struct db *db, const char *sql, const struct db_param *params,
             mysql_stmt_free_result(st);
         }
         /* the statement stays cached: later single executions must not see the array */
-        if (db->conn) {
-            mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &none);
-            mysql_stmt_attr_set(st, STMT_ATTR_CB_PARAM, NULL);
-            mysql_stmt_attr_set(st, STMT_ATTR_CB_USER_DATA, NULL);
-        }
+        if (db->conn) mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &none);
         if (rc < 0) note_failure(db);
     }
+    for (size_t j = 0; j < columns; j++) free(vals[j]);
+    free(vals);
     free(b);
     free(lens);
     free(ind);

@@ -159,6 +159,15 @@ echo
 echo "Global over the window: $(paste "$H_TMP/gbefore" "$H_TMP/gafter" | awk -v n="$N" '{ printf "%s %.1f per 1000 results; ", $1, ($4 - $2) * 1000 / n }')"
 h_sql "SELECT command_type, LEFT(REGEXP_REPLACE(argument, '\\\\(\\\\?[?,]*\\\\)(,\\\\(\\\\?[?,]*\\\\))*', '(…)'), 110) a, COUNT(*) c
        FROM mysql.general_log GROUP BY command_type, a ORDER BY c DESC LIMIT 25" >"$H_TMP/top"
+# bytes per row of every index of the two tables that grow with results (for conf/mariadb/ntpmon.cnf's sizing)
+h_sql "ANALYZE TABLE results, log_scores" >/dev/null
+echo
+echo "| table | rows | index | bytes per row (pages × 16 KiB / rows) |"
+echo "|---|---:|---|---:|"
+h_sql "SELECT s.table_name, t.n_rows, s.index_name, ROUND(s.stat_value * @@innodb_page_size / t.n_rows)
+       FROM mysql.innodb_index_stats s JOIN mysql.innodb_table_stats t USING (database_name, table_name)
+       WHERE s.database_name = DATABASE() AND s.table_name IN ('results', 'log_scores') AND s.stat_name = 'size'
+       ORDER BY s.table_name, s.index_name" | awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }'
 echo
 echo "Most frequent commands (whole window):"
 echo '```'
