@@ -4,7 +4,8 @@
 # results/s for DURATION s through mosquitto and broker-auth) with ntpmon-ingest and ntpmon-scorer at their default
 # flags, MariaDB with production durability (flush at every commit). Over the load window (from the first result
 # to the last one scored) it counts, per daemon connection:
-#   - from the general log (log_output=TABLE): Query / Prepare / Execute / Close stmt commands, BEGIN, COMMIT, SET;
+#   - from the general log (log_output=TABLE): Query / Prepare / Execute / Close stmt commands, BEGIN, COMMIT, SET
+#     (a bulk UPDATE shows as one Execute per row: the server runs its rows one by one);
 #   - from performance_schema.status_by_thread: Questions, Com_admin_commands (pings), Created_tmp_tables,
 #     Com_begin, Com_commit;
 # connections are told apart by what they run (INTO results → ingest, INTO log_scores → scorer). It also prints
@@ -83,7 +84,7 @@ snapshot() {
              AND t.processlist_id IS NOT NULL" >"$1"
 }
 # global counters too: COM_PING shows in neither the general log nor status_by_thread, only in the global
-# Com_admin_commands (nothing else pings over the window: the tool's own mariadb clients do not)
+# Com_admin_commands (the tool's own mariadb clients do not ping; broker-auth's and the daemons' idle probes do)
 gstatus() { h_sql "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_admin_commands', 'Created_tmp_tables', 'Innodb_data_fsyncs', 'Com_commit', 'Questions')" ; }
 
 count_results() { h_sql "SELECT COUNT(*) FROM results"; }
@@ -147,8 +148,10 @@ awk -v n="$N" -v who="$H_TMP/who" -v cmds="$H_TMP/cmds" -v before="$H_TMP/before
         split("ingest scorer other", roles, " ")
         for (i = 1; i <= 3; i++) {
             r = roles[i]; if (!(r in all)) continue
-            # a round trip: every command that waits for an answer (Close stmt does not), and every ping
-            rt = all[r] - cmd[r, "Close stmt"] - cmd[r, "Quit"] + d[r, "COM_ADMIN_COMMANDS"]
+            # a round trip: every command the client sent that waits for an answer — the server's Questions (the
+            # general log writes one Execute per row of a bulk UPDATE/DELETE, which the server runs row by row
+            # inside one COM_STMT_BULK_EXECUTE) — and every ping
+            rt = d[r, "QUESTIONS"] + d[r, "COM_ADMIN_COMMANDS"]
             printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", r, nc[r],
                 all[r] * k, cmd[r, "Query"] * k, cmd[r, "Prepare"] * k, cmd[r, "Execute"] * k, cmd[r, "Close stmt"] * k,
                 begin[r] * k, commit[r] * k, set[r] * k, sel[r] * k, d[r, "QUESTIONS"] * k, d[r, "COM_ADMIN_COMMANDS"] * k,
