@@ -148,7 +148,7 @@ awk -v n="$N" -v who="$H_TMP/who" -v cmds="$H_TMP/cmds" -v before="$H_TMP/before
         split("ingest scorer other", roles, " ")
         for (i = 1; i <= 3; i++) {
             r = roles[i]; if (!(r in all)) continue
-            # a round trip: every command the client sent that waits for an answer — the server's Questions (the
+            # a round trip: every command the client sent that waits for an answer — the server Questions counter (the
             # general log writes one Execute per row of a bulk UPDATE/DELETE, which the server runs row by row
             # inside one COM_STMT_BULK_EXECUTE) — and every ping
             rt = d[r, "QUESTIONS"] + d[r, "COM_ADMIN_COMMANDS"]
