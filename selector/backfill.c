@@ -50,25 +50,30 @@ int backfill_load_all(struct backfill *h, int64_t now_us, int window_s)
     return 0;
 }
 
-/* One server's window; marked loaded only once its query went through (a retry after a failure half-way adds the
- * rest and finds the rest repeats). */
-static int load_one(struct backfill *h, int64_t id, int64_t now_us, int window_s)
+/* Up to DBIO_STATS_GROUP servers' windows in one query; each is marked loaded only once the query went through (a
+ * retry after a failure half-way adds the rest and finds the rest repeats). Returns servers loaded or -1. */
+static int load_group(struct backfill *h, const int64_t *ids, size_t n, int64_t now_us, int window_s)
 {
-    uint32_t s = pool_server_by_id(h->pool, id);
-    if (s == IDMAP_NONE || h->pool->srv[s].history) return 0;
+    int64_t todo[DBIO_STATS_GROUP];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < DBIO_STATS_GROUP; i++) {
+        uint32_t s = pool_server_by_id(h->pool, ids[i]);
+        if (s != IDMAP_NONE && !h->pool->srv[s].history) todo[k++] = ids[i];
+    }
+    if (!k) return 0;
     struct dbio_stats_report r;
-    int rc = dbio_load_stats(h->db, h->pool, &id, 1, now_us, window_s, &r);
+    int rc = dbio_load_stats_group(h->db, h->pool, todo, k, now_us, window_s, &r);
     account(h, &r);
     h->queries++;
     if (rc < 0) return -1;
-    pool_history_mark(h->pool, s);
-    return 1;
+    for (size_t i = 0; i < k; i++) pool_history_mark(h->pool, pool_server_by_id(h->pool, todo[i]));
+    return (int)k;
 }
 
 int backfill_ensure(struct backfill *h, const int64_t *ids, size_t n, int64_t now_us, int window_s)
 {
-    for (size_t i = 0; i < n; i++)
-        if (load_one(h, ids[i], now_us, window_s) < 0) return -1;
+    for (size_t i = 0; i < n; i += DBIO_STATS_GROUP)
+        if (load_group(h, ids + i, n - i < DBIO_STATS_GROUP ? n - i : DBIO_STATS_GROUP, now_us, window_s) < 0) return -1;
     note_done(h);
     return 0;
 }
@@ -79,8 +84,8 @@ int backfill_step(struct backfill *h, size_t max, int64_t now_us, int window_s)
     int64_t *ids = xcalloc(max, sizeof *ids);
     size_t n = pool_history_next(h->pool, ids, max);
     int loaded = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = load_one(h, ids[i], now_us, window_s);
+    for (size_t i = 0; i < n; i += DBIO_STATS_GROUP) {
+        int r = load_group(h, ids + i, n - i < DBIO_STATS_GROUP ? n - i : DBIO_STATS_GROUP, now_us, window_s);
         if (r < 0) {
             loaded = -1;
             break;

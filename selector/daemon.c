@@ -46,6 +46,7 @@ struct daemon {
     int64_t round_start_us; /* monotonic */
     uint64_t round_reviews, rounds;
     bool history_logged;
+    int64_t entries_at_us; /* when the entries gauge was last computed */
     uint64_t results[RESULTS_N_OUTCOMES];
     uint64_t reviews, review_errors, changes, pauses;
     uint64_t last_summary_results, last_summary_reviews;
@@ -112,7 +113,11 @@ static void history_metrics(struct daemon *d)
     static uint64_t rows, added, dups;
     metric_set(d->m_hist_loaded, (double)d->pool.n_history);
     metric_set(d->m_hist_pending, (double)pool_history_pending(&d->pool));
-    metric_set(d->m_stats_entries, (double)pool_stats_entries(&d->pool));
+    int64_t now = time_mono_us();
+    if (now - d->entries_at_us >= 1000000) { /* a walk over every pair: at most once a second */
+        d->entries_at_us = now;
+        metric_set(d->m_stats_entries, (double)pool_stats_entries(&d->pool));
+    }
     metric_add(d->m_hist_rows, (double)(d->hist.rows - rows));
     metric_add(d->m_hist_added, (double)(d->hist.added - added));
     metric_add(d->m_hist_dups, (double)(d->hist.duplicates - dups));

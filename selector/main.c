@@ -41,7 +41,7 @@ static const struct opt_spec selector_specs[] = {
     {"load-history", 0, NULL, OPT_STRING, &load_history, "lazy", 0, 0, "lazy|eager",
      "run: lazy reads each server's stored results of the window before its first review and a few servers per "
      "loop turn meanwhile (start-up in O(pairs)); eager reads them all before connecting"},
-    {"history-batch", 0, NULL, OPT_INT, &history_batch, "10", 0, 100000, "N",
+    {"history-batch", 0, NULL, OPT_INT, &history_batch, "16", 0, 100000, "N",
      "run: servers whose stored results are read per event-loop turn in the background (0: only before a review)"},
     {"publish-timeout", 0, NULL, OPT_DURATION, &publish_timeout_us, "10", 0.1, 3600, "DURATION",
      "once: how long to try reaching the broker"},
