@@ -224,6 +224,13 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
 
 static void log_review(const struct review_outcome *o)
 {
+    /* the numbers each pair was judged on (tests compare lazy and eager history with them) */
+    if (LOG_LEVEL_DEBUG <= log_get_level())
+        for (size_t i = 0; i < o->rows.n; i++) {
+            const struct sel_pair *p = &o->rows.pairs[i];
+            LOG(DEBUG, "server %lld: %s count %u avg_step %.6f avg_rtt_ms %.4f", (long long)o->rows.server.id,
+                p->monitor_name, p->count, p->avg_step, p->avg_rtt_ms);
+        }
     for (size_t i = 0; i < o->res.n_changes; i++) {
         const struct sel_change *c = &o->res.changes[i];
         LOG(INFO, "server %lld (%s): %s %s -> %s: %s", (long long)o->rows.server.id, o->rows.ip,
