@@ -67,6 +67,7 @@ static int load_group(struct backfill *h, const int64_t *ids, size_t n, int64_t 
     h->queries++;
     if (rc < 0) return -1;
     for (size_t i = 0; i < k; i++) pool_history_mark(h->pool, pool_server_by_id(h->pool, todo[i]));
+    h->servers += k;
     return (int)k;
 }
 
@@ -78,9 +79,14 @@ int backfill_ensure(struct backfill *h, const int64_t *ids, size_t n, int64_t no
     return 0;
 }
 
-int backfill_step(struct backfill *h, size_t max, int64_t now_us, int window_s)
+int backfill_step(struct backfill *h, size_t max, uint64_t turn_rows, int64_t now_us, int window_s)
 {
     if (!max) return 0;
+    /* a turn's work in rows, not servers: a busy server's day at 10x the pool is ~13 000 rows */
+    uint64_t per_server = h->servers ? h->rows / h->servers + 1 : 0;
+    size_t want = per_server ? (size_t)(turn_rows / per_server) : 1;
+    if (want < 1) want = 1;
+    if (want < max) max = want;
     int64_t *ids = xcalloc(max, sizeof *ids);
     size_t n = pool_history_next(h->pool, ids, max);
     int loaded = 0;

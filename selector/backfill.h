@@ -23,7 +23,8 @@ struct backfill {
     struct pool *pool;
     enum backfill_mode mode;
     uint64_t rows, added, duplicates, skipped; /* log_scores rows read, and what the statistics made of them */
-    uint64_t queries;                          /* per-server loads */
+    uint64_t queries;                          /* loads (up to DBIO_STATS_GROUP servers each) */
+    uint64_t servers;                          /* servers loaded by this struct's queries */
     int64_t started_mono_us, done_mono_us;     /* done: 0 until no server was left without history */
 };
 
@@ -36,8 +37,9 @@ void backfill_init(struct backfill *h, struct db *db, struct pool *pool, enum ba
 int backfill_load_all(struct backfill *h, int64_t now_us, int window_s);
 /* Loads the servers among ids whose history is not loaded yet (before their review). 0 or -1. */
 int backfill_ensure(struct backfill *h, const int64_t *ids, size_t n, int64_t now_us, int window_s);
-/* One background step: up to max servers without history. Returns how many were loaded (0: none was pending), or
- * -1 on a database error. */
-int backfill_step(struct backfill *h, size_t max, int64_t now_us, int window_s);
+/* One background step: servers without history, as many as are expected to bring about turn_rows rows (by the
+ * rows per server seen so far; one server to begin with), at least 1 and at most max. Returns how many were loaded
+ * (0: none was pending), or -1 on a database error. */
+int backfill_step(struct backfill *h, size_t max, uint64_t turn_rows, int64_t now_us, int window_s);
 
 #endif

@@ -25,6 +25,7 @@
 #define START_RETRY_US 3000000
 #define EXPIRE_PERIOD_US (600LL * 1000000)
 #define SUMMARY_PERIOD_US (60LL * 1000000)
+#define HISTORY_NO_BROKER_US 5000000
 
 struct daemon {
     const struct selector_daemon_config *dc;
@@ -45,7 +46,7 @@ struct daemon {
     bool round_open, backlog;
     int64_t round_start_us; /* monotonic */
     uint64_t round_reviews, rounds;
-    bool history_logged;
+    bool history_logged, history_begun;
     int64_t entries_at_us; /* when the entries gauge was last computed */
     uint64_t results[RESULTS_N_OUTCOMES];
     uint64_t reviews, review_errors, changes, pauses;
@@ -190,6 +191,7 @@ static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
     uint64_t bytes;
     size_t n = publish_pending(d, true, &bytes); /* a new broker, or one that lost its retained messages, gets them all */
     LOG(INFO, "connect: %zu assign messages, %llu bytes", n, (unsigned long long)bytes);
+    if (!d->history_begun && d->dc->history_batch > 0) evloop_timer_start(d->loop, &d->history_timer, 0);
 }
 
 static void on_disconnect(struct mqtt_session *s, int reason, const char *why, void *arg)
@@ -419,6 +421,7 @@ static void status(struct service *svc, void *arg, char *buf, size_t len)
 static void start_timer(struct evloop *loop, void *arg)
 {
     struct daemon *d = arg;
+    int64_t t0 = time_mono_us();
     char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
     int rc = selector_load_settings(d->db, d->dc->setting_overrides, &d->cfg, err, sizeof err);
     if (rc == -2) {
@@ -430,7 +433,6 @@ static void start_timer(struct evloop *loop, void *arg)
         evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
         return;
     }
-    int64_t t0 = time_mono_us();
     backfill_init(&d->hist, d->db, &d->pool, (enum backfill_mode)d->dc->history_mode);
     if (d->hist.mode == BACKFILL_EAGER && backfill_load_all(&d->hist, time_now_us(), d->cfg.stats_window_s) < 0) {
         LOG(WARN, "loading statistics: %s; retrying", db_error(d->db));
@@ -442,22 +444,25 @@ static void start_timer(struct evloop *loop, void *arg)
     history_metrics(d);
     char *json = sel_settings_to_json(&d->cfg);
     if (d->hist.mode == BACKFILL_EAGER)
-        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs; history eager: %llu results of the last %d s loaded in "
-                  "%.1f s; settings %s",
+        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs; history eager: %llu results of the last %d s; loaded "
+                  "in %.2f s; settings %s",
             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)d->hist.added, d->cfg.stats_window_s,
             (time_mono_us() - t0) / 1e6, json);
     else
-        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs in %.1f s; history lazy: the stored results of the "
-                  "last %d s load per server (before its review, and %d servers per turn meanwhile); settings %s",
+        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs in %.2f s; history lazy: the stored results of the "
+                  "last %d s load per server (before its review, and in the background up to %d servers or about %d rows "
+                  "per turn); settings %s",
             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (time_mono_us() - t0) / 1e6, d->cfg.stats_window_s,
-            d->dc->history_batch, json);
+            d->dc->history_batch, d->dc->history_turn_rows, json);
     free(json);
     publisher_init(&d->pub, d->mqtt, d->db, d->dc->env);
     service_ready(d->svc);
     evloop_timer_start(loop, &d->review_timer, 0);
     evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
     evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
-    if (d->dc->history_batch > 0) evloop_timer_start(loop, &d->history_timer, 0);
+    /* The background load begins once the broker session is up (on_connect), so it never delays the connection;
+     * without a broker, after a few seconds anyway. */
+    if (d->dc->history_batch > 0) evloop_timer_start(loop, &d->history_timer, HISTORY_NO_BROKER_US);
 }
 
 /* Background history: a few servers per loop turn (the broker and the reviews are served in between) until none is
@@ -465,7 +470,9 @@ static void start_timer(struct evloop *loop, void *arg)
 static void history_timer(struct evloop *loop, void *arg)
 {
     struct daemon *d = arg;
-    int r = backfill_step(&d->hist, (size_t)d->dc->history_batch, time_now_us(), d->cfg.stats_window_s);
+    d->history_begun = true;
+    int r = backfill_step(&d->hist, (size_t)d->dc->history_batch, (uint64_t)d->dc->history_turn_rows, time_now_us(),
+                          d->cfg.stats_window_s);
     history_metrics(d);
     if (r < 0) {
         LOG(WARN, "loading stored results: %s; retrying", db_error(d->db));

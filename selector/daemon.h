@@ -21,7 +21,8 @@ struct selector_daemon_config {
     struct opts_metrics metrics;            /* the frame's: --metrics-listen, its limits, --health-interval */
     const char *setting_overrides;          /* JSON object applied over system_settings, or NULL */
     int history_mode;                       /* enum backfill_mode: lazy (default) or eager */
-    int history_batch;                      /* servers whose history is loaded per event-loop turn; 0: on demand only */
+    int history_batch;                      /* servers whose history is loaded per event-loop turn at most; 0: on demand only */
+    int history_turn_rows;                  /* and about this many rows per turn */
 };
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status (0 after a clean stop, 2 on bad settings). */

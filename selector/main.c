@@ -31,7 +31,7 @@ static struct opt_list settings_words;
 static bool no_publish;
 static int64_t publish_timeout_us;
 static const char *load_history;
-static int64_t history_batch;
+static int64_t history_batch, history_turn_rows;
 
 static const struct opt_spec selector_specs[] = {
     {"setting", 0, NULL, OPT_LIST, &settings_words, NULL, 0, 0, "KEY=VALUE",
@@ -42,7 +42,9 @@ static const struct opt_spec selector_specs[] = {
      "run: lazy reads each server's stored results of the window before its first review and a few servers per "
      "loop turn meanwhile (start-up in O(pairs)); eager reads them all before connecting"},
     {"history-batch", 0, NULL, OPT_INT, &history_batch, "16", 0, 100000, "N",
-     "run: servers whose stored results are read per event-loop turn in the background (0: only before a review)"},
+     "run: at most N servers' stored results read per event-loop turn in the background (0: only before a review)"},
+    {"history-turn-rows", 0, NULL, OPT_INT, &history_turn_rows, "10000", 100, 10000000, "N",
+     "run: and about N rows per turn (fewer servers per turn when each has many), so the loop never waits long"},
     {"publish-timeout", 0, NULL, OPT_DURATION, &publish_timeout_us, "10", 0.1, 3600, "DURATION",
      "once: how long to try reaching the broker"},
     {0},
@@ -111,7 +113,8 @@ static int cmd_run(void)
                                         .db_check_interval_us = dbo.check_interval_us,
                                         .setting_overrides = overrides,
                                         .history_mode = backfill_mode_parse(load_history),
-                                        .history_batch = (int)history_batch};
+                                        .history_batch = (int)history_batch,
+                                        .history_turn_rows = (int)history_turn_rows};
     if (dc.history_mode < 0) opts_usage_error(&prog, "invalid --load-history '%s' (lazy or eager)", load_history);
     char user[128];
     opts_db_resolve(&prog, &dbo, common.env, &dc.dsn);
