@@ -82,9 +82,9 @@ rss_of() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev
 # ---- phase: the pipeline under load at one rate ----
 phase_load() {
     soak_before_daemons() {
-        local tok
+        local tok # the harness's env (h_start_mariadb and h_start_broker_auth set DEPLOYMENT_MODE): the daemons' topics
         tok=$(h_token admin "" 24h)
-        h_spawn assign-count env MQTT_TOKEN="$tok" "$H_BUILD/bench/assign-count" -e soak --mqtt-url "$MQTT_URL" \
+        h_spawn assign-count env MQTT_TOKEN="$tok" "$H_BUILD/bench/assign-count" -e "$DEPLOYMENT_MODE" --mqtt-url "$MQTT_URL" \
             --out "$H_TMP/assigns"
         h_wait 30 grep -q subscribed "${H_LOG[assign-count]}" || { echo "scale: assign-count did not subscribe" >&2; exit 1; }
     }
@@ -257,8 +257,8 @@ if [ "$ONLY" != startup ]; then
         fi
         echo "$line"
     }
-    f_cpu() { local c p; c=$(kv "$1" "cpu_$2"); p=$(kv "$1" "pct_$2"); [ -n "$c" ] && echo "$c s ($p %)"; }
-    f_rss() { local v; v=$(kv "$1" "rss_$2"); [ -n "$v" ] && echo "$v MB"; }
+    f_cpu() { local c p; c=$(kv "$1" "$2"); p=$(kv "$1" "pct_${2#cpu_}"); [ -n "$c" ] && echo "$c s ($p %)"; }
+    f_rss() { local v; v=$(kv "$1" "$2"); [ -n "$v" ] && echo "$v MB"; }
     f_kv() { kv "$1" "$2"; }
     f_p99() { local v; v=$(kv "$1" "$2"); [ -n "$v" ] && echo "$(p99 "$v")"; }
     f_total() {
@@ -266,13 +266,13 @@ if [ "$ONLY" != startup ]; then
             split(l, a, "="); if (a[1] ~ /^cpu/) c += a[2]; else p += a[2]; n++ }
             if (n) printf "%.1f s (%.1f %%)", c, p }'
     }
-    for d in ingest scorer selector mosquitto mariadbd; do row "CPU $d" f_cpu "$d" ratio; done
+    for d in ingest scorer selector mosquitto mariadbd; do row "CPU $d" f_cpu "cpu_$d" ratio; done
     for r in $RATES; do
         awk -F= '/^cpu_(ingest|scorer|selector|mosquitto|mariadbd)=/ { c += $2 } END { printf "cpu_total=%.1f\n", c }' \
             "$WORK/load$r.kv" >>"$WORK/load$r.kv" 2>/dev/null
     done
     row "**CPU, the five together**" f_total cpu_total ratio
-    for d in ingest scorer selector mosquitto mariadbd; do row "RSS $d at the end" f_rss "$d"; done
+    for d in ingest scorer selector mosquitto mariadbd; do row "RSS $d at the end" f_rss "rss_$d" ratio; done
     row "results made" f_kv made ratio
     row "stored" f_kv stored
     row "scored" f_kv scored
@@ -316,7 +316,7 @@ if [ "$ONLY" != load ]; then
     echo
     echo "### Start-up on ${HISTORY_RATE}-results/s history"
     echo
-    echo "Each daemon started alone, $STARTS times per history size, on log_scores rows made by INSERT … SELECT (the"
+    echo "Each daemon started alone, $STARTS time(s) per history size, on log_scores rows made by INSERT … SELECT (the"
     echo "database warm from the seeding). Connected: exec → the daemon's \"broker connected\" log line. History"
     echo "loaded: exec → the selector's line matching /$SCALE_HISTORY_RE/ (a selector that loads history after"
     echo "connecting); \"loaded in\": the load time the selector's start line reports. Load average:"
@@ -329,10 +329,10 @@ if [ "$ONLY" != load ]; then
     }
     for h in $(tr ' ' '\n' <<<"$HISTORY" | sort -n); do
         read -r rows secs <<<"$(kv startup "hist_$h")"
-        sel=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s / %s / %s", NR > 1 ? "; " : "", $1, $2, $3 }')
-        selm=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB, %s s", NR > 1 ? "; " : "", $4, $5 }')
-        sco=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s", NR > 1 ? "; " : "", $1 }')
-        scom=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB", NR > 1 ? "; " : "", $4 }')
+        sel=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s / %s / %s", (NR > 1 ? "; " : ""), $1, $2, $3 }')
+        selm=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB, %s s", (NR > 1 ? "; " : ""), $4, $5 }')
+        sco=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $1 }')
+        scom=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB", (NR > 1 ? "; " : ""), $4 }')
         echo "| $h min | ${rows:-–} (${secs:-–} s) | ${sel:-–} | ${selm:-–} | ${sco:-–} | ${scom:-–} |"
     done
     set -- $(tr ' ' '\n' <<<"$HISTORY" | sort -n)
