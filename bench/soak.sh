@@ -11,10 +11,12 @@
 #
 #   bench/soak.sh [--duration 600] [--rate 900] [--servers 6000] [--monitors 40] [--build DIR] [--keep]
 #
-# Built to be extended (issue 18: 1× and 10× rates, start-up on seeded history, assign traffic per review round):
-# every phase is a function — soak_seed_pool, soak_seed_history (INSERT … SELECT of past log_scores/results rows),
-# soak_start_daemons, soak_sample, soak_run_load, soak_count, soak_latency — and SOAK_* variables carry the
-# sizes. The log_scores column soak_at (insert time) exists only in this benchmark's scratch database.
+# Built to be extended: every phase is a function — soak_start_servers, soak_seed_pool, soak_seed_history
+# (INSERT … SELECT of past log_scores rows), soak_before_daemons (a hook), soak_start_daemons, soak_sample,
+# soak_run_load, soak_count, soak_latency — and the run with its report is soak_main, called only when this file
+# is run: bench/scale.sh sources it (with the same flags) for its phases. The log_scores column soak_at (insert
+# time) exists only in this benchmark's scratch database. Note: the harness sets DEPLOYMENT_MODE to its own env
+# (test) when the servers start; every token and topic uses that.
 # bench-timeout: 2400
 set -u
 cd "$(dirname "$0")/.."
