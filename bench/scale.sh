@@ -154,12 +154,15 @@ phase_load() {
 start_one() {
     local d=$1 label=$2 name="$1-$2" t0 line t_conn hist="" loaded="" pid cpu0 cpu1 quiet=0 deadline
     [ -n "${SOAK_TOKEN[$d]:-}" ] || SOAK_TOKEN[$d]=$(h_token "$d" "" 24h)
+    local db_cpu0 db_cpu
+    db_cpu0=$(cpu_of "${SOAK_PID[mariadbd]}") # the database's share of a start (a history load is mostly its work)
     t0=$(date +%s.%N)
     h_spawn "$name" env MQTT_TOKEN="${SOAK_TOKEN[$d]}" "$H_BIN/ntpmon-$d" $([ "$d" = selector ] && echo run)
     pid=${H_PID[$name]}
     h_wait 200 grep -qE "$CONNECTED_RE" "${H_LOG[$name]}" || { echo "scale: $d did not connect" >&2; h_log "$name" >&2; exit 1; }
     line=$(grep -m1 -E "$CONNECTED_RE" "${H_LOG[$name]}")
     t_conn=$(sub "$(to_epoch "$line")" "$t0")
+    db_cpu=$(sub "$(cpu_of "${SOAK_PID[mariadbd]}")" "$db_cpu0")
     if [ "$d" = selector ]; then
         # a history load after connecting: wait for its line, or until the selector is quiet for 2 s (none running)
         deadline=$(( $(date +%s) + 300 ))
@@ -175,7 +178,7 @@ start_one() {
         [ -n "$line" ] && hist=$(sub "$(to_epoch "$line")" "$t0")
         loaded=$(sed -n 's/.*loaded in \([0-9.]*\) s.*/\1/p' "${H_LOG[$name]}" | head -1)
     fi
-    echo "${d}_${label}=$t_conn ${hist:--} ${loaded:--} $(rss_of "$pid") $(cpu_of "$pid")" >>"$PHASE_OUT"
+    echo "${d}_${label}=$t_conn ${hist:--} ${loaded:--} $(rss_of "$pid") $(cpu_of "$pid") $db_cpu" >>"$PHASE_OUT"
     h_stop "$name"
 }
 
@@ -322,7 +325,7 @@ if [ "$ONLY" != load ]; then
     echo "connecting); \"loaded in\": the load time the selector's start line reports. Load average:"
     echo "$(kv startup load0) → $(kv startup load1)."
     echo
-    echo "| history | log_scores rows (seeding s) | selector: connected / history loaded / \"loaded in\" (s) | selector RSS, CPU s after start | scorer: connected (s) | scorer RSS |"
+    echo "| history | log_scores rows (seeding s) | selector: connected / history loaded / \"loaded in\" (s) | selector RSS, CPU s after start; mariadbd CPU s until connected | scorer: connected (s) | scorer RSS |"
     echo "|---|---:|---|---|---|---|"
     mean_conn() { # DAEMON H: mean of the connected times of its starts
         sed -n "s/^$1_$2_[0-9]*=//p" "$WORK/startup.kv" | awk '{ s += $1; n++ } END { if (n) printf "%.2f", s / n }'
@@ -330,7 +333,7 @@ if [ "$ONLY" != load ]; then
     for h in $(tr ' ' '\n' <<<"$HISTORY" | sort -n); do
         read -r rows secs <<<"$(kv startup "hist_$h")"
         sel=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s / %s / %s", (NR > 1 ? "; " : ""), $1, $2, $3 }')
-        selm=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB, %s s", (NR > 1 ? "; " : ""), $4, $5 }')
+        selm=$(sed -n "s/^selector_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB, %s s; db %s s", (NR > 1 ? " — " : ""), $4, $5, ($6 == "" ? "–" : $6) }')
         sco=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $1 }')
         scom=$(sed -n "s/^scorer_${h}_[0-9]*=//p" "$WORK/startup.kv" | awk '{ printf "%s%s MB", (NR > 1 ? "; " : ""), $4 }')
         echo "| $h min | ${rows:-–} (${secs:-–} s) | ${sel:-–} | ${selm:-–} | ${sco:-–} | ${scom:-–} |"
