@@ -11,7 +11,8 @@
 #  2. the assign traffic of those runs: bench/assign-count.c (an admin token) subscribes to
 #     ntpmon/<env>/monitors/+/assign/# before the selector starts; messages are grouped into publication passes
 #     by the ts the selector stamps on every message of one pass (a review round that published anything, and
-#     the publication of every list when it connects), with messages and bytes per pass;
+#     the publication of every list when it connects), with messages and bytes per pass; a selector that logs
+#     each review round (a line matching $SCALE_ROUND_RE) has those lines counted and its last one printed;
 #  3. selector and scorer start-up on 10× history (--history-minutes, default 15 and 120: ~0.8 M and ~6.5 M
 #     log_scores rows, INSERT … SELECT), each started --starts times alone: exec → its "broker connected" log
 #     line, for the selector also when its history load finished if it logs that (a line matching
@@ -62,6 +63,8 @@ while [ $# -gt 0 ]; do
 done
 # the selector's "history loaded" line (a selector that loads history in the background after connecting)
 SCALE_HISTORY_RE=${SCALE_HISTORY_RE:-'[Hh]istory.*(loaded|finished|complete|done)|(loaded|finished)[^;]*histor'}
+# the selector's line per review round (the last one is printed verbatim)
+SCALE_ROUND_RE=${SCALE_ROUND_RE:-'\] info: .*[Rr]ound'}
 CONNECTED_RE='broker connected|connected to the broker|mqtt: connected'
 
 # A phase sources soak.sh (the harness, the servers, the phases) here at the top level: the harness's arrays must
@@ -121,9 +124,10 @@ phase_load() {
         done
         line=$(grep 'summary:' "${H_LOG[selector]}" | tail -1)
         echo "sel_summary=${line#*summary: }"
-        echo "sel_round_lines=$(grep -E 'INFO: .*[Rr]ound' "${H_LOG[selector]}" | grep -c .)"
-        line=$(grep -E 'INFO: .*[Rr]ound' "${H_LOG[selector]}" | tail -1)
-        echo "sel_round_last=${line#* INFO: }"
+        # a selector that logs each review round (common/log: "… prog[pid] info: …")
+        echo "sel_round_lines=$(grep -E "$SCALE_ROUND_RE" "${H_LOG[selector]}" | grep -c .)"
+        line=$(grep -E "$SCALE_ROUND_RE" "${H_LOG[selector]}" | tail -1)
+        echo "sel_round_last=${line#* info: }"
         # the assign messages from the selector's start to the end of the load, in publication passes (same ts)
         awk -v t0="${SOAK_EXEC[selector]%.*}" -v t1="$t_end" '
             $1 / 1e6 < t0 || $1 / 1e6 > t1 + 1 { next }
