@@ -19,7 +19,10 @@
 #     $SCALE_HISTORY_RE, default below; a build without one loads before connecting), and the 2 h / 15 min ratio.
 #
 #   bench/scale.sh [--duration 150] [--rates "90 900"] [--history-minutes "15 120"] [--history-rate 900]
-#                  [--starts 2] [--servers 6000] [--monitors 40] [--only load|startup] [--build DIR] [--keep]
+#                  [--starts 2] [--servers 6000] [--monitors 40] [--load-history-minutes 0] [--only load|startup]
+#                  [--build DIR] [--keep]
+# --load-history-minutes M seeds M minutes of history at each load phase's rate before its daemons start (the
+# database's working set then outgrows its buffer pool as a long-running pool's does; default 0, empty).
 #
 # Each phase runs in its own process with its own MariaDB and mosquitto (MariaDB as production: flush at every
 # commit, the default 128 MB buffer pool), all stopped by PID. Prints one markdown section. On a shared machine
@@ -32,6 +35,7 @@ DURATION=150
 RATES="90 900"
 HISTORY="15 120"
 HISTORY_RATE=900
+LOAD_HISTORY=0
 STARTS=2
 SERVERS=6000
 MONITORS=40
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
         --rates) RATES=$2; shift ;;
         --history-minutes) HISTORY=$2; shift ;;
         --history-rate) HISTORY_RATE=$2; shift ;;
+        --load-history-minutes) LOAD_HISTORY=$2; shift ;;
         --starts) STARTS=$2; shift ;;
         --servers) SERVERS=$2; shift ;;
         --monitors) MONITORS=$2; shift ;;
@@ -56,7 +61,7 @@ while [ $# -gt 0 ]; do
         --phase-rate) PHASE_RATE=$2; shift ;;
         --phase-out) PHASE_OUT=$2; shift ;;
         *) echo "usage: $0 [--duration S] [--rates \"N N\"] [--history-minutes \"M M\"] [--history-rate N] [--starts N]" \
-                "[--servers N] [--monitors N] [--only load|startup] [--build DIR] [--keep]" >&2
+                "[--servers N] [--monitors N] [--load-history-minutes M] [--only load|startup] [--build DIR] [--keep]" >&2
            exit 2 ;;
     esac
     shift
@@ -95,6 +100,7 @@ phase_load() {
     load0=$(cut -d' ' -f1-3 /proc/loadavg)
     soak_start_servers
     soak_seed_pool
+    soak_seed_history "$LOAD_HISTORY" 0 # at the phase's rate; 0 (the default): the load starts on an empty history
     soak_start_daemons
     soak_run_load
     local t_end
@@ -227,7 +233,7 @@ run_phase() { # NAME ARGS…: one phase in its own process; its figures in $WORK
 kv() { sed -n "s/^$2=//p" "$WORK/$1.kv" 2>/dev/null | tail -1; }
 FAILED=
 if [ "$ONLY" != startup ]; then
-    for r in $RATES; do run_phase "load$r" --phase load --phase-rate "$r" --duration "$DURATION"; done
+    for r in $RATES; do run_phase "load$r" --phase load --phase-rate "$r" --duration "$DURATION" --load-history-minutes "$LOAD_HISTORY"; done
 fi
 if [ "$ONLY" != load ]; then
     run_phase startup --phase startup --history-minutes "$HISTORY" --history-rate "$HISTORY_RATE" --starts "$STARTS"
