@@ -391,14 +391,14 @@ static void summary(struct service *svc, void *arg)
         LOG_ALWAYS(INFO,
                    "summary: results %llu (added %llu, duplicate %llu, invalid %llu, unknown %llu), reviews %llu "
                    "(failed %llu), changes %llu, assignments published %llu (%llu bytes, %llu rounds); history "
-                   "loaded for %zu servers, %zu pending",
+                   "pending for %zu of %zu servers",
                    (unsigned long long)total, (unsigned long long)d->results[RESULTS_ADDED],
                    (unsigned long long)d->results[RESULTS_DUPLICATE], (unsigned long long)d->results[RESULTS_INVALID],
                    (unsigned long long)(d->results[RESULTS_UNKNOWN_MONITOR] + d->results[RESULTS_UNKNOWN_SERVER]),
                    (unsigned long long)d->reviews, (unsigned long long)d->review_errors,
                    (unsigned long long)d->changes, (unsigned long long)d->pub.assigns,
-                   (unsigned long long)d->pub.assign_bytes, (unsigned long long)d->rounds, d->pool.n_history,
-                   pool_history_pending(&d->pool));
+                   (unsigned long long)d->pub.assign_bytes, (unsigned long long)d->rounds,
+                   pool_history_pending(&d->pool), d->pool.n_srv);
     d->last_summary_results = total;
     d->last_summary_reviews = d->reviews;
 }
@@ -408,9 +408,9 @@ static void status(struct service *svc, void *arg, char *buf, size_t len)
     (void)svc;
     struct daemon *d = arg;
     snprintf(buf, len,
-             "%zu monitors, %zu servers, %zu pairs; history loaded for %zu servers, %zu pending; %llu reviews (%llu "
+             "%zu monitors, %zu servers, %zu pairs; history pending for %zu of %zu servers; %llu reviews (%llu "
              "failed), %llu changes",
-             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, d->pool.n_history, pool_history_pending(&d->pool),
+             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, pool_history_pending(&d->pool), d->pool.n_srv,
              (unsigned long long)d->reviews, (unsigned long long)d->review_errors, (unsigned long long)d->changes);
 }
 
