@@ -11,10 +11,12 @@
 #
 #   bench/soak.sh [--duration 600] [--rate 900] [--servers 6000] [--monitors 40] [--build DIR] [--keep]
 #
-# Built to be extended (issue 18: 1× and 10× rates, start-up on seeded history, assign traffic per review round):
-# every phase is a function — soak_seed_pool, soak_seed_history (INSERT … SELECT of past log_scores/results rows),
-# soak_start_daemons, soak_sample, soak_run_load, soak_count, soak_latency — and SOAK_* variables carry the
-# sizes. The log_scores column soak_at (insert time) exists only in this benchmark's scratch database.
+# Built to be extended: every phase is a function — soak_start_servers, soak_seed_pool, soak_seed_history
+# (INSERT … SELECT of past log_scores rows), soak_before_daemons (a hook), soak_start_daemons, soak_sample,
+# soak_run_load, soak_count, soak_latency — and the run with its report is soak_main, called only when this file
+# is run: bench/scale.sh sources it (with the same flags) for its phases. The log_scores column soak_at (insert
+# time) exists only in this benchmark's scratch database. Note: the harness sets DEPLOYMENT_MODE to its own env
+# (test) when the servers start; every token and topic uses that.
 # bench-timeout: 2400
 set -u
 cd "$(dirname "$0")/.."
@@ -42,7 +44,7 @@ done
 export DEPLOYMENT_MODE=soak H_DB_NAME=ntpmon_soak
 E=ntpmon/soak
 TICK=$(getconf CLK_TCK)
-declare -A SOAK_PID SOAK_TOKEN
+declare -A SOAK_PID SOAK_TOKEN SOAK_EXEC
 
 # ---- phases ----
 
@@ -81,22 +83,37 @@ soak_seed_pool() {
         { echo "soak: seeding failed" >&2; exit 1; }
 }
 
-# History before the run (issue 18 extends this): HISTORY_MIN minutes of the same rate as log_scores rows, made
-# by INSERT … SELECT. 0 (the default) starts from an empty history.
+# History before the run: HISTORY_MIN minutes of the same rate as log_scores rows, made by INSERT … SELECT.
+# 0 (the default) starts from an empty history. soak_seed_history [MINUTES [OLDER_THAN_MIN]] seeds the rows
+# of MINUTES minutes ending OLDER_THAN_MIN minutes ago (bench/scale.sh adds older history to a seeded database):
+# row k (1, 2, … counting back from now) is at now - k/RATE s, monitor 1 + k mod MONITORS, server
+# 1 + (k div MONITORS) mod SERVERS, id 0HISTORY<k> — so slices seeded one after the other never collide. In
+# slices of SOAK_HISTORY_SLICE rows (one transaction each: a single multi-million-row transaction is no way a
+# pool's history came about, and it makes MariaDB's undo log the benchmark).
 soak_seed_history() {
-    [ "$HISTORY_MIN" -gt 0 ] || return 0
-    local rows=$(( RATE * HISTORY_MIN * 60 ))
-    h_sql "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, \`offset\`, rtt, result_id, attributes)
-           SELECT 1 + (seq MOD $MONITORS), 1 + (seq DIV $MONITORS) MOD $SERVERS,
-                  UTC_TIMESTAMP(6) - INTERVAL ($rows - seq) * 1000000 DIV $RATE MICROSECOND, 19, 1, 0.0005, 20000,
-                  CONCAT('0HISTORY', LPAD(seq, 18, '0')), '{\"leap\":0,\"error\":\"\",\"stratum\":2,\"status\":\"active\"}'
-           FROM seq_1_to_$rows" || { echo "soak: history failed" >&2; exit 1; }
+    local minutes=${1:-$HISTORY_MIN} older=${2:-0}
+    [ "$minutes" -gt 0 ] || return 0
+    local first=$(( RATE * older * 60 + 1 )) last=$(( RATE * (older + minutes) * 60 ))
+    local slice=${SOAK_HISTORY_SLICE:-250000} a b
+    for (( a = first; a <= last; a += slice )); do
+        b=$(( a + slice - 1 )); [ "$b" -le "$last" ] || b=$last
+        h_sql "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, \`offset\`, rtt, result_id, attributes)
+               SELECT 1 + (seq MOD $MONITORS), 1 + (seq DIV $MONITORS) MOD $SERVERS,
+                      UTC_TIMESTAMP(6) - INTERVAL seq * 1000000 DIV $RATE MICROSECOND, 19, 1, 0.0005, 20000,
+                      CONCAT('0HISTORY', LPAD(seq, 18, '0')), '{\"leap\":0,\"error\":\"\",\"stratum\":2,\"status\":\"active\"}'
+               FROM seq_${a}_to_${b}" || { echo "soak: history failed" >&2; exit 1; }
+    done
 }
+
+# Called just before the daemons start (bench/scale.sh starts its assign counter here).
+soak_before_daemons() { :; }
 
 soak_start_daemons() {
     local d
+    soak_before_daemons
     for d in ingest scorer selector; do
         SOAK_TOKEN[$d]=$(h_token "$d" "" 24h)
+        SOAK_EXEC[$d]=$(date +%s.%N) # start-up is measured from here to the log line (bench/scale.sh)
         h_spawn "$d" env MQTT_TOKEN="${SOAK_TOKEN[$d]}" "$H_BIN/ntpmon-$d" $([ "$d" = selector ] && echo run)
         SOAK_PID[$d]=${H_PID[$d]}
     done
@@ -184,56 +201,59 @@ soak_latency() {
                         JOIN log_scores l ON l.result_id = r.id AND l.monitor_key = r.monitor_id" | pctl)
 }
 
-# ---- the run ----
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-soak_start_servers
-soak_seed_pool
-soak_seed_history
-soak_start_daemons
-soak_run_load
-soak_count
-soak_latency
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+# ---- the run and its report (not when bench/scale.sh sources this file for its phases) ----
+soak_main() {
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    soak_start_servers
+    soak_seed_pool
+    soak_seed_history
+    soak_start_daemons
+    soak_run_load
+    soak_count
+    soak_latency
+    load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# ---- report ----
-pairs=$((SERVERS * MONITORS))
-echo "## soak: the whole pipeline at $RATE results/s for $(awk -v d="$DURATION" 'BEGIN { printf "%g", d / 60 }') min ($(awk -v r="$RATE" 'BEGIN { printf "%g", r / 90 }')× the pool's ~90 results/s)"
-echo
-echo "$SERVERS servers × $MONITORS monitors ($pairs pairs: 7 active, 5 testing, the rest candidates per server), each"
-echo "monitor its own MQTT session and token, $RATE results/s together (the NTP pool today: under 100/s over ~6 000"
-echo "servers' active pairs); ingest, scorer and selector with their default flags; MariaDB with flush at every commit"
-echo "and the default 128 MB buffer pool; all on this $(nproc)-core machine beside the simulated agents. Load average"
-echo "before: $load0; after: $load1 (shared machine)."
-echo
-echo "| process | CPU s over the run | CPU % of one core | RSS at start | RSS at end | RSS each minute (MB) |"
-echo "|---|---:|---:|---:|---:|---|"
-for name in ingest scorer selector mosquitto mariadbd soak-agents; do
-    awk -v n="$name" '
-        { for (i = 3; i <= NF; i += 3) if ($i == n && $(i + 1) != "-") { k++; cpu[k] = $(i + 1); rss[k] = $(i + 2); t[k] = $2 } }
-        END {
-            if (k == 0) { printf "| %s | – | – | – | – | – |\n", n; exit }
-            d = cpu[k] - cpu[1]; secs = t[k] - t[1]; if (secs < 1) secs = 1
-            mins = ""; for (r = 1; r <= k; r++) mins = mins (r > 1 ? " " : "") sprintf("%.0f", rss[r] / 1024)
-            printf "| %s | %.1f | %.1f %% | %.1f MB | %.1f MB | %s |\n", n, d, 100 * d / secs, rss[1] / 1024, rss[k] / 1024, mins
-        }' "$H_TMP/samples"
-done
-echo
-echo "| results | count |"
-echo "|---|---:|"
-echo "| made by the simulated agents | $MADE |"
-echo "| stored (results table) | $STORED |"
-echo "| scored (per-monitor log rows) | $SCORED |"
-echo "| lost: made, not stored and no longer in an agent's spool (by ULID) | $LOST |"
-echo "| late: not stored yet, still in an agent's spool at the end | $LATE |"
-echo "| doubled: stored or scored twice | $(( MADE_DUP + SCORED_DUP )) |"
-echo "| stored but never made (by ULID) | $FOREIGN |"
-echo "| stored, not scored | ${UNSCORED:-?} |"
-echo "| refused (results_rejected) | $REJECTED |"
-echo
-echo "| latency | p50 / p99 / max |"
-echo "|---|---|"
-echo "| probe made → stored (results.received_at) | $LAT_STORED |"
-echo "| probe made → scored (log row inserted) | $LAT_SCORED |"
-echo
-echo "Agents: $AGENTS_SUMMARY"
-[ "$LOST" = 0 ] && [ "$MADE_DUP" = 0 ] && [ "$SCORED_DUP" = 0 ] && [ "$FOREIGN" = 0 ] && [ "$UNSCORED" = 0 ] && [ "$MADE" -gt 0 ]
+    # ---- report ----
+    pairs=$((SERVERS * MONITORS))
+    echo "## soak: the whole pipeline at $RATE results/s for $(awk -v d="$DURATION" 'BEGIN { printf "%g", d / 60 }') min ($(awk -v r="$RATE" 'BEGIN { printf "%g", r / 90 }')× the pool's ~90 results/s)"
+    echo
+    echo "$SERVERS servers × $MONITORS monitors ($pairs pairs: 7 active, 5 testing, the rest candidates per server), each"
+    echo "monitor its own MQTT session and token, $RATE results/s together (the NTP pool today: under 100/s over ~6 000"
+    echo "servers' active pairs); ingest, scorer and selector with their default flags; MariaDB with flush at every commit"
+    echo "and the default 128 MB buffer pool; all on this $(nproc)-core machine beside the simulated agents. Load average"
+    echo "before: $load0; after: $load1 (shared machine)."
+    echo
+    echo "| process | CPU s over the run | CPU % of one core | RSS at start | RSS at end | RSS each minute (MB) |"
+    echo "|---|---:|---:|---:|---:|---|"
+    for name in ingest scorer selector mosquitto mariadbd soak-agents; do
+        awk -v n="$name" '
+            { for (i = 3; i <= NF; i += 3) if ($i == n && $(i + 1) != "-") { k++; cpu[k] = $(i + 1); rss[k] = $(i + 2); t[k] = $2 } }
+            END {
+                if (k == 0) { printf "| %s | – | – | – | – | – |\n", n; exit }
+                d = cpu[k] - cpu[1]; secs = t[k] - t[1]; if (secs < 1) secs = 1
+                mins = ""; for (r = 1; r <= k; r++) mins = mins (r > 1 ? " " : "") sprintf("%.0f", rss[r] / 1024)
+                printf "| %s | %.1f | %.1f %% | %.1f MB | %.1f MB | %s |\n", n, d, 100 * d / secs, rss[1] / 1024, rss[k] / 1024, mins
+            }' "$H_TMP/samples"
+    done
+    echo
+    echo "| results | count |"
+    echo "|---|---:|"
+    echo "| made by the simulated agents | $MADE |"
+    echo "| stored (results table) | $STORED |"
+    echo "| scored (per-monitor log rows) | $SCORED |"
+    echo "| lost: made, not stored and no longer in an agent's spool (by ULID) | $LOST |"
+    echo "| late: not stored yet, still in an agent's spool at the end | $LATE |"
+    echo "| doubled: stored or scored twice | $(( MADE_DUP + SCORED_DUP )) |"
+    echo "| stored but never made (by ULID) | $FOREIGN |"
+    echo "| stored, not scored | ${UNSCORED:-?} |"
+    echo "| refused (results_rejected) | $REJECTED |"
+    echo
+    echo "| latency | p50 / p99 / max |"
+    echo "|---|---|"
+    echo "| probe made → stored (results.received_at) | $LAT_STORED |"
+    echo "| probe made → scored (log row inserted) | $LAT_SCORED |"
+    echo
+    echo "Agents: $AGENTS_SUMMARY"
+    [ "$LOST" = 0 ] && [ "$MADE_DUP" = 0 ] && [ "$SCORED_DUP" = 0 ] && [ "$FOREIGN" = 0 ] && [ "$UNSCORED" = 0 ] && [ "$MADE" -gt 0 ]
+}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then soak_main; fi

@@ -10,6 +10,7 @@
 
 #include "dbio.h"
 #include "evloop.h"
+#include "backfill.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -24,6 +25,7 @@
 #define START_RETRY_US 3000000
 #define EXPIRE_PERIOD_US (600LL * 1000000)
 #define SUMMARY_PERIOD_US (60LL * 1000000)
+#define HISTORY_NO_BROKER_US 5000000
 
 struct daemon {
     const struct selector_daemon_config *dc;
@@ -33,16 +35,26 @@ struct daemon {
     struct mqtt_session *mqtt;
     struct publisher pub;
     struct pool pool;
+    struct backfill hist;
     struct sel_settings cfg;
     int64_t backoff_s;
     bool reviews_failing;    /* since the last review that failed, until one succeeds */
     char review_error[256];
-    struct evloop_timer start_timer, review_timer, rescan_timer, expire_timer;
+    struct evloop_timer start_timer, review_timer, rescan_timer, expire_timer, history_timer, round_timer;
+    /* A review round: batches of reviews run back to back; the work lists they changed are published once, at its
+     * end (when no server is left due and it has lasted assign_min_interval_s, or after assign_round_max_s). */
+    bool round_open, backlog;
+    int64_t round_start_us; /* monotonic */
+    uint64_t round_reviews, rounds;
+    bool history_logged, history_begun;
+    int64_t entries_at_us; /* when the entries gauge was last computed */
     uint64_t results[RESULTS_N_OUTCOMES];
     uint64_t reviews, review_errors, changes, pauses;
     uint64_t last_summary_results, last_summary_reviews;
     struct metric *m_results[RESULTS_N_OUTCOMES], *m_reviews, *m_review_errors, *m_changes, *m_assigns, *m_pairs,
         *m_stats_bytes, *m_db_errors;
+    struct metric *m_assign_bytes, *m_rounds, *m_round_servers, *m_round_msgs, *m_round_bytes;
+    struct metric *m_hist_loaded, *m_hist_pending, *m_hist_rows, *m_hist_added, *m_hist_dups, *m_stats_entries;
 };
 
 static struct daemon D;
@@ -79,12 +91,94 @@ static void metrics_setup(struct daemon *d)
     d->m_db_errors = metrics_counter("ntpmon_selector_db_errors_total", "database errors", NULL);
     d->m_pairs = metrics_gauge("ntpmon_selector_pairs", "pairs known (with or without a server_scores row)", NULL);
     d->m_stats_bytes = metrics_gauge("ntpmon_selector_stats_bytes", "heap bytes of the pairs' statistics", NULL);
+    d->m_stats_entries = metrics_gauge("ntpmon_selector_stats_entries", "results held in the pairs' statistics", NULL);
+    d->m_assign_bytes = metrics_counter("ntpmon_selector_assign_bytes_total", "payload bytes of assign messages", NULL);
+    d->m_rounds = metrics_counter("ntpmon_selector_review_rounds_total", "review rounds ended", NULL);
+    d->m_round_servers = metrics_gauge("ntpmon_selector_round_servers", "servers reviewed in the last round", NULL);
+    d->m_round_msgs = metrics_gauge("ntpmon_selector_round_assign_messages", "assign messages of the last round", NULL);
+    d->m_round_bytes = metrics_gauge("ntpmon_selector_round_assign_bytes", "assign payload bytes of the last round", NULL);
+    d->m_hist_loaded = metrics_gauge("ntpmon_selector_history_servers_loaded", "servers whose stored results are loaded",
+                                     NULL);
+    d->m_hist_pending = metrics_gauge("ntpmon_selector_history_servers_pending",
+                                      "servers whose stored results are not loaded yet", NULL);
+    d->m_hist_rows = metrics_counter("ntpmon_selector_history_rows_total", "log_scores rows read", NULL);
+    d->m_hist_added = metrics_counter("ntpmon_selector_history_added_total", "log_scores rows added to the statistics",
+                                      NULL);
+    d->m_hist_dups = metrics_counter("ntpmon_selector_history_duplicates_total",
+                                     "log_scores rows already counted from the stream", NULL);
 }
 
-static void publish_pending(struct daemon *d, bool force)
+/* The history gauges and counters (counters follow the struct's totals). */
+static void history_metrics(struct daemon *d)
 {
+    static uint64_t rows, added, dups;
+    metric_set(d->m_hist_loaded, (double)d->pool.n_history);
+    metric_set(d->m_hist_pending, (double)pool_history_pending(&d->pool));
+    int64_t now = time_mono_us();
+    if (now - d->entries_at_us >= 1000000) { /* a walk over every pair: at most once a second */
+        d->entries_at_us = now;
+        metric_set(d->m_stats_entries, (double)pool_stats_entries(&d->pool));
+    }
+    metric_add(d->m_hist_rows, (double)(d->hist.rows - rows));
+    metric_add(d->m_hist_added, (double)(d->hist.added - added));
+    metric_add(d->m_hist_dups, (double)(d->hist.duplicates - dups));
+    rows = d->hist.rows;
+    added = d->hist.added;
+    dups = d->hist.duplicates;
+}
+
+/* Publishes the work lists that differ from the last published ones (all with force); returns messages, and the
+ * payload bytes in *bytes. */
+static size_t publish_pending(struct daemon *d, bool force, uint64_t *bytes)
+{
+    uint64_t b0 = d->pub.assign_bytes;
     size_t n = publish_assigns(&d->pub, &d->pool, &d->cfg, time_now_us(), force);
     metric_add(d->m_assigns, (double)n);
+    metric_add(d->m_assign_bytes, (double)(d->pub.assign_bytes - b0));
+    if (bytes) *bytes = d->pub.assign_bytes - b0;
+    return n;
+}
+
+/* ---- review rounds ---- */
+
+static void close_round(struct daemon *d)
+{
+    uint64_t bytes;
+    size_t n = publish_pending(d, false, &bytes);
+    d->round_open = false;
+    d->rounds++;
+    evloop_timer_stop(d->loop, &d->round_timer);
+    metric_inc(d->m_rounds);
+    metric_set(d->m_round_servers, (double)d->round_reviews);
+    metric_set(d->m_round_msgs, (double)n);
+    metric_set(d->m_round_bytes, (double)bytes);
+    LOG(INFO, "round: %llu servers reviewed, %zu assign messages, %llu bytes (%.1f s)",
+        (unsigned long long)d->round_reviews, n, (unsigned long long)bytes,
+        (time_mono_us() - d->round_start_us) / 1e6);
+}
+
+static void maybe_close_round(struct daemon *d)
+{
+    if (!d->round_open) return;
+    int64_t age = time_mono_us() - d->round_start_us;
+    if ((!d->backlog && age >= (int64_t)d->cfg.assign_min_interval_s * 1000000) ||
+        age >= (int64_t)d->cfg.assign_round_max_s * 1000000)
+        close_round(d);
+}
+
+static void round_timer(struct evloop *loop, void *arg)
+{
+    (void)loop;
+    maybe_close_round(arg);
+}
+
+static void open_round(struct daemon *d)
+{
+    if (d->round_open) return;
+    d->round_open = true;
+    d->round_reviews = 0;
+    d->round_start_us = time_mono_us();
+    evloop_timer_start(d->loop, &d->round_timer, (int64_t)d->cfg.assign_min_interval_s * 1000000);
 }
 
 /* ---- MQTT ---- */
@@ -94,7 +188,10 @@ static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
     (void)s;
     struct daemon *d = arg;
     LOG(INFO, "broker connected (%s); publishing every assignment", session_present ? "session resumed" : "new session");
-    publish_pending(d, true); /* a new broker, or one that lost its retained messages, gets them all */
+    uint64_t bytes;
+    size_t n = publish_pending(d, true, &bytes); /* a new broker, or one that lost its retained messages, gets them all */
+    LOG(INFO, "connect: %zu assign messages, %llu bytes", n, (unsigned long long)bytes);
+    if (!d->history_begun && d->dc->history_batch > 0) evloop_timer_start(d->loop, &d->history_timer, 0);
 }
 
 static void on_disconnect(struct mqtt_session *s, int reason, const char *why, void *arg)
@@ -129,6 +226,13 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
 
 static void log_review(const struct review_outcome *o)
 {
+    /* the numbers each pair was judged on (tests compare lazy and eager history with them) */
+    if (LOG_LEVEL_DEBUG <= log_get_level())
+        for (size_t i = 0; i < o->rows.n; i++) {
+            const struct sel_pair *p = &o->rows.pairs[i];
+            LOG(DEBUG, "server %lld: %s count %u avg_step %.6f avg_rtt_ms %.4f", (long long)o->rows.server.id,
+                p->monitor_name, p->count, p->avg_step, p->avg_rtt_ms);
+        }
     for (size_t i = 0; i < o->res.n_changes; i++) {
         const struct sel_change *c = &o->res.changes[i];
         LOG(INFO, "server %lld (%s): %s %s -> %s: %s", (long long)o->rows.server.id, o->rows.ip,
@@ -176,6 +280,16 @@ static void review_batch(struct evloop *loop, void *arg)
     } else {
         batch_ok = true;
     }
+    /* Lazy history: the due servers' stored results first, or their numbers would be short. */
+    if (n && backfill_ensure(&d->hist, ids, n, time_now_us(), d->cfg.stats_window_s) < 0) {
+        LOG(WARN, "loading the stored results of due servers failed: %s; reviews wait", db_error(d->db));
+        metric_inc(d->m_db_errors);
+        note_review(d, false, db_error(d->db));
+        batch_ok = false;
+        n = 0;
+    }
+    history_metrics(d);
+    if (n && !d->round_open) open_round(d);
     for (size_t i = 0; i < n && !evloop_stopping(d->loop); i++) {
         struct review_outcome o;
         enum review_status st = review_server(d->db, &d->pool, &d->cfg, ids[i], time_now_us(), true, &o);
@@ -204,7 +318,9 @@ static void review_batch(struct evloop *loop, void *arg)
     }
     free(ids);
     if (batch_ok) note_review(d, true, NULL);
-    publish_pending(d, false);
+    d->round_reviews += done;
+    d->backlog = done > 0 && n == (size_t)d->cfg.review_batch;
+    maybe_close_round(d);
     /* Work found: come back at once (after the loop served the broker); none: back off 3 s, 6 s, … 60 s. */
     if (done > 0) {
         d->backoff_s = 0;
@@ -246,7 +362,13 @@ static int rescan(struct daemon *d)
 static void rescan_timer(struct evloop *loop, void *arg)
 {
     struct daemon *d = arg;
-    if (rescan(d) == 0) publish_pending(d, false);
+    /* What a rescan changed (pairs, monitors, servers, settings) goes out now, unless a review round is open: then
+     * with the round's lists, once. */
+    if (rescan(d) == 0 && !d->round_open) {
+        uint64_t bytes;
+        size_t n = publish_pending(d, false, &bytes);
+        if (n) LOG(INFO, "rescan: %zu assign messages, %llu bytes", n, (unsigned long long)bytes);
+    }
     evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
 }
 
@@ -255,6 +377,7 @@ static void expire_timer(struct evloop *loop, void *arg)
     struct daemon *d = arg;
     pool_expire_stats(&d->pool, time_now_us(), d->cfg.stats_window_s);
     metric_set(d->m_stats_bytes, (double)pool_stats_bytes(&d->pool));
+    metric_set(d->m_stats_entries, (double)pool_stats_entries(&d->pool));
     evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
 }
 
@@ -267,12 +390,15 @@ static void summary(struct service *svc, void *arg)
     if (total != d->last_summary_results || d->reviews != d->last_summary_reviews)
         LOG_ALWAYS(INFO,
                    "summary: results %llu (added %llu, duplicate %llu, invalid %llu, unknown %llu), reviews %llu "
-                   "(failed %llu), changes %llu, assignments published %llu",
+                   "(failed %llu), changes %llu, assignments published %llu (%llu bytes, %llu rounds); history "
+                   "pending for %zu of %zu servers",
                    (unsigned long long)total, (unsigned long long)d->results[RESULTS_ADDED],
                    (unsigned long long)d->results[RESULTS_DUPLICATE], (unsigned long long)d->results[RESULTS_INVALID],
                    (unsigned long long)(d->results[RESULTS_UNKNOWN_MONITOR] + d->results[RESULTS_UNKNOWN_SERVER]),
                    (unsigned long long)d->reviews, (unsigned long long)d->review_errors,
-                   (unsigned long long)d->changes, (unsigned long long)d->pub.assigns);
+                   (unsigned long long)d->changes, (unsigned long long)d->pub.assigns,
+                   (unsigned long long)d->pub.assign_bytes, (unsigned long long)d->rounds,
+                   pool_history_pending(&d->pool), d->pool.n_srv);
     d->last_summary_results = total;
     d->last_summary_reviews = d->reviews;
 }
@@ -281,9 +407,11 @@ static void status(struct service *svc, void *arg, char *buf, size_t len)
 {
     (void)svc;
     struct daemon *d = arg;
-    snprintf(buf, len, "%zu monitors, %zu servers, %zu pairs; %llu reviews (%llu failed), %llu changes",
-             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)d->reviews,
-             (unsigned long long)d->review_errors, (unsigned long long)d->changes);
+    snprintf(buf, len,
+             "%zu monitors, %zu servers, %zu pairs; history pending for %zu of %zu servers; %llu reviews (%llu "
+             "failed), %llu changes",
+             d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, pool_history_pending(&d->pool), d->pool.n_srv,
+             (unsigned long long)d->reviews, (unsigned long long)d->review_errors, (unsigned long long)d->changes);
 }
 
 /* ---- start ---- */
@@ -293,6 +421,7 @@ static void status(struct service *svc, void *arg, char *buf, size_t len)
 static void start_timer(struct evloop *loop, void *arg)
 {
     struct daemon *d = arg;
+    int64_t t0 = time_mono_us();
     char err[DB_ERR_LEN + SEL_SETTINGS_ERR_LEN];
     int rc = selector_load_settings(d->db, d->dc->setting_overrides, &d->cfg, err, sizeof err);
     if (rc == -2) {
@@ -304,23 +433,66 @@ static void start_timer(struct evloop *loop, void *arg)
         evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
         return;
     }
-    struct dbio_stats_report rep;
-    int64_t t0 = time_mono_us();
-    if (dbio_load_stats(d->db, &d->pool, NULL, 0, time_now_us(), d->cfg.stats_window_s, &rep) < 0) {
+    backfill_init(&d->hist, d->db, &d->pool, (enum backfill_mode)d->dc->history_mode);
+    if (d->hist.mode == BACKFILL_EAGER && backfill_load_all(&d->hist, time_now_us(), d->cfg.stats_window_s) < 0) {
         LOG(WARN, "loading statistics: %s; retrying", db_error(d->db));
+        pool_free(&d->pool); /* the retry starts from a clean pool: no half-loaded window counted as loaded */
+        pool_init(&d->pool);
         evloop_timer_start(loop, &d->start_timer, START_RETRY_US);
         return;
     }
+    history_metrics(d);
     char *json = sel_settings_to_json(&d->cfg);
-    LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs; %llu results of the last %d s loaded in %.1f s; settings %s",
-        d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)rep.added, d->cfg.stats_window_s,
-        (time_mono_us() - t0) / 1e6, json);
+    if (d->hist.mode == BACKFILL_EAGER)
+        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs; history eager: %llu results of the last %d s; loaded "
+                  "in %.2f s; settings %s",
+            d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (unsigned long long)d->hist.added, d->cfg.stats_window_s,
+            (time_mono_us() - t0) / 1e6, json);
+    else
+        LOG(INFO, "started: %zu monitors, %zu servers, %zu pairs in %.2f s; history lazy: the stored results of the "
+                  "last %d s load per server (before its review, and in the background up to %d servers or about %d rows "
+                  "per turn); settings %s",
+            d->pool.n_mon, d->pool.n_srv, d->pool.n_pairs, (time_mono_us() - t0) / 1e6, d->cfg.stats_window_s,
+            d->dc->history_batch, d->dc->history_turn_rows, json);
     free(json);
     publisher_init(&d->pub, d->mqtt, d->db, d->dc->env);
     service_ready(d->svc);
     evloop_timer_start(loop, &d->review_timer, 0);
     evloop_timer_start(loop, &d->rescan_timer, (int64_t)d->cfg.rescan_s * 1000000);
     evloop_timer_start(loop, &d->expire_timer, EXPIRE_PERIOD_US);
+    /* The background load begins once the broker session is up (on_connect), so it never delays the connection;
+     * without a broker, after a few seconds anyway. */
+    if (d->dc->history_batch > 0) evloop_timer_start(loop, &d->history_timer, HISTORY_NO_BROKER_US);
+}
+
+/* Background history: a few servers per loop turn (the broker and the reviews are served in between) until none is
+ * left; then a look every rescan for servers that came since. */
+static void history_timer(struct evloop *loop, void *arg)
+{
+    struct daemon *d = arg;
+    d->history_begun = true;
+    int r = backfill_step(&d->hist, (size_t)d->dc->history_batch, (uint64_t)d->dc->history_turn_rows, time_now_us(),
+                          d->cfg.stats_window_s);
+    history_metrics(d);
+    if (r < 0) {
+        LOG(WARN, "loading stored results: %s; retrying", db_error(d->db));
+        metric_inc(d->m_db_errors);
+        evloop_timer_start(loop, &d->history_timer, START_RETRY_US);
+        return;
+    }
+    if (r > 0 || pool_history_pending(&d->pool)) {
+        evloop_timer_start(loop, &d->history_timer, 0);
+        return;
+    }
+    if (!d->history_logged && d->hist.done_mono_us) {
+        d->history_logged = true;
+        LOG(INFO, "history: all %zu servers loaded in %.1f s (%llu rows read, %llu added, %llu already counted from "
+                  "the stream, %llu skipped; %llu queries)",
+            d->pool.n_srv, (d->hist.done_mono_us - d->hist.started_mono_us) / 1e6, (unsigned long long)d->hist.rows,
+            (unsigned long long)d->hist.added, (unsigned long long)d->hist.duplicates,
+            (unsigned long long)d->hist.skipped, (unsigned long long)d->hist.queries);
+    }
+    evloop_timer_start(loop, &d->history_timer, (int64_t)d->cfg.rescan_s * 1000000);
 }
 
 /* The selector's step: after the frame's database and MQTT session. */
@@ -341,6 +513,8 @@ static int selection_start(struct service *svc, void *arg)
     evloop_timer_init(&d->review_timer, review_batch, d);
     evloop_timer_init(&d->rescan_timer, rescan_timer, d);
     evloop_timer_init(&d->expire_timer, expire_timer, d);
+    evloop_timer_init(&d->history_timer, history_timer, d);
+    evloop_timer_init(&d->round_timer, round_timer, d);
     evloop_timer_start(d->loop, &d->start_timer, 0);
     return 0;
 }
@@ -353,6 +527,8 @@ static void selection_stop(struct service *svc, void *arg)
     evloop_timer_stop(d->loop, &d->review_timer);
     evloop_timer_stop(d->loop, &d->rescan_timer);
     evloop_timer_stop(d->loop, &d->expire_timer);
+    evloop_timer_stop(d->loop, &d->history_timer);
+    evloop_timer_stop(d->loop, &d->round_timer);
     pool_free(&d->pool);
 }
 

@@ -1,7 +1,8 @@
 /* daemon.h — `ntpmon-selector run`, in the daemon frame (common/service.h): it keeps the pool's statistics from
  * the result stream, reviews due servers in batches (backing off when none is due), rescans pairs and settings,
- * and publishes the monitors' assignments and the selection changes. Ready (and connected to the broker) once the
- * pairs and statistics are loaded; /healthz adds "reviews failing" to the frame's broker and database.
+ * and publishes the monitors' assignments (once per review round, only the lists that changed) and the selection
+ * changes. Ready (and connected to the broker) once the pairs are read — the stored results load lazily per server
+ * (backfill.h) — or, with eager history, once every stored result of the window is loaded; /healthz adds "reviews failing" to the frame's broker and database.
  * SIGTERM/SIGINT stop it cleanly. */
 #ifndef NTPMON_SELECTOR_DAEMON_H
 #define NTPMON_SELECTOR_DAEMON_H
@@ -19,6 +20,9 @@ struct selector_daemon_config {
     const char *mqtt_username, *mqtt_token; /* NULL: anonymous (a broker without the auth plugin) */
     struct opts_metrics metrics;            /* the frame's: --metrics-listen, its limits, --health-interval */
     const char *setting_overrides;          /* JSON object applied over system_settings, or NULL */
+    int history_mode;                       /* enum backfill_mode: lazy (default) or eager */
+    int history_batch;                      /* servers whose history is loaded per event-loop turn at most; 0: on demand only */
+    int history_turn_rows;                  /* and about this many rows per turn */
 };
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status (0 after a clean stop, 2 on bad settings). */

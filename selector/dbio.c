@@ -146,6 +146,29 @@ int dbio_load_stats(struct db *db, struct pool *pool, const int64_t *server_ids,
     return 0;
 }
 
+int dbio_load_stats_group(struct db *db, struct pool *pool, const int64_t *server_ids, size_t n_servers, int64_t now_us,
+                          int window_s, struct dbio_stats_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (!n_servers) return 0;
+    if (n_servers > DBIO_STATS_GROUP) n_servers = DBIO_STATS_GROUP;
+    struct stats_ctx c = {pool, now_us, window_s, rep};
+    char a[32], b[32];
+    sql_time(now_us - (int64_t)window_s * 1000000, a);
+    sql_time(now_us + (int64_t)STATS_FUTURE_SLACK_S * 1000000, b);
+    /* One statement text for every group (the statement cache keeps it): short groups repeat their last id. */
+    struct db_param p[DBIO_STATS_GROUP + 2];
+    for (size_t i = 0; i < DBIO_STATS_GROUP; i++) p[i] = DB_INT(server_ids[i < n_servers ? i : n_servers - 1]);
+    p[DBIO_STATS_GROUP] = DB_STR(a);
+    p[DBIO_STATS_GROUP + 1] = DB_STR(b);
+    return db_query(db,
+                    STATS_COLUMNS " WHERE server_id IN (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) AND ts > ? AND ts <= ?"
+                                  " AND monitor_id IS NOT NULL",
+                    p, DBIO_STATS_GROUP + 2, stats_row, &c) < 0
+               ? -1
+               : 0;
+}
+
 /* ---- due servers ---- */
 
 struct ids_out {

@@ -29,6 +29,12 @@ struct dbio_stats_report {
 int dbio_load_stats(struct db *db, struct pool *pool, const int64_t *server_ids, size_t n_servers, int64_t now_us,
                     int window_s, struct dbio_stats_report *rep);
 
+/* The same for up to DBIO_STATS_GROUP servers in one query (server_id IN (…) on the (server_id, ts) index): the
+ * lazy history's unit of work. */
+#define DBIO_STATS_GROUP 16
+int dbio_load_stats_group(struct db *db, struct pool *pool, const int64_t *server_ids, size_t n_servers, int64_t now_us,
+                          int window_s, struct dbio_stats_report *rep);
+
 /* Up to `limit` servers due for review at now (not deleted), earliest first. */
 int dbio_due_servers(struct db *db, int64_t now_us, int limit, int64_t *ids, size_t *n);
 /* The id of a server given as an id or an address; 1 found, 0 not found, -1 error. */

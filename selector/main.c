@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "dbio.h"
 #include "evloop.h"
+#include "backfill.h"
 #include "jwtpeek.h"
 #include "log.h"
 #include "mqtt.h"
@@ -29,12 +30,21 @@ static struct opts_metrics metricso;
 static struct opt_list settings_words;
 static bool no_publish;
 static int64_t publish_timeout_us;
+static const char *load_history;
+static int64_t history_batch, history_turn_rows;
 
 static const struct opt_spec selector_specs[] = {
     {"setting", 0, NULL, OPT_LIST, &settings_words, NULL, 0, 0, "KEY=VALUE",
      "override one of the settings of system_settings 'selector' (repeatable; see 'settings')"},
     {"no-publish", 0, NULL, OPT_FLAG, &no_publish, NULL, 0, 0, NULL,
      "once: do not publish the changed assignments (the daemon's rescan will)"},
+    {"load-history", 0, NULL, OPT_STRING, &load_history, "lazy", 0, 0, "lazy|eager",
+     "run: lazy reads each server's stored results of the window before its first review and a few servers per "
+     "loop turn meanwhile (start-up in O(pairs)); eager reads them all before connecting"},
+    {"history-batch", 0, NULL, OPT_INT, &history_batch, "16", 0, 100000, "N",
+     "run: at most N servers' stored results read per event-loop turn in the background (0: only before a review)"},
+    {"history-turn-rows", 0, NULL, OPT_INT, &history_turn_rows, "10000", 100, 10000000, "N",
+     "run: and about N rows per turn (fewer servers per turn when each has many), so the loop never waits long"},
     {"publish-timeout", 0, NULL, OPT_DURATION, &publish_timeout_us, "10", 0.1, 3600, "DURATION",
      "once: how long to try reaching the broker"},
     {0},
@@ -101,7 +111,11 @@ static int cmd_run(void)
     struct selector_daemon_config dc = {.env = common.env, .mqtt_url = mqtto.url, .mqtt_ca_file = mqtto.ca_file,
                                         .mqtt_client_id = mqtto.client_id, .metrics = metricso,
                                         .db_check_interval_us = dbo.check_interval_us,
-                                        .setting_overrides = overrides};
+                                        .setting_overrides = overrides,
+                                        .history_mode = backfill_mode_parse(load_history),
+                                        .history_batch = (int)history_batch,
+                                        .history_turn_rows = (int)history_turn_rows};
+    if (dc.history_mode < 0) opts_usage_error(&prog, "invalid --load-history '%s' (lazy or eager)", load_history);
     char user[128];
     opts_db_resolve(&prog, &dbo, common.env, &dc.dsn);
     char host[256];

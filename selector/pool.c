@@ -245,6 +245,7 @@ uint64_t pool_work_hash(struct pool *p, uint32_t mon, const struct sel_settings 
             const struct pool_pair *pp = &p->pairs[m->pairs[k]];
             if (!in_work_list(p, pp)) continue;
             h = mix(h, (uint64_t)p->srv[pp->server].id);
+            for (const unsigned char *c = (const unsigned char *)p->srv[pp->server].ip; *c; c++) h = (h ^ *c) * 1099511628211ULL;
             h = mix(h, ((uint64_t)pp->status << 32) | (uint32_t)pool_interval(cfg, m, pp->status));
         }
     m->want = h;
@@ -270,6 +271,27 @@ void pool_work_list(struct pool *p, uint32_t mon, const struct sel_settings *cfg
     }
 }
 
+void pool_history_mark(struct pool *p, uint32_t server)
+{
+    if (server == IDMAP_NONE || p->srv[server].history) return;
+    p->srv[server].history = true;
+    p->n_history++;
+}
+
+size_t pool_history_pending(const struct pool *p) { return p->n_srv - p->n_history; }
+
+size_t pool_history_next(struct pool *p, int64_t *ids, size_t max)
+{
+    size_t n = 0;
+    if (!p->n_srv || p->n_history == p->n_srv) return 0;
+    for (size_t seen = 0; seen < p->n_srv && n < max; seen++) {
+        size_t i = p->history_scan++ % p->n_srv;
+        if (!p->srv[i].history) ids[n++] = p->srv[i].id;
+    }
+    p->history_scan %= p->n_srv;
+    return n;
+}
+
 uint64_t pool_expire_stats(struct pool *p, int64_t now_us, int window_s)
 {
     uint64_t dropped = 0;
@@ -282,4 +304,11 @@ uint64_t pool_stats_bytes(const struct pool *p)
     uint64_t b = 0;
     for (size_t i = 0; i < p->n_pairs; i++) b += stats_bytes(&p->pairs[i].stats);
     return b;
+}
+
+uint64_t pool_stats_entries(const struct pool *p)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->n_pairs; i++) n += p->pairs[i].stats.n;
+    return n;
 }

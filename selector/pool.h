@@ -39,6 +39,7 @@ struct pool_server {
     int64_t account_id;
     bool deleted; /* deletion_on reached, or the row disappeared */
     bool seen;
+    bool history;    /* its window of log_scores rows has been loaded (selector/history.h) */
     uint32_t *pairs; /* indexes into pool.pairs, sorted by monitor id */
     uint32_t n_pairs, cap_pairs;
 };
@@ -58,6 +59,8 @@ struct pool {
     struct pool_pair *pairs;
     size_t n_pairs, cap_pairs;
     struct idmap mon_by_id, srv_by_id, mon_by_name;
+    size_t n_history;    /* servers whose history is loaded */
+    size_t history_scan; /* where the next search for a server without history starts */
 };
 
 void pool_init(struct pool *p);
@@ -86,14 +89,24 @@ void pool_mark_all_dirty(struct pool *p);
 bool pool_monitor_works(const struct pool_monitor *m);
 /* The probe interval of a pair status for this monitor. */
 int pool_interval(const struct sel_settings *cfg, const struct pool_monitor *m, enum msg_pair_status status);
-/* Recomputes the hash of a monitor's work list (servers in id order, statuses, intervals, samples). */
+/* Recomputes the hash of a monitor's work list: every field the assign message lists (server ids in order, their
+ * addresses, statuses, intervals, samples), so equal hashes mean byte-identical lists. */
 uint64_t pool_work_hash(struct pool *p, uint32_t mon, const struct sel_settings *cfg);
 /* Builds a monitor's work list (malloc'd servers; msg_assign_free). */
 void pool_work_list(struct pool *p, uint32_t mon, const struct sel_settings *cfg, struct msg_assign *out);
+
+/* Marks a server's history loaded (counted once). */
+void pool_history_mark(struct pool *p, uint32_t server);
+/* Servers whose history is not loaded yet. */
+size_t pool_history_pending(const struct pool *p);
+/* Up to max ids of servers without history, round-robin from where the last call stopped; returns how many. */
+size_t pool_history_next(struct pool *p, int64_t *ids, size_t max);
 
 /* Drops statistics older than the window everywhere; returns the entries dropped. */
 uint64_t pool_expire_stats(struct pool *p, int64_t now_us, int window_s);
 /* Heap bytes held by statistics entries. */
 uint64_t pool_stats_bytes(const struct pool *p);
+/* Results held by the statistics (entries in use). */
+uint64_t pool_stats_entries(const struct pool *p);
 
 #endif

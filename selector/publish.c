@@ -69,6 +69,7 @@ static int publish_one(struct publisher *pb, struct pool *pool, uint32_t mon, co
         m->last_seq = a.seq;
         *rec = (struct record){m->id, a.seq, a.n_servers};
         pb->assigns++;
+        pb->assign_bytes += len;
         LOG(DEBUG, "assign %s: %zu servers, seq %lld", m->name, a.n_servers, (long long)a.seq);
     } else {
         pb->failures++;

@@ -19,7 +19,7 @@ struct publisher {
     struct db *db;             /* NULL: seq bookkeeping off */
     const char *env;
     int64_t last_seq;
-    uint64_t assigns, selections, failures;
+    uint64_t assigns, assign_bytes, selections, failures; /* assign_bytes: payload bytes of the assigns */
 };
 
 /* Starts above the highest seq recorded in the database. */

@@ -36,6 +36,8 @@ static const struct conftab_row rows[] = {
     I(interval_candidate_s, 7200, 1, 604800, "probe interval of a candidate pair"),
     I(interval_paused_s, 7200, 1, 604800, "probe interval of a paused pair"),
     I(samples, 3, 1, 16, "NTP queries per probe"),
+    I(assign_min_interval_s, 5, 0, 3600, "seconds a review round lasts at least; changed work lists go out at its end"),
+    I(assign_round_max_s, 60, 1, 86400, "seconds a review round lasts at most while servers keep coming due"),
     I(review_after_change_s, 3600, 0, 604800, "next review after a run that changed something"),
     I(review_after_nochange_s, 1200, 0, 604800, "next review after a run without changes"),
     I(review_after_error_s, 1200, 0, 604800, "next review after a failed run"),

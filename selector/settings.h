@@ -42,6 +42,8 @@ struct sel_settings {
     int interval_candidate_s;     /* 7200 */
     int interval_paused_s;        /* 7200 */
     int samples;                  /* queries per probe: 3 */
+    int assign_min_interval_s;    /* a review round lasts at least this long: changed lists go out at its end, 5 */
+    int assign_round_max_s;       /* and at most this long while servers keep coming due: 60 */
     /* review scheduling */
     int review_after_change_s;    /* next review 60 min after a change */
     int review_after_nochange_s;  /* 20 min otherwise */

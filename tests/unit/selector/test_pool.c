@@ -1,7 +1,10 @@
 /* test_pool.c — the selector's in-memory pool and its edges: scans (pairs, servers and monitors appearing and
  * disappearing), work lists (order, statuses, intervals, who gets none), their change detection, results taken
- * from the stream (valid, repeated, unknown, malformed, mismatched, out of the window), the assign seq, and a
- * 10 000-server assignment that an agent can decode. */
+ * from the stream (valid, repeated, unknown, malformed, mismatched, out of the window), the assign seq, a
+ * 10 000-server assignment that an agent can decode, a server's new address changing its monitors' work-list hash,
+ * and the lazy history: stored rows loaded after the stream gave the same results summarize exactly as the eager
+ * load (rows first, stream after), each result counted once. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "pool.h"
@@ -212,6 +215,104 @@ TEST(large_assignment_decodes)
     pool_free(&p);
 }
 
+TEST(address_change_changes_the_hash)
+{
+    struct pool p;
+    small_pool(&p);
+    uint32_t ams = pool_monitor_by_name(&p, "nl-ams1");
+    uint64_t h = pool_work_hash(&p, ams, &cfg);
+    pool_upsert_server(&p, 100, "192.0.2.11", 9, false); /* the assign message lists the address */
+    CHECK(p.mon[ams].dirty);
+    CHECK(pool_work_hash(&p, ams, &cfg) != h);
+    pool_upsert_server(&p, 100, "192.0.2.10", 9, false);
+    CHECK(pool_work_hash(&p, ams, &cfg) == h);
+    pool_free(&p);
+}
+
+/* One stored result: what log_scores holds and what the stream carried for it (the same result). */
+struct row {
+    int64_t server, monitor, ts_us;
+    char ulid[27];
+    double step, rtt_ms;
+};
+
+static void add_row(struct pool *p, const struct row *r, int64_t now, int window, int *added, int *dups)
+{
+    uint32_t s = pool_server_by_id(p, r->server), m = pool_monitor_by_id(p, r->monitor);
+    uint32_t k = pool_pair_find(p, s, m, true);
+    enum stats_add_result a = stats_add(&p->pairs[k].stats, r->ts_us, stats_fingerprint(r->ulid), r->step, r->rtt_ms,
+                                        now, window);
+    if (a == STATS_ADDED) (*added)++;
+    else if (a == STATS_DUPLICATE) (*dups)++;
+}
+
+TEST(lazy_history_equals_eager)
+{
+    const int window = 86400, n_rows = 3000;
+    const int64_t now = 1800000000LL * 1000000;
+    struct row *rows = xcalloc(n_rows, sizeof *rows);
+    uint32_t seed = 12345;
+    for (int i = 0; i < n_rows; i++) {
+        seed = seed * 1103515245u + 12345u;
+        struct row *r = &rows[i];
+        r->server = 100 * (1 + (int64_t)(seed >> 8) % 3);
+        r->monitor = 10 + (int64_t)(seed >> 12) % 3;
+        r->ts_us = now - (int64_t)((seed >> 4) % (uint32_t)(window + 3600)) * 1000000; /* some before the window */
+        snprintf(r->ulid, sizeof r->ulid, "01HISTORY%017d", i);
+        r->step = (seed >> 20) % 7 == 0 ? -5 : 1 - (double)((seed >> 16) % 100) / 50;
+        r->rtt_ms = r->step == -5 ? 0 : 5 + (double)((seed >> 3) % 2000) / 10;
+    }
+    /* eager: every stored row at start, then the stream (the newest 1000, also stored, and 200 not stored yet) */
+    struct pool eager, lazy;
+    small_pool(&eager);
+    small_pool(&lazy);
+    int e_added = 0, e_dups = 0, l_added = 0, l_dups = 0, stream_added = 0, stream_dups = 0;
+    for (int i = 0; i < n_rows - 200; i++) add_row(&eager, &rows[i], now, window, &e_added, &e_dups);
+    for (int i = n_rows - 1200; i < n_rows; i++) add_row(&eager, &rows[i], now, window, &e_added, &e_dups);
+    /* lazy: the stream first, the stored rows when the server is loaded */
+    CHECK_INT(pool_history_pending(&lazy), 3);
+    for (int i = n_rows - 1200; i < n_rows; i++) add_row(&lazy, &rows[i], now, window, &stream_added, &stream_dups);
+    int64_t ids[8];
+    size_t n = pool_history_next(&lazy, ids, 2);
+    CHECK_INT(n, 2);
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < n; k++) {
+            for (int i = 0; i < n_rows - 200; i++)
+                if (rows[i].server == ids[k]) add_row(&lazy, &rows[i], now, window, &l_added, &l_dups);
+            pool_history_mark(&lazy, pool_server_by_id(&lazy, ids[k]));
+            pool_history_mark(&lazy, pool_server_by_id(&lazy, ids[k])); /* counted once */
+        }
+        if (round == 0) {
+            CHECK_INT(pool_history_pending(&lazy), 1);
+            int64_t first[2] = {ids[0], ids[1]};
+            n = pool_history_next(&lazy, ids, 8);
+            CHECK_INT(n, 1); /* only the server still without history */
+            CHECK(ids[0] != first[0] && ids[0] != first[1]);
+        }
+    }
+    CHECK_INT(pool_history_pending(&lazy), 0);
+    CHECK_INT(lazy.n_history, 3);
+    CHECK_INT(pool_history_next(&lazy, ids, 8), 0);
+    CHECK(l_dups > 900);                                       /* the stream's results came again from the table */
+    CHECK_INT(stream_added + l_added, e_added);               /* and counted once */
+    CHECK_INT((int)pool_stats_entries(&lazy), (int)pool_stats_entries(&eager));
+    for (int64_t sv = 100; sv <= 300; sv += 100)
+        for (int64_t m = 10; m <= 12; m++) {
+            struct stats_summary a, b;
+            uint32_t ke = pool_pair_find(&eager, pool_server_by_id(&eager, sv), pool_monitor_by_id(&eager, m), false);
+            uint32_t kl = pool_pair_find(&lazy, pool_server_by_id(&lazy, sv), pool_monitor_by_id(&lazy, m), false);
+            stats_summarize(&eager.pairs[ke].stats, now, window, &a);
+            stats_summarize(&lazy.pairs[kl].stats, now, window, &b);
+            CHECK(a.count > 0);
+            CHECK_INT(a.count, b.count);
+            CHECK(a.avg_step == b.avg_step); /* exactly: the same integer sums */
+            CHECK(a.avg_rtt_ms == b.avg_rtt_ms);
+        }
+    free(rows);
+    pool_free(&eager);
+    pool_free(&lazy);
+}
+
 int main(void)
 {
     sel_settings_defaults(&cfg);
@@ -220,5 +321,7 @@ int main(void)
     RUN(results_from_the_stream);
     RUN(seq_always_grows);
     RUN(large_assignment_decodes);
+    RUN(address_change_changes_the_hash);
+    RUN(lazy_history_equals_eager);
     return unit_done();
 }

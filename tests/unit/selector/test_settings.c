@@ -80,6 +80,8 @@ TEST(pool_defaults)
     CHECK_INT(s.backoff_min_s, 3);
     CHECK_INT(s.backoff_max_s, 60);
     CHECK_INT(s.rescan_s, 60);
+    CHECK_INT(s.assign_min_interval_s, 5);
+    CHECK_INT(s.assign_round_max_s, 60);
     CHECK_INT(s.new_pair_review_delay_s, 120);
     CHECK_INT(sel_floor_active(&s), 5);
     CHECK_INT(sel_floor_testing(&s), 3);
@@ -93,7 +95,7 @@ TEST(every_key_bounds)
 {
     struct key_row rows[64];
     size_t n = table_rows(rows, 64);
-    CHECK_INT(n, 33);
+    CHECK_INT(n, 35);
     char err[SEL_SETTINGS_ERR_LEN], json[256];
     struct sel_settings d, s;
     sel_settings_defaults(&d);
