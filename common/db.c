@@ -86,7 +86,9 @@ static MYSQL *connect_raw(const struct db_dsn *d, const char *dbname, char err[D
     mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rtimeout);
     mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &wtimeout);
     mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    /* Per connection, never per transaction: UTC; and every warning of a statement kept, so a caller that checks
+     * an INSERT IGNORE's warnings (ingest: one per duplicate of a bulk insert) sees them all with SHOW WARNINGS. */
+    mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00', max_error_count = 65535");
     my_bool off = 0;
     mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves so cached statements are rebuilt */
     if (d->tls != DBCONF_TLS_OFF) {
@@ -162,9 +164,8 @@ void db_close(struct db *db)
     free(db);
 }
 
-int db_ensure(struct db *db)
+static int reconnect(struct db *db)
 {
-    if (db->conn && mysql_ping(db->conn) == 0) return 0;
     clear_cache(db);
     if (db->conn) mysql_close(db->conn);
     db->conn = connect_raw(&db->dsn, db->dsn.dbname, db->err, &db->err_no);
@@ -178,6 +179,14 @@ int db_ensure(struct db *db)
     db->was_connected = true;
     return 0;
 }
+
+int db_ensure(struct db *db)
+{
+    if (db->conn && mysql_ping(db->conn) == 0) return 0;
+    return reconnect(db);
+}
+
+int db_connect(struct db *db) { return db->conn ? 0 : reconnect(db); }
 
 /* After a lost connection every statement is dead; drop the cache so the next use re-prepares. */
 static void note_failure(struct db *db)
@@ -294,6 +303,124 @@ int db_execp(struct db *db, const char *sql, const struct db_param *params, size
     if (insert_id) *insert_id = mysql_stmt_insert_id(st);
     mysql_stmt_free_result(st);
     return 0;
+}
+
+/* ---- bulk execution ---- */
+
+static enum enum_field_types bulk_type(enum db_param_type t)
+{
+    return t == DB_P_INT ? MYSQL_TYPE_LONGLONG : t == DB_P_DOUBLE ? MYSQL_TYPE_DOUBLE : MYSQL_TYPE_STRING;
+}
+
+/* The server without bulk operations (MySQL, MariaDB before 10.2): one execution per row, totals summed. */
+static int rows_one_by_one(struct db *db, MYSQL_STMT *st, const struct db_param *params, size_t columns, size_t rows,
+                           uint64_t *affected)
+{
+    uint64_t sum = 0;
+    for (size_t r = 0; r < rows; r++) {
+        if (bind_and_execute(db, st, params + r * columns, columns) < 0) return -1;
+        db->last_warnings += (unsigned)mysql_stmt_warning_count(st);
+        sum += mysql_stmt_affected_rows(st);
+        mysql_stmt_free_result(st);
+    }
+    if (affected) *affected = sum;
+    return 0;
+}
+
+/* What MARIADB_STMT_BULK_SUPPORTED checks, through the public API (the macro reads a private struct). */
+static bool bulk_supported(struct db *db)
+{
+    unsigned long caps = 0, ext = 0;
+    if (mariadb_get_infov(db->conn, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) ||
+        mariadb_get_infov(db->conn, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext))
+        return false;
+    return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
+}
+
+int db_execp_bulk(struct db *db, const char *sql, const struct db_param *params, size_t columns, size_t rows,
+                  uint64_t *affected)
+{
+    if (rows <= 1) {
+        if (rows == 0) {
+            if (affected) *affected = 0;
+            return 0;
+        }
+        return db_execp(db, sql, params, columns, affected, NULL);
+    }
+    db->last_warnings = 0;
+    MYSQL_STMT *st = get_stmt(db, sql);
+    if (!st) return -1;
+    if (columns == 0 || columns != mysql_stmt_param_count(st) || columns > MAX_PARAMS || rows > UINT32_MAX) {
+        db->err_no = 0;
+        snprintf(db->err, sizeof db->err, "bulk statement wants %lu parameters a row, got %zu", mysql_stmt_param_count(st),
+                 columns);
+        return -1;
+    }
+    if (!bulk_supported(db)) return rows_one_by_one(db, st, params, columns, rows, affected);
+    /* Column-wise arrays (Connector/C's documented layout): per column one value per row — int64s and doubles side
+     * by side, strings as pointers — with a length and an indicator (NULL or not) per row. One type per column
+     * for every row (the packet states it once): a column's first non-NULL value decides. */
+    MYSQL_BIND *b = xcalloc(columns, sizeof *b);
+    void **vals = xcalloc(columns, sizeof *vals);
+    unsigned long *lens = xcalloc(columns * rows, sizeof *lens);
+    char *ind = xcalloc(columns * rows, 1);
+    int rc = 0;
+    for (size_t j = 0; j < columns && rc == 0; j++) {
+        enum db_param_type t = DB_P_NULL;
+        for (size_t r = 0; r < rows; r++) {
+            enum db_param_type u = params[r * columns + j].type;
+            if (u == DB_P_NULL || u == t) continue;
+            if (t != DB_P_NULL) {
+                db->err_no = 0;
+                snprintf(db->err, sizeof db->err, "bulk statement: column %zu mixes value types", j + 1);
+                rc = -1;
+                break;
+            }
+            t = u;
+        }
+        size_t width = t == DB_P_INT ? sizeof(int64_t) : t == DB_P_DOUBLE ? sizeof(double) : sizeof(char *);
+        vals[j] = xcalloc(rows, width);
+        for (size_t r = 0; r < rows; r++) {
+            const struct db_param *p = &params[r * columns + j];
+            char *in = &ind[j * rows + r];
+            *in = p->type == DB_P_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+            if (p->type == DB_P_NULL) continue;
+            if (t == DB_P_INT) ((int64_t *)vals[j])[r] = p->i;
+            else if (t == DB_P_DOUBLE) ((double *)vals[j])[r] = p->d;
+            else {
+                ((const char **)vals[j])[r] = p->s;
+                lens[j * rows + r] = (unsigned long)p->len;
+            }
+        }
+        b[j].buffer_type = bulk_type(t);
+        b[j].buffer = vals[j];
+        b[j].length = t == DB_P_STRING || t == DB_P_NULL ? &lens[j * rows] : NULL;
+        b[j].u.indicator = &ind[j * rows];
+    }
+    unsigned int n = (unsigned int)rows, none = 0;
+    if (rc == 0) {
+        mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &n);
+        if (mysql_stmt_bind_param(st, b)) {
+            set_stmt_error(db, st, "bind failed");
+            rc = -1;
+        } else if (mysql_stmt_execute(st)) {
+            set_stmt_error(db, st, "bulk execute failed");
+            rc = -1;
+        } else {
+            db->last_warnings = (unsigned)mysql_stmt_warning_count(st);
+            if (affected) *affected = mysql_stmt_affected_rows(st);
+            mysql_stmt_free_result(st);
+        }
+        /* the statement stays cached: later single executions must not see the array */
+        if (db->conn) mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &none);
+        if (rc < 0) note_failure(db);
+    }
+    for (size_t j = 0; j < columns; j++) free(vals[j]);
+    free(vals);
+    free(b);
+    free(lens);
+    free(ind);
+    return rc;
 }
 
 /* ---- rows ---- */
@@ -521,7 +648,9 @@ int db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg, int max
 {
     for (int attempt = 1;; attempt++) {
         int rc = -1;
-        if (db_ensure(db) == 0 && db_begin(db) == 0) {
+        /* No ping first: a connection that died since its last use fails at BEGIN (or later) with a lost
+         * connection, which closes it (note_failure), and the next attempt reconnects. */
+        if (db_connect(db) == 0 && db_begin(db) == 0) {
             rc = fn(db, arg);
             if (rc == 0 && db_commit(db) == 0) return 0;
             if (rc > 0) {

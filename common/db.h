@@ -49,8 +49,11 @@ struct db *db_new(const struct db_dsn *dsn);
 /* Connects (no retry); NULL with a reason in err. create_db: create the database first if it does not exist. */
 struct db *db_open(const struct db_dsn *dsn, bool create_db, char err[DB_ERR_LEN]);
 void db_close(struct db *db);
-/* Makes sure the connection is alive, reconnecting if it was lost; 0 or -1 (see db_error). */
+/* Makes sure the connection is alive (a ping: a round trip), reconnecting if it was lost; 0 or -1 (see db_error).
+ * For health probes; transactions do not need it (db_tx reconnects and retries after a lost connection). */
 int db_ensure(struct db *db);
+/* Connects when there is no connection; no round trip when there is one (a dead one shows at its next use). */
+int db_connect(struct db *db);
 /* The last error text and MySQL error number. */
 const char *db_error(const struct db *db);
 unsigned db_errno(const struct db *db);
@@ -64,6 +67,14 @@ int db_exec(struct db *db, const char *sql);
 /* Runs a prepared statement with parameters; affected rows and last insert id are optional outputs. */
 int db_execp(struct db *db, const char *sql, const struct db_param *params, size_t n_params, uint64_t *affected,
              uint64_t *insert_id);
+/* Runs a prepared single-row statement (INSERT … VALUES (?,?), UPDATE … WHERE k = ?) for `rows` rows of `columns`
+ * parameters each (params: row-major) in one round trip: MariaDB's bulk execution (COM_STMT_BULK_EXECUTE, server
+ * 10.2+; one row per execution on a server without it). *affected: the rows' total (matched rows for an UPDATE:
+ * connections use CLIENT_FOUND_ROWS); db_last_warnings: the total. On an error run it inside a transaction and
+ * roll back (an INSERT's rows go together; an UPDATE runs row by row on the server). Every row must bind the same
+ * type per column, or NULL. 0 or -1. */
+int db_execp_bulk(struct db *db, const char *sql, const struct db_param *params, size_t columns, size_t rows,
+                  uint64_t *affected);
 /* Warnings left by the last db_execp (INSERT IGNORE turns errors into warnings: callers that must not miss a
  * skipped row check this). mysql_warning_count() does not see prepared statements' warnings. */
 unsigned db_last_warnings(const struct db *db);

@@ -12,7 +12,7 @@
 size_t dbrows_chunk(const struct dbrows *st, size_t left, size_t *take)
 {
     size_t max = st->max_rows ? st->max_rows : 1, c;
-    if (st->chunking == DBROWS_WHOLE) {
+    if (st->chunking == DBROWS_WHOLE || st->chunking == DBROWS_BULK) {
         c = left < max ? left : max;
     } else if (st->pad) { /* the smallest power of two ≥ left, at most max */
         c = 1;
@@ -39,7 +39,7 @@ static const char *sql_for(struct dbrows *st, size_t rows, char **fresh)
     bool cacheable = ((size_t)1 << k) == rows && k < DBROWS_SHAPES;
     *fresh = NULL;
     if (cacheable && st->sql[k]) return st->sql[k];
-    size_t head = strlen(st->head), first = strlen(st->first), next = strlen(st->next);
+    size_t head = strlen(st->head), first = strlen(st->first), next = st->next ? strlen(st->next) : 0; /* BULK: none */
     size_t tail = st->tail ? strlen(st->tail) : 0;
     char *s = xmalloc(head + first + (rows - 1) * next + tail + 1), *p = s;
     memcpy(p, st->head, head), p += head;
@@ -50,6 +50,29 @@ static const char *sql_for(struct dbrows *st, size_t rows, char **fresh)
     if (cacheable) st->sql[k] = s;
     else *fresh = s;
     return s;
+}
+
+/* A bulk write: the one-row statement for each chunk of up to max_rows rows, one round trip each. */
+static int run_bulk(struct db *db, struct dbrows *st, size_t n, dbrows_bind_fn bind, void *arg, dbrows_chunk_fn done)
+{
+    size_t max = st->max_rows ? st->max_rows : 1;
+    if (max > n) max = n;
+    char *fresh;
+    const char *sql = sql_for(st, 1, &fresh); /* one row: always the cached shape 0 */
+    struct db_param *p = xmalloc((max ? max : 1) * st->columns * sizeof *p);
+    char *scratch = xmalloc((max ? max : 1) * DBROWS_SCRATCH);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0;) {
+        size_t take = n - at < max ? n - at : max;
+        for (size_t i = 0; i < take; i++) bind(arg, at + i, p + i * st->columns, scratch + i * DBROWS_SCRATCH);
+        uint64_t affected = 0;
+        rc = db_execp_bulk(db, sql, p, st->columns, take, &affected);
+        if (rc == 0 && done) rc = done(arg, at, take, affected);
+        at += take;
+    }
+    free(p);
+    free(scratch);
+    return rc;
 }
 
 /* Runs every chunk; for each one, either a write (done) or a query (cb). */
@@ -90,6 +113,7 @@ static int run(struct db *db, struct dbrows *st, const struct db_param *lead, si
 
 int dbrows_exec(struct db *db, struct dbrows *st, size_t n, dbrows_bind_fn bind, dbrows_chunk_fn done, void *arg)
 {
+    if (st->chunking == DBROWS_BULK) return run_bulk(db, st, n, bind, arg, done);
     return run(db, st, NULL, 0, n, bind, arg, done, NULL, NULL);
 }
 

@@ -39,6 +39,7 @@ struct ingest {
     struct writer *writer;
     struct confirm *confirm;
     struct batch *head, *tail, *spare;
+    size_t n_spare;
     size_t held;      /* messages queued here (not counting the writer's batch) */
     size_t in_writer; /* messages in the writer's batch */
     bool paused, stopping, finished, pause_logged;
@@ -59,17 +60,27 @@ static struct batch *take_spare(struct ingest *sv)
     struct batch *b = sv->spare;
     if (b) {
         sv->spare = b->next;
+        sv->n_spare--;
         b->next = NULL;
         return b;
     }
     return batch_new(sv->cfg->batch_size);
 }
 
+/* Spare batches are kept for reuse, but only as many as steady work needs (one filling while one is written): the
+ * batches an outage piled up (up to --max-held) are freed once written, so memory follows what is held. */
+#define MAX_SPARE 2
+
 static void recycle(struct ingest *sv, struct batch *b)
 {
+    if (sv->n_spare >= MAX_SPARE) {
+        batch_free(b);
+        return;
+    }
     batch_reset(b);
     b->next = sv->spare;
     sv->spare = b;
+    sv->n_spare++;
 }
 
 static void set_paused(struct ingest *sv, bool paused)

@@ -1,4 +1,4 @@
-/* store.c — ingest's SQL: the multi-row INSERT IGNORE of `results` through common/dbrows, binding every column
+/* store.c — ingest's SQL: the bulk INSERT IGNORE of `results` through common/dbrows, binding every column
  * (DESIGN.md §5: one row per ULID, every field of the message, samples as JSON text), the warnings check,
  * refusals and last_submit; traces into `traceroutes`. */
 #include "store.h"
@@ -15,17 +15,18 @@
 #include "ulid.h"
 #include "xalloc.h"
 
-/* Chunks of 256, 128, … 1 rows: at most nine statements are ever prepared and each stays in the cache. */
+/* One single-row statement, prepared once per connection, executed for up to STORE_MAX_CHUNK rows in one round
+ * trip (MariaDB's bulk execution): a batch of --batch-size (1000 by default) is one statement. */
 static struct dbrows results_sql = {
     .head = "INSERT IGNORE INTO results (id, monitor_id, server_id, ts, ip, status, `offset`, rtt, stratum, leap, refid, "
             "error, samples, agent, v) VALUES ",
-    .first = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    .columns = 15, .max_rows = STORE_MAX_CHUNK,
+    .first = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", .columns = 15, .max_rows = STORE_MAX_CHUNK, .chunking = DBROWS_BULK,
 };
 
 /* A row INSERT IGNORE skipped for another reason (a foreign key, say) looks like a duplicate: no row, one warning.
  * So whenever a chunk left warnings, every one must be a duplicate (1062), one per row not inserted; anything else
- * is reported. The session's max_error_count is raised first so SHOW WARNINGS lists them all. */
+ * is reported. common/db raises max_error_count on every connection (65535 > STORE_MAX_CHUNK) so SHOW WARNINGS
+ * lists them all. */
 static int check_warnings(struct db *db, size_t rows, uint64_t affected, struct ingest_store_warning *warn)
 {
     unsigned warnings = db_last_warnings(db);
@@ -99,7 +100,6 @@ static int results_chunk_done(void *arg, size_t first, size_t n, uint64_t affect
 int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
                          struct ingest_store_warning *warn)
 {
-    if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1; /* > STORE_MAX_CHUNK: see check_warnings */
     struct results_ctx c = {db, rows, inserted, warn};
     return dbrows_exec(db, &results_sql, n, bind_result_row, results_chunk_done, &c);
 }
@@ -107,7 +107,7 @@ int ingest_store_results(struct db *db, struct entry *const *rows, size_t n, uin
 static struct dbrows traces_sql = {
     .head = "INSERT IGNORE INTO traceroutes (id, monitor_id, server_id, ts, ip, port, `trigger`, reached, hops, agent) "
             "VALUES ",
-    .first = "(?,?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?,?)", .columns = 10, .max_rows = STORE_MAX_CHUNK,
+    .first = "(?,?,?,?,?,?,?,?,?,?)", .columns = 10, .max_rows = STORE_MAX_CHUNK, .chunking = DBROWS_BULK,
 };
 
 static void bind_trace(void *arg, size_t i, struct db_param *p, char *ts)
@@ -129,7 +129,6 @@ static void bind_trace(void *arg, size_t i, struct db_param *p, char *ts)
 int ingest_store_traces(struct db *db, struct entry *const *rows, size_t n, uint64_t *inserted,
                         struct ingest_store_warning *warn)
 {
-    if (db_exec(db, "SET SESSION max_error_count = 1024") < 0) return -1;
     struct results_ctx c = {db, rows, inserted, warn};
     return dbrows_exec(db, &traces_sql, n, bind_trace, results_chunk_done, &c);
 }

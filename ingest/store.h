@@ -1,6 +1,6 @@
-/* store.h — the SQL that writes entries: results and traces as prepared multi-row INSERT IGNORE statements through
- * common/dbrows (chunks of 256, 128, … 1 rows, so at most nine statements per table are ever prepared and each
- * stays in the statement cache), refused
+/* store.h — the SQL that writes entries: results and traces as prepared single-row INSERT IGNORE statements run for
+ * a whole batch at once through common/dbrows (MariaDB's bulk execution: one round trip per STORE_MAX_CHUNK rows,
+ * one statement per table prepared per connection), refused
  * messages into results_rejected (a re-sent refused id is recorded once), and monitors.last_submit. No
  * transaction handling here: the writer owns that. */
 #ifndef NTPMON_INGEST_STORE_H
@@ -12,7 +12,7 @@
 #include "db.h"
 #include "intake.h"
 
-#define STORE_MAX_CHUNK 256 /* rows per statement: 256 × 15 parameters stays under the helper's 4096 */
+#define STORE_MAX_CHUNK 2000 /* rows per bulk execution (SHOW WARNINGS must list one warning per row: ≤ 65535) */
 
 /* A warning other than "duplicate id" left by INSERT IGNORE: a row was skipped (a CHECK, a foreign key) or altered. */
 struct ingest_store_warning {

@@ -216,7 +216,11 @@ static int attempt(struct writer *w, struct batch *b, struct writer_report *rep)
         }
         LOG(INFO, "database connection established");
     }
-    if (db_ensure(w->db) < 0 || check_references(w, b) < 0) {
+    /* No ping before the batch: a connection that died since its last use fails at its first statement, which
+     * drops it (common/db), and the next try reconnects — here once at once, then db_tx's own retries. */
+    int ok = db_connect(w->db) == 0 && check_references(w, b) == 0;
+    if (!ok && db_errno_is_retryable(db_errno(w->db))) ok = db_connect(w->db) == 0 && check_references(w, b) == 0;
+    if (!ok) {
         snprintf(w->last_error, sizeof w->last_error, "%s", db_error(w->db));
         return -1;
     }

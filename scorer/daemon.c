@@ -14,6 +14,7 @@
 #include "guardsvc.h"
 #include "log.h"
 #include "messages.h"
+#include "ring.h"
 #include "metrics.h"
 #include "service.h"
 #include "timeutil.h"
@@ -21,7 +22,9 @@
 #include "xalloc.h"
 
 #define RESCAN_PAGE 20000
+#define QUEUE_MIN 1024 /* results the queue holds before it first grows (288 KB) */
 #define DB_ATTEMPTS 3 /* deadlocks and a lost connection; longer outages are retried by drain's backoff */
+#define TX_DUPLICATE 2 /* batch_tx: a result of the batch was scored before; db_tx rolls back and returns it */
 
 struct outcome_rec {
     size_t result;         /* index in the batch */
@@ -55,6 +58,7 @@ struct batch {
     int64_t *touched;
     size_t n_touched;
     int64_t *missing; /* touched servers not in memory */
+    bool dup_found;   /* the check found results scored before */
 };
 
 struct scorer {
@@ -68,8 +72,7 @@ struct scorer {
     struct guardsvc *gs;   /* the mass-outage guard: the engine's pool hook */
     struct msg_result msg; /* decode scratch */
 
-    struct sc_result *q; /* ring */
-    size_t q_head, q_len, q_cap;
+    struct ring q; /* of struct sc_result */
 
     struct evloop_timer start_timer, batch_timer, reload_timer, rescan_timer, republish_timer, report_timer,
         guard_timer;
@@ -78,6 +81,7 @@ struct scorer {
     int64_t rescan_from_us;                             /* received_at lower bound of the next rescan */
     bool waiting; /* the last batch could not even be prepared (database away) */
     bool ready;   /* loaded and connecting: before, publications are dropped (the first connect republishes) */
+    bool check_scored; /* look up which results were scored before each batch (see batch_tx) */
 
     int64_t *subscribed; /* sorted server ids with a per-server subscription (--shard-topics) */
     size_t n_subscribed, cap_subscribed;
@@ -95,36 +99,22 @@ struct scorer {
 
 /* ---- queue ---- */
 
-/* The ring grows (doubling, up to --max-pending) only when it is full: its memory follows the longest queue seen,
- * not the configured maximum (a ring allocated at the maximum is touched page by page as its head goes round). */
-static void q_grow(struct scorer *sc)
-{
-    size_t cap = sc->q_cap * 2 < sc->o->max_pending ? sc->q_cap * 2 : sc->o->max_pending;
-    struct sc_result *q = xmalloc(cap * sizeof *q);
-    for (size_t i = 0; i < sc->q_len; i++) q[i] = sc->q[(sc->q_head + i) % sc->q_cap];
-    free(sc->q);
-    sc->q = q;
-    sc->q_head = 0;
-    sc->q_cap = cap;
-}
-
+/* The queue's memory follows what is queued (common/ring): it doubles when full, up to --max-pending, and halves
+ * again once drained to a quarter, so the backlog of a database outage is given back when it is scored. */
 static void q_push(struct scorer *sc, const struct sc_result *r)
 {
-    if (sc->q_len == sc->q_cap && sc->q_cap < sc->o->max_pending) q_grow(sc);
-    if (sc->q_len == sc->o->max_pending) {
+    if (ring_full(&sc->q)) {
         /* The database has been away too long: drop the oldest. It is in the results table (ingest stored it),
          * so the next rescan scores it. */
-        sc->q_head = (sc->q_head + 1) % sc->q_cap;
-        sc->q_len--;
+        ring_pop(&sc->q, 1);
         metric_inc(sc->m.dropped);
         LOG(WARN, "queue full (%zu results): dropped the oldest; the rescan of the results table will score it",
             sc->o->max_pending);
     }
-    struct sc_result *slot = &sc->q[(sc->q_head + sc->q_len) % sc->q_cap];
+    struct sc_result *slot = ring_push(&sc->q);
     *slot = *r;
     if (!slot->received_mono_us) slot->received_mono_us = time_mono_us(); /* a rescanned row: queued now */
-    sc->q_len++;
-    metric_set(sc->m.pending, (double)sc->q_len);
+    metric_set(sc->m.pending, (double)ring_len(&sc->q));
 }
 
 static void schedule_batch(struct scorer *sc, int64_t delay_us)
@@ -262,12 +252,24 @@ static int batch_tx(struct db *db, void *arg)
     clear_outputs(b);
     guardsvc_begin(sc->gs, db);
 
-    size_t n_ids = 0;
-    for (size_t i = 0; i < b->n; i++)
-        if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].rec.id, ULID_LEN + 1);
-    bool *done_compact = b->done + b->n; /* second half of the buffer */
-    if (scorer_store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
-    for (size_t i = 0, k = 0; i < b->n; i++) b->done[i] = b->skip[i] ? false : done_compact[k++];
+    /* Which results were scored before (redeliveries): the log rows' unique key (result_id, monitor_key) answers
+     * that for free when none was — the common case — so the batch is scored optimistically and the SELECT runs
+     * only when the insert met a duplicate (the batch is then rolled back and retried with it), and for the next
+     * batches until one of them finds none (redeliveries come in runs: after a reconnect or a restart). */
+    b->dup_found = false;
+    if (sc->check_scored) {
+        size_t n_ids = 0;
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->skip[i]) memcpy(b->ids[n_ids++], b->r[i].rec.id, ULID_LEN + 1);
+        bool *done_compact = b->done + b->n; /* second half of the buffer */
+        if (scorer_store_find_scored(db, (const char (*)[ULID_LEN + 1])b->ids, n_ids, done_compact) < 0) return -1;
+        for (size_t i = 0, k = 0; i < b->n; i++) {
+            b->done[i] = b->skip[i] ? false : done_compact[k++];
+            if (b->done[i]) b->dup_found = true;
+        }
+    } else {
+        for (size_t i = 0; i < b->n; i++) b->done[i] = false;
+    }
 
     size_t n_missing = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -338,7 +340,10 @@ static int batch_tx(struct db *db, void *arg)
         if (!su) su = &b->servers[b->n_servers++];
         *su = (struct scorer_store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
     }
-    return scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers);
+    if (scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers) == 0) return 0;
+    /* scored before (and not checked): roll back, score again with the check */
+    if (!sc->check_scored && db_errno_is_duplicate(db_errno(db))) return TX_DUPLICATE;
+    return -1;
 }
 
 static void add_publication(struct scorer *sc, const struct msg_topic *t, char *payload)
@@ -436,6 +441,13 @@ static int score_batch(struct scorer *sc, struct sc_result *r, size_t n)
     }
     int64_t t0 = time_mono_us();
     int rc = db_tx(sc->db, batch_tx, sc, DB_ATTEMPTS);
+    if (rc == TX_DUPLICATE) {
+        LOG(DEBUG, "a batch of %zu had results scored before: scoring it again with the check", n);
+        sc->check_scored = true;
+        rc = db_tx(sc->db, batch_tx, sc, DB_ATTEMPTS); /* attempts > 0: the first one's servers are forgotten */
+    } else if (rc == 0 && sc->check_scored && !b->dup_found) {
+        sc->check_scored = false; /* the run of redeliveries is over */
+    }
     metric_set(sc->m.batch_seconds, (double)(time_mono_us() - t0) / 1e6);
     if (rc != 0) {
         forget_touched(sc, b);
@@ -476,11 +488,7 @@ static void batch_release(struct batch *b)
     free(b->missing);
 }
 
-static void q_pop(struct scorer *sc, size_t n)
-{
-    sc->q_head = (sc->q_head + n) % sc->q_cap;
-    sc->q_len -= n;
-}
+static void q_pop(struct scorer *sc, size_t n) { ring_pop(&sc->q, n); }
 
 static bool transient(const struct scorer *sc) { return sc->waiting || db_errno_is_retryable(db_errno(sc->db)); }
 
@@ -497,13 +505,13 @@ static int drain(struct scorer *sc, size_t max_batches)
 {
     struct sc_result *chunk = xmalloc(sc->o->batch_max * sizeof *chunk);
     int rc = 0;
-    for (size_t k = 0; sc->q_len > 0 && k < max_batches && rc == 0; k++) {
-        size_t n = sc->q_len < sc->o->batch_max ? sc->q_len : sc->o->batch_max;
-        for (size_t i = 0; i < n; i++) chunk[i] = sc->q[(sc->q_head + i) % sc->q_cap];
+    for (size_t k = 0; ring_len(&sc->q) > 0 && k < max_batches && rc == 0; k++) {
+        size_t n = ring_len(&sc->q) < sc->o->batch_max ? ring_len(&sc->q) : sc->o->batch_max;
+        for (size_t i = 0; i < n; i++) chunk[i] = *(struct sc_result *)ring_at(&sc->q, i);
         if (score_batch(sc, chunk, n) == 0) {
             q_pop(sc, n);
         } else if (transient(sc)) {
-            LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), sc->q_len);
+            LOG(WARN, "database unavailable (%s): %zu results stay queued", db_error(sc->db), ring_len(&sc->q));
             service_db_report(sc->svc, false, db_error(sc->db));
             rc = -1;
         } else if (n == 1) {
@@ -527,7 +535,7 @@ static int drain(struct scorer *sc, size_t max_batches)
             sc->retry_delay_us = 0;
         }
     }
-    metric_set(sc->m.pending, (double)sc->q_len);
+    metric_set(sc->m.pending, (double)ring_len(&sc->q));
     free(chunk);
     return rc;
 }
@@ -540,7 +548,7 @@ static void on_batch_timer(struct evloop *loop, void *arg)
         sc->retry_delay_us = sc->retry_delay_us ? sc->retry_delay_us * 2 : 500000;
         if (sc->retry_delay_us > 30000000) sc->retry_delay_us = 30000000;
         evloop_timer_start(sc->loop, &sc->batch_timer, sc->retry_delay_us);
-    } else if (sc->q_len > 0) {
+    } else if (ring_len(&sc->q) > 0) {
         evloop_timer_start(sc->loop, &sc->batch_timer, 0); /* let MQTT in between batches */
     }
 }
@@ -589,11 +597,11 @@ static void on_rescan_timer(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct scorer *sc = arg;
-    if (sc->q_len == 0) {
+    if (ring_len(&sc->q) == 0) {
         int64_t to = time_now_us() - sc->o->rescan_settle_us;
         if (to > sc->rescan_from_us && rescan(sc, sc->rescan_from_us, to) == 0) sc->rescan_from_us = to;
     }
-    evloop_timer_start(sc->loop, &sc->rescan_timer, sc->q_len == 0 ? sc->o->rescan_us : 10000000);
+    evloop_timer_start(sc->loop, &sc->rescan_timer, ring_len(&sc->q) == 0 ? sc->o->rescan_us : 10000000);
 }
 
 /* ---- periodic reloads ---- */
@@ -704,6 +712,7 @@ static void on_connect(struct mqtt_session *s, bool session_present, void *arg)
     (void)s;
     struct scorer *sc = arg;
     LOG(INFO, "connected to the broker (session %s)", session_present ? "resumed" : "new");
+    sc->check_scored = true; /* what was in flight is delivered again */
     if (sc->o->republish) evloop_timer_start(sc->loop, &sc->republish_timer, 0);
 }
 
@@ -763,7 +772,7 @@ static void on_message(struct mqtt_session *s, const struct mosquitto_message *m
     msg_result_record_of(&sc->msg, &r.rec);
     r.received_mono_us = time_mono_us();
     q_push(sc, &r);
-    if (sc->q_len >= sc->o->batch_max && sc->retry_delay_us == 0) evloop_timer_start(sc->loop, &sc->batch_timer, 0);
+    if (ring_len(&sc->q) >= sc->o->batch_max && sc->retry_delay_us == 0) evloop_timer_start(sc->loop, &sc->batch_timer, 0);
     else schedule_batch(sc, sc->o->batch_delay_us);
 }
 
@@ -772,15 +781,15 @@ static void scoring_drain(struct service *svc, void *arg)
 {
     struct scorer *sc = arg;
     if (sc->ready) {
-        LOG(INFO, "finishing the %zu queued results", sc->q_len);
+        LOG(INFO, "finishing the %zu queued results", ring_len(&sc->q));
         for (int round = 0; round < 20; round++) {
             if (drain(sc, SIZE_MAX) < 0) break;
             mqtt_session_flush(sc->mq, 500000);
-            if (sc->q_len == 0) break;
+            if (ring_len(&sc->q) == 0) break;
         }
-        if (sc->q_len)
+        if (ring_len(&sc->q))
             LOG_ALWAYS(WARN, "stopping with %zu results unscored (the next start scores them from the results table)",
-                       sc->q_len);
+                       ring_len(&sc->q));
     }
     service_drained(svc);
 }
@@ -790,10 +799,10 @@ static const char *health_lag(void *arg)
 {
     struct scorer *sc = arg;
     static char why[160];
-    if (!sc->q_len) return NULL;
-    int64_t waited = time_mono_us() - sc->q[sc->q_head].received_mono_us;
+    if (!ring_len(&sc->q)) return NULL;
+    int64_t waited = time_mono_us() - ((struct sc_result *)ring_at(&sc->q, 0))->received_mono_us;
     if (waited <= sc->o->max_lag_us) return NULL;
-    snprintf(why, sizeof why, "falling behind: the oldest of %zu queued results has waited %.0f s", sc->q_len,
+    snprintf(why, sizeof why, "falling behind: the oldest of %zu queued results has waited %.0f s", ring_len(&sc->q),
              waited / 1e6);
     return why;
 }
@@ -802,7 +811,7 @@ static void scoring_status(struct service *svc, void *arg, char *buf, size_t len
 {
     (void)svc;
     struct scorer *sc = arg;
-    snprintf(buf, len, "queue %zu; %zu servers, %zu monitors", sc->q_len, dir_server_count(sc->dir),
+    snprintf(buf, len, "queue %zu; %zu servers, %zu monitors", ring_len(&sc->q), dir_server_count(sc->dir),
              dir_monitor_count(sc->dir));
 }
 
@@ -912,7 +921,7 @@ static void start_timer(struct evloop *loop, void *arg)
     evloop_timer_start(loop, &sc->report_timer, o->report_us);
     evloop_timer_start(loop, &sc->guard_timer, (int64_t)guardsvc_settings(sc->gs)->refresh_s * 1000000);
     if (o->rescan_us > 0) evloop_timer_start(loop, &sc->rescan_timer, o->rescan_us);
-    if (sc->q_len) schedule_batch(sc, 0);
+    if (ring_len(&sc->q)) schedule_batch(sc, 0);
 }
 
 /* The scorer's step: after the frame's database and MQTT session. */
@@ -927,8 +936,7 @@ static int scoring_start(struct service *svc, void *arg)
     sc->e = eng_new(&o->params);
     sc->gs = guardsvc_new(sc->e, &o->shard, o->guard_overrides);
     sc->dir = dir_new();
-    sc->q_cap = o->max_pending < 1024 ? o->max_pending : 1024; /* grows with use: q_grow */
-    sc->q = xmalloc(sc->q_cap * sizeof *sc->q);
+    ring_init(&sc->q, sizeof(struct sc_result), QUEUE_MIN, o->max_pending); /* grows and shrinks with use */
     batch_alloc(&sc->b, o->batch_max);
     evloop_timer_init(&sc->start_timer, start_timer, sc);
     evloop_timer_init(&sc->batch_timer, on_batch_timer, sc);
@@ -953,7 +961,7 @@ static void scoring_stop(struct service *svc, void *arg)
     free(sc->pubs);
     free(sc->subscribed);
     batch_release(&sc->b);
-    free(sc->q);
+    ring_free(&sc->q);
     dir_free(sc->dir);
     guardsvc_free(sc->gs);
     eng_free(sc->e);

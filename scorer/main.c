@@ -59,7 +59,7 @@ static const struct opt_spec daemon_specs[] = {
     {"shard-topics", 0, NULL, OPT_FLAG, &shard_topics, NULL, 0, 0, NULL,
      "with N > 1: subscribe per server of the shard instead of to every result (see README)"},
     {"batch-size", 0, NULL, OPT_INT, &batch_max, "500", 1, 10000, "N", "results per database transaction"},
-    {"batch-delay", 0, NULL, OPT_DURATION, &batch_delay, "5ms", 0, 10, "DUR",
+    {"batch-delay", 0, NULL, OPT_DURATION, &batch_delay, "100ms", 0, 10, "DUR",
      "wait this long for more results before committing a partial batch"},
     {"max-pending", 0, NULL, OPT_INT, &max_pending, "200000", 1000, 100000000, "N",
      "results kept queued while the database is away (beyond: dropped, and rescanned later)"},

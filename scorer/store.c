@@ -1,5 +1,6 @@
-/* store.c — the scorer's SQL (see store.h). Multi-row statements go through common/dbrows (power-of-two chunks,
- * so the connection's statement cache holds a handful of shapes instead of one per batch size). */
+/* store.c — the scorer's SQL (see store.h). Multi-row statements go through common/dbrows: the loads as IN lists
+ * in power-of-two chunks (a handful of shapes in the connection's statement cache), the batch's writes as one
+ * single-row statement per table executed for all its rows in one round trip (MariaDB's bulk execution). */
 #include "store.h"
 
 #include <json-c/json.h>
@@ -234,9 +235,13 @@ int scorer_store_find_scored(struct db *db, const char (*ids)[ULID_LEN + 1], siz
 
 /* ---- writing ---- */
 
+#define MAX_BULK 2000 /* rows per bulk execution: a batch's (2 × --batch-size at most) in one */
+
+/* A plain INSERT: a result scored before (a redelivery) fails on the unique key (result_id, monitor_key), which
+ * tells the caller to retry the batch with scorer_store_find_scored. */
 static struct dbrows log_rows_sql = {
     .head = "INSERT INTO log_scores (monitor_id, server_id, ts, score, step, `offset`, rtt, result_id, attributes) VALUES ",
-    .first = "(?,?,?,?,?,?,?,?,?)", .next = ",(?,?,?,?,?,?,?,?,?)", .columns = 9, .max_rows = MAX_CHUNK,
+    .first = "(?,?,?,?,?,?,?,?,?)", .columns = 9, .max_rows = MAX_BULK, .chunking = DBROWS_BULK,
 };
 
 static void bind_log_row(void *arg, size_t i, struct db_param *p, char *ts)
@@ -272,7 +277,7 @@ static struct dbrows insert_pairs_sql = {
     .first = "(?,?,?,?,?)", .next = ",(?,?,?,?,?)",
     .tail = " ON DUPLICATE KEY UPDATE score_raw = VALUES(score_raw), score_ts = VALUES(score_ts),"
             " stratum = IFNULL(VALUES(stratum), stratum)",
-    .columns = 5, .max_rows = MAX_CHUNK,
+    .columns = 5, .max_rows = MAX_BULK, .chunking = DBROWS_BULK,
 };
 
 static int insert_pairs(struct db *db, const struct scorer_store_pair_update **pairs, size_t n)
@@ -280,15 +285,13 @@ static int insert_pairs(struct db *db, const struct scorer_store_pair_update **p
     return dbrows_exec(db, &insert_pairs_sql, n, bind_pair, NULL, (void *)pairs);
 }
 
-/* Existing pairs: one UPDATE joined with a derived table of the new values (an upsert would first try an insert
- * for every row, which InnoDB undoes on the duplicate key: several times the work). Several updates of one pair
- * in a batch: the last one (the derived table's rows are applied in order, and only the last stays). */
+/* Existing pairs: an UPDATE by the pair's unique key, executed for every pair in one round trip (an upsert would
+ * first try an insert for every row, which InnoDB undoes on the duplicate key: several times the work). A pair is
+ * in a batch once (write_pairs keeps its last update). */
 static struct dbrows update_pairs_sql = {
-    .head = "UPDATE server_scores ss JOIN (",
-    .first = "SELECT ? AS m, ? AS s, ? AS score, ? AS ts, ? AS stratum", .next = " UNION ALL SELECT ?, ?, ?, ?, ?",
-    .tail = ") v ON ss.monitor_id = v.m AND ss.server_id = v.s"
-            " SET ss.score_raw = v.score, ss.score_ts = v.ts, ss.stratum = IFNULL(v.stratum, ss.stratum)",
-    .columns = 5, .max_rows = MAX_CHUNK,
+    .head = "UPDATE server_scores SET score_raw = ?, score_ts = ?, stratum = IFNULL(?, stratum)",
+    .first = " WHERE monitor_id = ? AND server_id = ?",
+    .columns = 5, .max_rows = MAX_BULK, .chunking = DBROWS_BULK,
 };
 
 struct update_pairs_ctx {
@@ -298,10 +301,13 @@ struct update_pairs_ctx {
 
 static void bind_update_pair(void *arg, size_t i, struct db_param *p, char *ts)
 {
-    bind_pair((void *)((struct update_pairs_ctx *)arg)->pairs, i, p, ts);
+    struct db_param v[5];
+    bind_pair((void *)((struct update_pairs_ctx *)arg)->pairs, i, v, ts);
+    p[0] = v[2], p[1] = v[3], p[2] = v[4], p[3] = v[0], p[4] = v[1];
 }
 
-/* A row removed behind our back (the connection reports matched rows): insert what is missing. */
+/* A row removed behind our back (the connection reports matched rows): upsert the chunk, which inserts what is
+ * missing and sets the same values again on the rest. */
 static int pairs_matched(void *arg, size_t first, size_t n, uint64_t matched)
 {
     struct update_pairs_ctx *c = arg;
@@ -337,22 +343,20 @@ static int write_pairs(struct db *db, const struct scorer_store_pair_update *pai
     return rc;
 }
 
-/* Several servers in one statement: UPDATE … JOIN a derived table of the new values. */
+/* The servers' latest overall scores, one UPDATE by id executed for all of them in one round trip. */
 static struct dbrows servers_sql = {
-    .head = "UPDATE servers s JOIN (",
-    .first = "SELECT ? AS id, ? AS score, ? AS ts, ? AS in_pool", .next = " UNION ALL SELECT ?, ?, ?, ?",
-    .tail = ") v ON s.id = v.id SET s.score_raw = v.score, s.score_ts = v.ts, s.in_pool = v.in_pool",
-    .columns = 4, .max_rows = MAX_CHUNK,
+    .head = "UPDATE servers SET score_raw = ?, score_ts = ?, in_pool = ?", .first = " WHERE id = ?",
+    .columns = 4, .max_rows = MAX_BULK, .chunking = DBROWS_BULK,
 };
 
 static void bind_server(void *arg, size_t i, struct db_param *p, char *ts)
 {
     const struct scorer_store_server_update *u = &((const struct scorer_store_server_update *)arg)[i];
     time_format_sql_us(u->score_ts_us, ts);
-    p[0] = DB_INT(u->server_id);
-    p[1] = DB_DOUBLE(u->score);
-    p[2] = DB_STR(ts);
-    p[3] = DB_INT(u->in_pool);
+    p[0] = DB_DOUBLE(u->score);
+    p[1] = DB_STR(ts);
+    p[2] = DB_INT(u->in_pool);
+    p[3] = DB_INT(u->server_id);
 }
 
 int scorer_store_write(struct db *db, const struct scorer_store_log_row *rows, size_t n_rows,

@@ -76,11 +76,23 @@ TEST(whole_statements)
     CHECK_INT(takes[1], 500);
 }
 
+TEST(bulk_writes)
+{
+    /* bulk execution: one single-row statement for up to max_rows rows a round trip */
+    struct dbrows st = {.columns = 9, .max_rows = 2000, .chunking = DBROWS_BULK};
+    size_t rows[8], takes[8];
+    CHECK_INT(plan(&st, 11, rows, takes), 1);
+    CHECK_INT(takes[0], 11);
+    CHECK_INT(plan(&st, 4500, rows, takes), 3);
+    CHECK_INT(takes[2], 500);
+}
+
 int main(void)
 {
     RUN(pow2_writes);
     RUN(pow2_writes_long);
     RUN(padded_in_lists);
     RUN(whole_statements);
+    RUN(bulk_writes);
     return unit_done();
 }
