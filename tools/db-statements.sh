@@ -31,7 +31,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-. tests/lib/harness.sh >/dev/null
+# the harness and the soak's pool (soak_seed_pool: the same accounts, monitors, servers and pairs) from bench/soak.sh
+. bench/soak.sh --duration "$DURATION" --rate "$RATE" --servers "$SERVERS" --monitors "$MONITORS"
 export DEPLOYMENT_MODE=dbstat H_DB_NAME=ntpmon_dbstat
 declare -A PID TOKEN
 
@@ -41,21 +42,7 @@ h_start_mariadb >/dev/null
 export DATABASE_DSN="ntpmon:ntpmon@tcp(127.0.0.1:$H_DB_PORT)/ntpmon_dbstat"
 h_start_broker_auth >/dev/null
 "$H_BIN/ntpmonctl" db migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
-h_sql "INSERT INTO accounts (name) VALUES ('ops');
-       INSERT INTO accounts (name) SELECT CONCAT('ops-', LPAD(seq, 3, '0')) FROM seq_1_to_$MONITORS;
-       INSERT INTO monitors (name, account_id, type, status, ip4)
-         SELECT CONCAT('soak-', LPAD(seq, 3, '0')), seq + 1, 'monitor', 'active',
-                CONCAT('198.', 18 + (seq * 16) DIV 256, '.', (seq * 16) MOD 256, '.7') FROM seq_1_to_$MONITORS;
-       INSERT INTO servers (id, ip, ip_version, account_id)
-         SELECT seq, CONCAT('100.', 64 + (seq DIV 65536) MOD 64, '.', (seq DIV 256) MOD 256, '.', seq MOD 256), 'v4', 1
-         FROM seq_1_to_$SERVERS;
-       INSERT INTO server_scores (monitor_id, server_id, status)
-         SELECT m.id, s.id, CASE WHEN (s.id + CAST(SUBSTRING(m.name, 6) AS UNSIGNED) - 1) MOD $MONITORS < 7 THEN 'active'
-                                 WHEN (s.id + CAST(SUBSTRING(m.name, 6) AS UNSIGNED) - 1) MOD $MONITORS < 12 THEN 'testing'
-                                 ELSE 'candidate' END
-         FROM monitors m JOIN servers s;
-       ALTER TABLE log_scores ADD COLUMN soak_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6);" ||
-    { echo "seeding failed" >&2; exit 1; }
+soak_seed_pool
 
 for d in ingest scorer; do
     TOKEN[$d]=$(h_token "$d" "" 24h)
