@@ -12,7 +12,7 @@
 size_t dbrows_chunk(const struct dbrows *st, size_t left, size_t *take)
 {
     size_t max = st->max_rows ? st->max_rows : 1, c;
-    if (st->chunking == DBROWS_WHOLE || st->chunking == DBROWS_BULK) {
+    if (st->chunking == DBROWS_BULK) {
         c = left < max ? left : max;
     } else if (st->pad) { /* the smallest power of two ≥ left, at most max */
         c = 1;
@@ -63,7 +63,8 @@ static int run_bulk(struct db *db, struct dbrows *st, size_t n, dbrows_bind_fn b
     char *scratch = xmalloc((max ? max : 1) * DBROWS_SCRATCH);
     int rc = 0;
     for (size_t at = 0; at < n && rc == 0;) {
-        size_t take = n - at < max ? n - at : max;
+        size_t take;
+        dbrows_chunk(st, n - at, &take); /* BULK: never padded, at most max_rows */
         for (size_t i = 0; i < take; i++) bind(arg, at + i, p + i * st->columns, scratch + i * DBROWS_SCRATCH);
         uint64_t affected = 0;
         rc = db_execp_bulk(db, sql, p, st->columns, take, &affected);

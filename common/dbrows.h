@@ -1,10 +1,10 @@
 /* dbrows.h — multi-row statements: one row text repeated for many rows ("INSERT … VALUES (?,?),(?,?)…", an IN
  * list, a derived table of UNION ALL SELECTs), cut into chunks, bound row by row through a callback and run as
  * prepared statements through common/db. Every multi-row statement of ingest and the scorer goes through here, so
- * how a long list becomes statements is decided in one place: today power-of-two chunks (a handful of statement
- * shapes, each prepared once per connection); DBROWS_WHOLE sends one statement per call instead; DBROWS_BULK (writes
- * only) prepares the single-row statement once and sends up to max_rows rows through MariaDB's bulk execution in
- * one round trip (common/db's db_execp_bulk): no statement text that grows with the rows, no derived tables. */
+ * how a long list becomes statements is decided in one place: power-of-two chunks (a handful of statement shapes,
+ * each prepared once per connection) for queries and IN lists; DBROWS_BULK (writes only) prepares the single-row
+ * statement once and sends up to max_rows rows through MariaDB's bulk execution in one round trip (common/db's
+ * db_execp_bulk): no statement text that grows with the rows, no derived tables. */
 #ifndef NTPMON_DBROWS_H
 #define NTPMON_DBROWS_H
 
@@ -19,7 +19,6 @@
 
 enum dbrows_chunking {
     DBROWS_POW2,  /* chunks of a power of two rows, at most max_rows: few shapes, each prepared once */
-    DBROWS_WHOLE, /* one statement of up to max_rows rows: fewest round trips, a new shape per row count */
     DBROWS_BULK,  /* writes: head + first + tail, one row's text, executed for up to max_rows rows at once (any
                      max_rows: the statement has `columns` parameters whatever the rows) */
 };

@@ -64,18 +64,6 @@ TEST(padded_in_lists)
     CHECK_INT(takes[0], 3);
 }
 
-TEST(whole_statements)
-{
-    /* the shape issue 18 wants: one statement per table per batch */
-    struct dbrows st = {.columns = 15, .max_rows = 1000, .chunking = DBROWS_WHOLE};
-    size_t rows[8], takes[8];
-    CHECK_INT(plan(&st, 47, rows, takes), 1);
-    CHECK_INT(rows[0], 47);
-    CHECK_INT(plan(&st, 1500, rows, takes), 2);
-    CHECK_INT(rows[0], 1000);
-    CHECK_INT(takes[1], 500);
-}
-
 TEST(bulk_writes)
 {
     /* bulk execution: one single-row statement for up to max_rows rows a round trip */
@@ -92,7 +80,6 @@ int main(void)
     RUN(pow2_writes);
     RUN(pow2_writes_long);
     RUN(padded_in_lists);
-    RUN(whole_statements);
     RUN(bulk_writes);
     return unit_done();
 }
