@@ -57,7 +57,7 @@ struct batch {
     size_t n_servers;
     int64_t *touched;
     size_t n_touched;
-    int64_t *missing; /* touched servers not in memory */
+    int64_t *missing; /* touched servers not in memory; then: those needing older rows */
     bool dup_found;   /* the check found results scored before */
 };
 
@@ -93,7 +93,7 @@ struct scorer {
     struct {
         struct metric *received, *other_shard, *scored, *duplicates, *recorded, *crossings, *published, *publish_failed;
         struct metric *skip_invalid, *skip_monitor, *skip_server, *skip_old, *dropped, *rescanned, *db_errors;
-        struct metric *pending, *servers_loaded, *batch_seconds, *latency_seconds;
+        struct metric *pending, *servers_loaded, *older_rows_loads, *batch_seconds, *latency_seconds;
     } m;
 };
 
@@ -244,6 +244,29 @@ static void forget_touched(struct scorer *sc, struct batch *b)
     b->n_touched = 0;
 }
 
+/* Memory holds a server's rows from its rows_from_us on (and each pair's latest before): a result older than that
+ * (a late one: from an agent's spool, or queued while the scorer was away) first loads the older rows it needs —
+ * once per batch, from the oldest such result, for all servers that need it. */
+static int load_older_rows(struct scorer *sc, struct db *db, struct batch *b)
+{
+    size_t n = 0;
+    int64_t from = INT64_MAX;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->skip[i] || b->done[i]) continue;
+        const struct sc_result *r = &b->r[i];
+        const struct eng_server *s = eng_server_find(sc->e, r->rec.server_id);
+        if (!s || r->rec.ts_us >= s->rows_from_us) continue;
+        if (r->rec.ts_us < from) from = r->rec.ts_us;
+        size_t k = 0;
+        while (k < n && b->missing[k] != s->id) k++;
+        if (k == n) b->missing[n++] = s->id;
+    }
+    if (!n) return 0;
+    if (scorer_store_load_older_rows(db, sc->e, b->missing, n, from, b->now_us) < 0) return -1;
+    metric_add(sc->m.older_rows_loads, (double)n);
+    return 0;
+}
+
 static int batch_tx(struct db *db, void *arg)
 {
     struct scorer *sc = arg;
@@ -277,10 +300,12 @@ static int batch_tx(struct db *db, void *arg)
         const struct sc_result *r = &b->r[i];
         if (touch(b, r->rec.server_id) && !eng_server_find(sc->e, r->rec.server_id)) b->missing[n_missing++] = r->rec.server_id;
     }
+    int64_t rows_from = b->now_us - sc->o->history_tail_us;
     if (n_missing) {
-        if (scorer_store_load_servers_state(db, sc->e, b->missing, n_missing, b->now_us) < 0) return -1;
+        if (scorer_store_load_servers_state(db, sc->e, b->missing, n_missing, rows_from, b->now_us) < 0) return -1;
         metric_add(sc->m.servers_loaded, (double)n_missing);
     }
+    if (load_older_rows(sc, db, b) < 0) return -1;
 
     for (size_t i = 0; i < b->n; i++) {
         if (b->skip[i] || b->done[i]) continue;
@@ -339,6 +364,10 @@ static int batch_tx(struct db *db, void *arg)
             if (b->servers[k].server_id == r->rec.server_id) su = &b->servers[k];
         if (!su) su = &b->servers[b->n_servers++];
         *su = (struct scorer_store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
+    }
+    for (size_t i = 0; i < b->n_touched; i++) {
+        struct eng_server *s = eng_server_find(sc->e, b->touched[i]);
+        if (s) eng_server_trim(sc->e, s, rows_from);
     }
     if (scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers) == 0) return 0;
     /* scored before (and not checked): roll back, score again with the check */
@@ -633,7 +662,7 @@ static int guard_check_tx(struct db *db, void *arg)
     if (guarddb_held_servers(db, &sc->o->shard, &ids, &n) < 0) return -1;
     int64_t now = time_now_us();
     for (size_t i = 0; i < n; i++) eng_server_drop(sc->e, ids[i]);
-    int rc = n ? scorer_store_load_servers_state(db, sc->e, ids, n, now) : 0;
+    int rc = n ? scorer_store_load_servers_state(db, sc->e, ids, n, now - sc->o->history_tail_us, now) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct eng_server *s = eng_server_find(sc->e, ids[i]);
         if (!s) continue;
@@ -837,6 +866,8 @@ static void register_metrics(struct scorer *sc)
     sc->m.db_errors = metrics_counter("ntpmon_scorer_db_errors_total", "batches the database refused", NULL);
     sc->m.pending = metrics_gauge("ntpmon_scorer_pending_results", "results queued for scoring", NULL);
     sc->m.servers_loaded = metrics_counter("ntpmon_scorer_servers_loaded_total", "server states loaded from the database", NULL);
+    sc->m.older_rows_loads = metrics_counter("ntpmon_scorer_older_rows_loads_total",
+                                             "servers whose rows before --history-tail were loaded for a late result", NULL);
     sc->m.batch_seconds = metrics_gauge("ntpmon_scorer_batch_seconds", "duration of the last batch transaction", NULL);
     sc->m.latency_seconds = metrics_gauge("ntpmon_scorer_latency_seconds", "receive to commit, last batch", NULL);
 }

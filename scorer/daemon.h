@@ -29,6 +29,7 @@ struct daemon_opts {
     int64_t rescan_us;          /* the results table is checked for unscored rows this often (0: only at start) */
     int64_t rescan_settle_us;   /* … for rows received at least this long ago */
     int64_t idle_evict_us;      /* servers without results this long are dropped from memory */
+    int64_t history_tail_us;    /* per pair, rows this recent stay in memory (and the latest older one) */
     bool republish;             /* republish the retained messages from the database on every connect */
     int64_t max_lag_us;         /* /healthz: falling behind when a queued result waited longer */
     int64_t start_retry_us;     /* loading monitors and servers at start is retried this often */

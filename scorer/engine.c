@@ -153,6 +153,7 @@ struct eng_server *eng_server_add(struct eng *e, int64_t id)
     if ((e->n_servers + 1) * 2 > e->n_slots) grow_slots(e);
     struct eng_server *s = xcalloc(1, sizeof *s);
     s->id = id;
+    s->rows_from_us = INT64_MIN;
     e->slots[slot_of(e, id)] = s;
     e->n_servers++;
     return s;
@@ -231,7 +232,7 @@ void eng_pair_add_row(struct eng *e, struct eng_pair *p, const struct eng_row *r
             p->n -= p->head;
             p->head = 0;
         } else {
-            p->cap = p->cap ? p->cap * 2 : 4;
+            p->cap = p->cap ? p->cap * 2 : 1; /* most pairs of a loaded server hold one row */
             p->rows = xrealloc(p->rows, p->cap * sizeof *p->rows);
         }
     }
@@ -241,6 +242,70 @@ void eng_pair_add_row(struct eng *e, struct eng_pair *p, const struct eng_row *r
     memmove(&p->rows[i + 1], &p->rows[i], (p->n - i) * sizeof *p->rows);
     p->rows[i] = *row;
     p->n++;
+}
+
+int64_t eng_longest_lookback(const struct eng *e)
+{
+    int64_t longest = e->p.lookback_active_us;
+    if (e->p.lookback_testing_us > longest) longest = e->p.lookback_testing_us;
+    if (e->p.lookback_candidate_us > longest) longest = e->p.lookback_candidate_us;
+    return longest;
+}
+
+/* Drops rows[head..first) and gives back capacity the pair no longer needs (a load of old rows may have grown it). */
+static void pair_keep_from(struct eng_pair *p, uint32_t first)
+{
+    if (first <= p->head) return;
+    p->head = first;
+    uint32_t live = p->n - p->head;
+    if (live == 0) {
+        p->head = p->n = 0;
+    } else if (p->cap > 8 && live <= p->cap / 4) {
+        memmove(p->rows, p->rows + p->head, live * sizeof *p->rows);
+        p->head = 0;
+        p->n = live;
+    }
+    if (p->cap > 8 && p->n <= p->cap / 4) {
+        p->cap /= 2;
+        p->rows = xrealloc(p->rows, p->cap * sizeof *p->rows);
+    }
+}
+
+/* The index of the first row with ts ≥ ts_us. */
+static uint32_t first_at_or_after(const struct eng_pair *p, int64_t ts_us)
+{
+    uint32_t lo = p->head, hi = p->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->rows[mid].ts_us < ts_us) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+void eng_server_trim(struct eng *e, struct eng_server *s, int64_t horizon_us)
+{
+    int64_t useless_before = horizon_us - eng_longest_lookback(e);
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        struct eng_pair *p = &s->pairs[i];
+        uint32_t first = first_at_or_after(p, horizon_us);
+        /* the latest row before the horizon is what a median just after it picks for this pair */
+        if (first > p->head && p->rows[first - 1].ts_us >= useless_before) first--;
+        pair_keep_from(p, first);
+    }
+    if (horizon_us > s->rows_from_us) s->rows_from_us = horizon_us;
+}
+
+void eng_server_fit(struct eng_server *s)
+{
+    if (s->cap_pairs <= s->n_pairs || !s->n_pairs) return;
+    s->cap_pairs = s->n_pairs;
+    s->pairs = xrealloc(s->pairs, s->cap_pairs * sizeof *s->pairs);
+}
+
+void eng_server_forget_rows(struct eng_server *s, int64_t before_us)
+{
+    for (size_t i = 0; i < s->n_pairs; i++) pair_keep_from(&s->pairs[i], first_at_or_after(&s->pairs[i], before_us));
 }
 
 const struct eng_row *eng_pair_row_at(const struct eng_pair *p, int64_t ts_us)
@@ -350,7 +415,7 @@ int eng_recent_median(const struct eng *e, const struct eng_server *s, int64_t t
         size_t n = 0;
         for (size_t i = 0; i < s->n_pairs; i++) {
             const struct eng_pair *p = &s->pairs[i];
-            if (!status_in(p->status, step)) continue;
+            if (!status_in((enum msg_pair_status)p->status, step)) continue;
             const struct eng_row *r = eng_pair_row_at(p, ts_us);
             if (!r || r->ts_us < ts_us - lookback[step]) continue;
             cand[n++] = (struct eng_candidate){p->monitor_id, r};

@@ -38,14 +38,14 @@ struct eng_row {
     uint8_t leap, stratum;
 };
 
-struct eng_pair {
+struct eng_pair { /* 56 bytes: a pool has servers × monitors of them */
     int64_t monitor_id;
-    enum msg_pair_status status; /* the selector's status; NONE when unknown */
     double score;                /* the pair's 1-score; a new pair starts at 0 */
     int64_t score_ts_us;
-    int stratum;                 /* last non-zero stratum, 0 when none */
     struct eng_row *rows;        /* rows[head..n) sorted by ts */
     uint32_t head, n, cap;
+    int32_t stratum;             /* last non-zero stratum, 0 when none */
+    uint8_t status;              /* enum msg_pair_status: the selector's status; NONE when unknown */
 };
 
 struct eng_server {
@@ -59,6 +59,10 @@ struct eng_server {
     int64_t in_pool_ts_us;  /* ts and score of the last in/out change (0: never changed) */
     double in_pool_score;
     bool deleted;           /* never enters the pool */
+    /* rows_from_us: the median at any ts ≥ this sees exactly the rows it would see with the whole history —
+     * every row from here on is in memory, and of the older ones each pair's latest (the one a median at such a
+     * ts may pick); older rows were left in the database. INT64_MIN: nothing was left out. */
+    int64_t rows_from_us;
     int64_t touched_us;     /* caller's clock at the last use (eviction) */
     /* the mass-outage guard's state (scorer/guard.h), kept here so the pool hook finds it; only the hook changes
      * them, and the engine reads held_since_us alone (to consult the hook on every result of a held server) */
@@ -114,6 +118,16 @@ size_t eng_evict(struct eng *e, int64_t before_us);
 struct eng_pair *eng_pair_get(struct eng_server *s, int64_t monitor_id, bool create);
 /* Adds a history row (kept sorted by ts); rows older than clock − history are dropped. */
 void eng_pair_add_row(struct eng *e, struct eng_pair *p, const struct eng_row *row, int64_t clock_us);
+/* Forgets rows the median at ts ≥ horizon_us cannot use: of each pair's rows older than horizon_us only the
+ * latest stays (and not even that one when it is older than the longest lookback before horizon_us). Raises
+ * s->rows_from_us to horizon_us. Memory per pair then follows its rows since horizon_us, not the history. */
+void eng_server_trim(struct eng *e, struct eng_server *s, int64_t horizon_us);
+/* Gives back the pairs array's unused capacity (after a load, which knows all the pairs it will have). */
+void eng_server_fit(struct eng_server *s);
+/* Forgets every row older than before_us (before older rows are loaded in their place). */
+void eng_server_forget_rows(struct eng_server *s, int64_t before_us);
+/* The longest of the three lookbacks: how far before a ts the median looks. */
+int64_t eng_longest_lookback(const struct eng *e);
 /* The latest row with ts ≤ ts_us, or NULL. */
 const struct eng_row *eng_pair_row_at(const struct eng_pair *p, int64_t ts_us);
 

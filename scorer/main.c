@@ -22,7 +22,7 @@ static struct opts_metrics metricso;
 static int64_t lookback_active, lookback_testing, lookback_candidate, record_same, record_close;
 static double record_close_fraction, in_pool_score;
 static int64_t max_age, batch_max, batch_delay, max_pending, reload_every, unknown_reload, report_every, rescan_every,
-    rescan_settle, idle_evict, history, max_lag, start_retry, shutdown_timeout;
+    rescan_settle, idle_evict, history_tail, history, max_lag, start_retry, shutdown_timeout;
 static const char *shard_text, *zones_file;
 static struct opt_list guard_words;
 static bool shard_topics, no_republish, no_pool_change_traces, csv, messages;
@@ -75,6 +75,9 @@ static const struct opt_spec daemon_specs[] = {
      "… that were received at least this long ago"},
     {"idle-evict", 0, NULL, OPT_DURATION, &idle_evict, "1h", 1, 30 * 86400, "DUR",
      "servers without results this long are dropped from memory"},
+    {"history-tail", 0, NULL, OPT_DURATION, &history_tail, "2m", 0, 86400, "DUR",
+     "per monitor/server pair, rows this recent stay in memory with the latest older one; a later result older"
+     " than that loads what it needs from the database"},
     {"no-republish", 0, NULL, OPT_FLAG, &no_republish, NULL, 0, 0, NULL,
      "do not republish the retained scores from the database on (re)connect"},
     {"max-lag", 0, NULL, OPT_DURATION, &max_lag, "60s", 0.01, 86400, "DUR",
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
         .rescan_us = rescan_every,
         .rescan_settle_us = rescan_settle,
         .idle_evict_us = idle_evict,
+        .history_tail_us = history_tail,
         .republish = !no_republish,
         .max_lag_us = max_lag,
         .start_retry_us = start_retry,

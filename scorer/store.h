@@ -33,9 +33,16 @@ int scorer_store_load_monitors(struct db *db, struct directory *dir);
 int scorer_store_load_servers(struct db *db, struct directory *dir, const struct shard *sh);
 
 /* Loads servers' scoring state into the engine (replacing what was there): pair statuses and scores, the
- * per-monitor rows since now − history, the last recorded overall score and the in-pool state — four queries
- * for up to 256 servers. 0, or -1 with none of them loaded. */
-int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t now_us);
+ * per-monitor rows from rows_from_us on with each pair's latest row before it (what a median at any later ts can
+ * pick — memory grows with pairs, not with history), the last recorded overall score and the in-pool state — five
+ * queries for up to 256 servers. 0, or -1 with none of them loaded. */
+int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t rows_from_us,
+                                    int64_t now_us);
+/* For loaded servers about to score a result older than their rows_from_us: their rows from from_us on that memory
+ * lacks, with each pair's latest before from_us; rows_from_us becomes from_us. 0, or -1 with the servers dropped
+ * from memory (the next use loads them afresh). */
+int scorer_store_load_older_rows(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t from_us,
+                                 int64_t now_us);
 
 /* Refreshes the pair statuses of every loaded server from server_scores. 0 or -1. */
 int scorer_store_reload_statuses(struct db *db, struct eng *e, const struct shard *sh);

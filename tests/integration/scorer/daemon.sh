@@ -6,7 +6,8 @@
 # statuses the daemon recorded. Bad input (unknown server or monitor, NaN offsets, missing fields, a topic that
 # does not match) is logged once and skipped while everything else goes on. Every party logs in to the broker-auth
 # broker with its role's token. Ingest is simulated: the test stores each chunk in the results table before
-# publishing it, as ingest would.
+# publishing it, as ingest would. The two runs keep different spans of rows in memory (--history-tail), so both
+# the scoring from memory and the loads of older rows are held to replay's numbers.
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/scorer-lib.bash"
 count_scored() { h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL"; }
@@ -61,7 +62,10 @@ killed_at=$(count_scored)
 h_diag "killed after $killed_at results"
 h_wait_ok "part 2 published while the scorer is down" 30 bash -c "! kill -0 ${H_PID[feed2]} 2>/dev/null"
 h_like "$(h_log feed2)" "published 1200" "all of part 2 acknowledged by the broker"
-scorer
+# memory keeps each pair's rows of the last --history-tail (and the latest older one); the first run's 2 min (the default)
+# leaves every result of this stream (15 min to 2 h old) to a load of older rows, the restart's 40 min leaves the
+# newest rounds to what the first load and the trims keep: both must score as replay does
+scorer --history-tail 40m
 h_wait_ok "restarted scorer catches up on part 2" 30 scored_at_least 2400
 h_like "$(h_log scorer)" "scored [0-9]+ results from the results table" "the start-up scan scored what the crash lost"
 

@@ -1,6 +1,7 @@
 /* test_median.c — the recent median (DESIGN.md §6, the pool's recentmedian): 1, 2, 3, 4 and 7 monitors, even n,
  * ties by rtt, the 1200 s → 2700 s → 7200 s fallbacks with their statuses, the latest row at or before the
- * result's ts, the inclusive lookback edge; and the 15 min / 5 % record rule. */
+ * result's ts, the inclusive lookback edge; the 15 min / 5 % record rule; and trimming a server to the rows a
+ * median from a horizon on can pick. */
 #include <stdlib.h>
 
 #include "engine.h"
@@ -263,6 +264,66 @@ TEST(history_is_pruned_by_clock)
     eng_free(small);
 }
 
+/* A server trimmed at a horizon picks, at every ts from the horizon on, exactly what the whole history picks: the
+ * same monitor, row and count — with only the rows since the horizon and one older row per pair left. */
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rnd(uint64_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state % n;
+}
+
+TEST(trim_keeps_what_the_median_needs)
+{
+    const enum msg_pair_status statuses[] = {MSG_STATUS_ACTIVE, MSG_STATUS_TESTING, MSG_STATUS_CANDIDATE};
+    for (int round = 0; round < 40; round++) {
+        struct eng_server *whole = eng_server_add(e, 1), *trimmed = eng_server_add(e, 2);
+        int monitors = 1 + (int)rnd(12);
+        for (int m = 1; m <= monitors; m++) {
+            enum msg_pair_status st = statuses[rnd(3)];
+            /* a pair's cadence: every 60 s to every 2 h; some pairs stop early */
+            int64_t every = (60 + (int64_t)rnd(7200)) * S, stop = T0 + (int64_t)rnd(5 * 3600) * S;
+            for (int64_t ts = T0 + (int64_t)rnd(600) * S; ts < T0 + 5 * 3600 * S && ts < stop;
+                 ts += every + (int64_t)rnd(30) * S) {
+                int32_t rtt = (int32_t)rnd(3) == 0 ? ENG_RTT_NONE : (int32_t)rnd(50000);
+                double score = (double)rnd(40) - 20;
+                row(whole, m, st, ts, score, rtt);
+                row(trimmed, m, st, ts, score, rtt);
+            }
+        }
+        int64_t horizon = T0 + (int64_t)rnd(4 * 3600) * S;
+        eng_server_trim(e, trimmed, horizon);
+        CHECK(trimmed->rows_from_us == horizon);
+        for (size_t i = 0; i < trimmed->n_pairs; i++) { /* since the horizon, plus at most one */
+            const struct eng_pair *t = &trimmed->pairs[i], *w = &whole->pairs[i];
+            uint32_t since = 0;
+            for (uint32_t k = w->head; k < w->n; k++) since += w->rows[k].ts_us >= horizon;
+            CHECK(t->n - t->head <= since + 1);
+        }
+        for (int64_t ts = horizon; ts < T0 + 6 * 3600 * S; ts += (1 + (int64_t)rnd(300)) * S) {
+            struct eng_candidate cw[64], ct[64];
+            size_t nw, nt;
+            int iw = eng_recent_median(e, whole, ts, cw, &nw), it = eng_recent_median(e, trimmed, ts, ct, &nt);
+            CHECK_INT(it, iw);
+            CHECK_INT(nt, nw);
+            if (iw < 0 || it < 0) continue;
+            CHECK_INT(ct[it].monitor_id, cw[iw].monitor_id);
+            CHECK_INT(ct[it].row->ts_us, cw[iw].row->ts_us);
+            CHECK_NEAR(ct[it].row->score, cw[iw].row->score, 0);
+        }
+        /* forgetting what is older than the horizon leaves only rows since it */
+        eng_server_forget_rows(trimmed, horizon);
+        for (size_t i = 0; i < trimmed->n_pairs; i++) {
+            const struct eng_pair *t = &trimmed->pairs[i];
+            CHECK(t->n == t->head || t->rows[t->head].ts_us >= horizon);
+        }
+        eng_server_drop(e, 1);
+        eng_server_drop(e, 2);
+    }
+}
+
 TEST(servers_add_find_drop_evict)
 {
     struct eng_params p;
@@ -302,6 +363,7 @@ int main(void)
     RUN(fallback_statuses);
     RUN(record_rule);
     RUN(history_is_pruned_by_clock);
+    RUN(trim_keeps_what_the_median_needs);
     RUN(servers_add_find_drop_evict);
     eng_free(e);
     return unit_done();
