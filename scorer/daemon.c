@@ -24,6 +24,7 @@
 #define RESCAN_PAGE 20000
 #define QUEUE_MIN 1024 /* results the queue holds before it first grows (288 KB) */
 #define DB_ATTEMPTS 3 /* deadlocks and a lost connection; longer outages are retried by drain's backoff */
+#define OLDER_GROUP 256 /* servers per load of older rows: the store's IN-list chunk */
 #define TX_DUPLICATE 2 /* batch_tx: a result of the batch was scored before; db_tx rolls back and returns it */
 
 struct outcome_rec {
@@ -57,7 +58,8 @@ struct batch {
     size_t n_servers;
     int64_t *touched;
     size_t n_touched;
-    int64_t *missing; /* touched servers not in memory; then: those needing older rows */
+    int64_t *missing; /* touched servers not in memory; then: a group needing older rows */
+    struct older_need *older; /* servers needing older rows, and from when */
     bool dup_found;   /* the check found results scored before */
 };
 
@@ -244,27 +246,64 @@ static void forget_touched(struct scorer *sc, struct batch *b)
     b->n_touched = 0;
 }
 
+struct older_need {
+    int64_t server_id, from_us;
+};
+
+static int older_need_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct older_need *)a)->from_us, y = ((const struct older_need *)b)->from_us;
+    return (x > y) - (x < y);
+}
+
 /* Memory holds a server's rows from its rows_from_us on (and each pair's latest before): a result older than that
- * (a late one: from an agent's spool, or queued while the scorer was away) first loads the older rows it needs —
- * once per batch, from the oldest such result, for all servers that need it. */
+ * (a late one: from an agent's spool, or queued while the scorer was away) first loads the older rows it needs.
+ * Servers are loaded together in order of how far back they need (up to 256 a query, from the oldest of them), so
+ * one result from three hours ago does not make hundreds of servers read three hours of rows. */
 static int load_older_rows(struct scorer *sc, struct db *db, struct batch *b)
 {
+    struct older_need *need = b->older;
     size_t n = 0;
-    int64_t from = INT64_MAX;
     for (size_t i = 0; i < b->n; i++) {
         if (b->skip[i] || b->done[i]) continue;
         const struct sc_result *r = &b->r[i];
         const struct eng_server *s = eng_server_find(sc->e, r->rec.server_id);
         if (!s || r->rec.ts_us >= s->rows_from_us) continue;
-        if (r->rec.ts_us < from) from = r->rec.ts_us;
         size_t k = 0;
-        while (k < n && b->missing[k] != s->id) k++;
-        if (k == n) b->missing[n++] = s->id;
+        while (k < n && need[k].server_id != s->id) k++;
+        if (k == n) need[n++] = (struct older_need){s->id, r->rec.ts_us};
+        else if (r->rec.ts_us < need[k].from_us) need[k].from_us = r->rec.ts_us;
     }
     if (!n) return 0;
-    if (scorer_store_load_older_rows(db, sc->e, b->missing, n, from, b->now_us) < 0) return -1;
+    qsort(need, n, sizeof *need, older_need_cmp);
+    for (size_t first = 0; first < n; first += OLDER_GROUP) {
+        size_t m = n - first < OLDER_GROUP ? n - first : OLDER_GROUP;
+        for (size_t k = 0; k < m; k++) b->missing[k] = need[first + k].server_id;
+        if (scorer_store_load_older_rows(db, sc->e, b->missing, m, need[first].from_us, b->now_us) < 0) return -1;
+    }
     metric_add(sc->m.older_rows_loads, (double)n);
     return 0;
+}
+
+/* After a batch: each server it touched keeps its rows of the last --history-tail, or from the oldest late result
+ * it had while late ones keep coming (within --history-tail of each other). */
+static void trim_touched(struct scorer *sc, struct batch *b)
+{
+    int64_t horizon = b->now_us - sc->o->history_tail_us;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->skip[i] || b->done[i] || b->r[i].rec.ts_us >= horizon) continue;
+        struct eng_server *s = eng_server_find(sc->e, b->r[i].rec.server_id);
+        if (!s) continue;
+        if (b->now_us - s->late_seen_us > sc->o->history_tail_us) s->late_from_us = INT64_MAX; /* a new run */
+        if (b->r[i].rec.ts_us < s->late_from_us) s->late_from_us = b->r[i].rec.ts_us;
+        s->late_seen_us = b->now_us;
+    }
+    for (size_t i = 0; i < b->n_touched; i++) {
+        struct eng_server *s = eng_server_find(sc->e, b->touched[i]);
+        if (!s) continue;
+        if (b->now_us - s->late_seen_us > sc->o->history_tail_us) s->late_from_us = INT64_MAX;
+        eng_server_trim(sc->e, s, s->late_from_us < horizon ? s->late_from_us : horizon);
+    }
 }
 
 static int batch_tx(struct db *db, void *arg)
@@ -365,10 +404,7 @@ static int batch_tx(struct db *db, void *arg)
         if (!su) su = &b->servers[b->n_servers++];
         *su = (struct scorer_store_server_update){r->rec.server_id, o->oc.chosen.score, r->rec.ts_us, o->oc.in_pool};
     }
-    for (size_t i = 0; i < b->n_touched; i++) {
-        struct eng_server *s = eng_server_find(sc->e, b->touched[i]);
-        if (s) eng_server_trim(sc->e, s, rows_from);
-    }
+    trim_touched(sc, b);
     if (scorer_store_write(db, b->rows, b->n_rows, b->pairs, b->n_pairs, b->servers, b->n_servers) == 0) return 0;
     /* scored before (and not checked): roll back, score again with the check */
     if (!sc->check_scored && db_errno_is_duplicate(db_errno(db))) return TX_DUPLICATE;
@@ -501,6 +537,7 @@ static void batch_alloc(struct batch *b, size_t cap)
     b->servers = xcalloc(cap, sizeof *b->servers);
     b->touched = xcalloc(cap, sizeof *b->touched);
     b->missing = xcalloc(cap, sizeof *b->missing);
+    b->older = xcalloc(cap, sizeof *b->older);
 }
 
 static void batch_release(struct batch *b)
@@ -515,6 +552,7 @@ static void batch_release(struct batch *b)
     free(b->servers);
     free(b->touched);
     free(b->missing);
+    free(b->older);
 }
 
 static void q_pop(struct scorer *sc, size_t n) { ring_pop(&sc->q, n); }

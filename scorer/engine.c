@@ -154,6 +154,7 @@ struct eng_server *eng_server_add(struct eng *e, int64_t id)
     struct eng_server *s = xcalloc(1, sizeof *s);
     s->id = id;
     s->rows_from_us = INT64_MIN;
+    s->late_from_us = INT64_MAX;
     e->slots[slot_of(e, id)] = s;
     e->n_servers++;
     return s;

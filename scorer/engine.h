@@ -63,6 +63,10 @@ struct eng_server {
      * every row from here on is in memory, and of the older ones each pair's latest (the one a median at such a
      * ts may pick); older rows were left in the database. INT64_MIN: nothing was left out. */
     int64_t rows_from_us;
+    /* the daemon's trimming policy: while late results keep coming (an agent's spool, a backlog), rows stay from the
+     * oldest of them on, so each one does not read the same older rows again */
+    int64_t late_from_us;   /* the oldest late result's ts since late_seen_us began (INT64_MAX: none) */
+    int64_t late_seen_us;   /* caller's clock at the last late result */
     int64_t touched_us;     /* caller's clock at the last use (eviction) */
     /* the mass-outage guard's state (scorer/guard.h), kept here so the pool hook finds it; only the hook changes
      * them, and the engine reads held_since_us alone (to consult the hook on every result of a held server) */

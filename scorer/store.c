@@ -97,7 +97,7 @@ static int history_row(void *arg, const struct db_row *row)
     struct eng_server *s = loading(c, row);
     if (!s) return 0;
     int64_t ts_us = db_row_time_us(row, 2);
-    if (ts_us >= s->rows_from_us) return 0; /* in memory already (the statement's bound is the servers' latest) */
+    if (ts_us >= s->rows_from_us) return 0; /* in memory already (the query's bound is the group's latest) */
     struct eng_pair *p = eng_pair_get(s, db_row_int(row, 1), true);
     struct eng_row r = {
         .ts_us = ts_us,
@@ -205,25 +205,23 @@ static int load_rows(struct db *db, struct eng *e, const int64_t *ids, size_t n,
     return 0;
 }
 
-static void fit_pairs(struct eng *e, const int64_t *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++) eng_server_fit(eng_server_find(e, ids[i]));
-}
-
 int scorer_store_load_servers_state(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t rows_from_us,
                                     int64_t now_us)
 {
     struct load_ctx c = {e, now_us};
     void *id_arg = (void *)ids;
     for (size_t i = 0; i < n; i++) eng_server_add(e, ids[i])->rows_from_us = INT64_MAX; /* no rows yet */
-    if (dbrows_query(db, &server_state_sql, NULL, 0, n, bind_id, id_arg, server_state_row, &c) < 0 ||
-        dbrows_query(db, &pairs_sql, NULL, 0, n, bind_id, id_arg, pair_row, &c) < 0 ||
-        (fit_pairs(e, ids, n), load_rows(db, e, ids, n, rows_from_us, now_us) < 0) ||
-        dbrows_query(db, &last_overall_sql, NULL, 0, n, bind_id, id_arg, last_overall_row, &c) < 0) {
-        for (size_t i = 0; i < n; i++) eng_server_drop(e, ids[i]);
-        return -1;
+    int rc = dbrows_query(db, &server_state_sql, NULL, 0, n, bind_id, id_arg, server_state_row, &c) < 0 ||
+                     dbrows_query(db, &pairs_sql, NULL, 0, n, bind_id, id_arg, pair_row, &c) < 0 ? -1 : 0;
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) eng_server_fit(eng_server_find(e, ids[i])); /* every pair is known now */
+        if (load_rows(db, e, ids, n, rows_from_us, now_us) < 0 ||
+            dbrows_query(db, &last_overall_sql, NULL, 0, n, bind_id, id_arg, last_overall_row, &c) < 0)
+            rc = -1;
     }
-    return 0;
+    if (rc < 0)
+        for (size_t i = 0; i < n; i++) eng_server_drop(e, ids[i]);
+    return rc;
 }
 
 int scorer_store_load_older_rows(struct db *db, struct eng *e, const int64_t *ids, size_t n, int64_t from_us,

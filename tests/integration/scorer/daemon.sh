@@ -47,11 +47,17 @@ feed() { MQTT_TOKEN=$FEED_TOKEN "$H_BIN/result-feed" "$MQTT_URL" --env test "$@"
 scorer() { h_spawn scorer env MQTT_TOKEN="$SCORER_TOKEN" "$H_BIN/ntpmon-scorer" -e test --batch-delay 2ms "$@"; }
 
 # ---- part 1: live ----
-scorer
+metrics_port=$(h_free_port tcp)
+scorer --metrics-listen "127.0.0.1:$metrics_port"
 h_wait_ok "scorer connects" 10 grep -q "connected to the broker" "${H_LOG[scorer]}"
 ingest "$H_TMP/rows.00"
 h_ok "part 1 published" feed <"$H_TMP/part.00"
 h_wait_ok "part 1 scored" 30 scored_at_least 1200
+# every result here is older than --history-tail: each server reads its older rows once, at its first result, and
+# keeps them while its late results keep coming (not once per batch)
+older_loads=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '$1 == "ntpmon_scorer_older_rows_loads_total" {print $2}')
+h_ok "each of the 20 servers loaded its older rows once or twice, not per batch (loads: ${older_loads:-none})" \
+    test "${older_loads:-0}" -ge 20 -a "${older_loads:-0}" -le 40
 
 # ---- part 2: SIGKILL while results arrive; the broker keeps the rest for the scorer's session ----
 ingest "$H_TMP/rows.01"
