@@ -8,6 +8,7 @@
 # broker with its role's token. Ingest is simulated: the test stores each chunk in the results table before
 # publishing it, as ingest would. The two runs keep different spans of rows in memory (--history-tail), so both
 # the scoring from memory and the loads of older rows are held to replay's numbers.
+# asan: yes
 . "$(dirname "$0")/../../lib/harness.sh"
 . "$(dirname "$0")/scorer-lib.bash"
 count_scored() { h_sql "SELECT COUNT(*) FROM log_scores WHERE monitor_id IS NOT NULL"; }
