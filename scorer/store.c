@@ -138,12 +138,11 @@ static struct dbrows pairs_sql = {
             " FROM server_scores WHERE server_id IN (",
     .first = "?", .next = ",?", .tail = ")", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
 };
-#define ROW_COLUMNS "server_id, monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0)," \
-    " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
 /* every row of [from, to) */
 static struct dbrows rows_sql = {
-    .head = "SELECT " ROW_COLUMNS " FROM log_scores WHERE monitor_id IS NOT NULL AND ts >= ? AND ts < ?"
-            " AND server_id IN (",
+    .head = "SELECT server_id, monitor_id, ts, score, step, rtt, IFNULL(JSON_VALUE(attributes, '$.leap'), 0),"
+            " IFNULL(JSON_VALUE(attributes, '$.error'), ''), IFNULL(JSON_VALUE(attributes, '$.stratum'), 0)"
+            " FROM log_scores WHERE monitor_id IS NOT NULL AND ts >= ? AND ts < ? AND server_id IN (",
     .first = "?", .next = ",?", .tail = ") ORDER BY server_id, ts, id", .columns = 1, .max_rows = MAX_CHUNK, .pad = true,
 };
 /* each pair's latest row in [from − longest lookback, from): one index dive per pair on (monitor_id, server_id, ts),
