@@ -39,7 +39,7 @@ struct pool_server {
     int64_t account_id;
     bool deleted; /* deletion_on reached, or the row disappeared */
     bool seen;
-    bool history;    /* its window of log_scores rows has been loaded (selector/history.h) */
+    bool history;    /* its window of log_scores rows has been loaded (selector/backfill.h) */
     uint32_t *pairs; /* indexes into pool.pairs, sorted by monitor id */
     uint32_t n_pairs, cap_pairs;
 };
